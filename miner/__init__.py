@@ -1,0 +1,1 @@
+"""Domain layer: event logs, sources, stitching, discovery, designed maps, comparison."""

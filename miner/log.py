@@ -1,0 +1,338 @@
+"""The EventLog: the one canonical form of events, and its encoded view for the kernels.
+
+Canonical frame: `case_id: str, activity: str, timestamp: Datetime[us, UTC], channel: str|null`
+plus kept attributes, sorted stably by (case_id, timestamp): events with equal timestamps
+keep their input order, which is pm4py's rule too.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .errors import EmptySourceError, MissingColumnError, SourceError
+from .timestamps import UTC, parse_timestamps
+
+CASE = "case_id"
+ACTIVITY = "activity"
+TIMESTAMP = "timestamp"
+CHANNEL = "channel"
+CANONICAL = (CASE, ACTIVITY, TIMESTAMP, CHANNEL)
+TS_DTYPE = pl.Datetime("us", UTC)
+NO_CHANNEL = -1
+
+
+@dataclass(frozen=True, eq=False)
+class EncodedLog:
+    """Plain numpy arrays the kernels work on; events of case i are `offsets[i]:offsets[i+1]`."""
+
+    offsets: np.ndarray  # int64[n_cases + 1]
+    act: np.ndarray  # int32[n_events], codes into `activities`
+    ts: np.ndarray  # int64[n_events], microseconds since the epoch (UTC)
+    channel: np.ndarray  # int8[n_events], codes into `channels`, -1 when unknown
+    activities: tuple[str, ...]  # sorted, so codes are deterministic
+    channels: tuple[str, ...]  # sorted
+    case_ids: np.ndarray  # object[n_cases] of str, in log order
+
+    @property
+    def n_cases(self) -> int:
+        """Number of cases (journeys)."""
+        return len(self.offsets) - 1
+
+    @property
+    def n_events(self) -> int:
+        """Number of events."""
+        return len(self.act)
+
+
+class EventLog:
+    """Events of many cases in canonical, sorted form, with a lazily built encoded view."""
+
+    __slots__ = ("__dict__", "_frame")
+
+    def __init__(self, frame: pl.DataFrame, *, is_sorted: bool = False) -> None:
+        """Wrap a canonical frame; sorts it stably unless the caller says it already is."""
+        _check_canonical(frame)
+        if not is_sorted:
+            frame = sort_events(frame)
+        self._frame = frame
+
+    # -- construction ---------------------------------------------------------------
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pl.DataFrame,
+        *,
+        case: str = CASE,
+        activity: str = ACTIVITY,
+        timestamp: str = TIMESTAMP,
+        channel: str | None = None,
+        keep: list[str] | None = None,
+        timestamp_format: str | None = None,
+        timezone: str = UTC,
+        file: str | None = None,
+    ) -> EventLog:
+        """Build an EventLog from any frame by naming its case, activity and timestamp columns."""
+        return cls(
+            canonical_frame(
+                frame,
+                case=case,
+                activity=activity,
+                timestamp=timestamp,
+                channel=channel,
+                keep=keep,
+                timestamp_format=timestamp_format,
+                timezone=timezone,
+                file=file,
+            )
+        )
+
+    @classmethod
+    def read_parquet(cls, path: str | Path) -> EventLog:
+        """Read a log written by `write_parquet` (or `journeyminer ingest`)."""
+        try:
+            frame = pl.read_parquet(path)
+        except Exception as exc:
+            raise SourceError(f"cannot read Parquet log: {exc}", file=Path(path).name) from exc
+        return cls(frame, is_sorted=_is_sorted(frame))
+
+    def write_parquet(self, path: str | Path) -> Path:
+        """Write the canonical frame atomically (temp file in the same folder, then rename)."""
+        return atomic_write_parquet(self._frame, path)
+
+    # -- views ----------------------------------------------------------------------
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The canonical, sorted polars frame."""
+        return self._frame
+
+    @property
+    def n_events(self) -> int:
+        """Number of events."""
+        return self._frame.height
+
+    @property
+    def n_cases(self) -> int:
+        """Number of cases (journeys)."""
+        return self.encoded.n_cases
+
+    @property
+    def activities(self) -> tuple[str, ...]:
+        """Sorted distinct activity names."""
+        return self.encoded.activities
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Sorted distinct channel names."""
+        return self.encoded.channels
+
+    @property
+    def attributes(self) -> list[str]:
+        """Kept attribute columns beyond the canonical four."""
+        return [c for c in self._frame.columns if c not in CANONICAL]
+
+    @cached_property
+    def encoded(self) -> EncodedLog:
+        """The encoded view for the kernels, built once on first use (O(n_events), no loops)."""
+        return encode(self._frame)
+
+    def time_range(self) -> tuple[Any, Any]:
+        """First and last timestamp in the log (None, None when empty)."""
+        ts = self._frame.get_column(TIMESTAMP)
+        return ts.min(), ts.max()
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and ranges a person wants first: events, cases, activities, channels, dates."""
+        first, last = self.time_range()
+        return {
+            "events": self.n_events,
+            "cases": self.n_cases,
+            "activities": len(self.activities),
+            "channels": list(self.channels),
+            "start": first.isoformat() if first is not None else None,
+            "end": last.isoformat() if last is not None else None,
+        }
+
+    def __len__(self) -> int:
+        return self.n_events
+
+    def __repr__(self) -> str:
+        return f"EventLog(events={self.n_events}, cases={self.n_cases}, activities={len(self.activities)})"
+
+
+def canonical_frame(
+    frame: pl.DataFrame,
+    *,
+    case: str = CASE,
+    activity: str = ACTIVITY,
+    timestamp: str = TIMESTAMP,
+    channel: str | None = None,
+    channel_value: str | None = None,
+    keep: list[str] | None = None,
+    timestamp_format: str | None = None,
+    timezone: str = UTC,
+    file: str | None = None,
+) -> pl.DataFrame:
+    """Select and type the canonical columns of `frame` (unsorted); errors name file and column."""
+    if frame.height == 0:
+        raise EmptySourceError("the source holds no events", file=file)
+    keep = [k for k in (keep or []) if k not in (case, activity, timestamp, channel)]
+    for role, col in (
+        ("case", case),
+        ("activity", activity),
+        ("timestamp", timestamp),
+        ("channel", channel),
+    ):
+        if col is not None and col not in frame.columns:
+            raise MissingColumnError(
+                f"the {role} column {col!r} is not in the file",
+                file=file,
+                column=col,
+                expected=f"a column named {col!r}",
+                found=", ".join(frame.columns[:20]) or "no columns",
+            )
+    for col in keep:
+        if col not in frame.columns:
+            raise MissingColumnError(
+                f"the attribute column {col!r} to keep is not in the file",
+                file=file,
+                column=col,
+                expected=f"a column named {col!r}",
+                found=", ".join(frame.columns[:20]),
+            )
+    ts = parse_timestamps(
+        frame.get_column(timestamp),
+        fmt=timestamp_format,
+        timezone=timezone,
+        file=file,
+        column=timestamp,
+    )
+    if channel is not None:
+        channel_expr = pl.col(channel).cast(pl.String)
+    else:
+        channel_expr = pl.lit(channel_value, dtype=pl.String)
+    reserved = [k for k in keep if k in CANONICAL]
+    if reserved:
+        raise MissingColumnError(
+            f"attribute {reserved[0]!r} clashes with a canonical column name",
+            file=file,
+            column=reserved[0],
+            expected="a kept attribute other than case_id, activity, timestamp, channel",
+        )
+    out = frame.select(
+        pl.col(case).cast(pl.String).alias(CASE),
+        pl.col(activity).cast(pl.String).alias(ACTIVITY),
+        ts.alias(TIMESTAMP),
+        channel_expr.alias(CHANNEL),
+        *[pl.col(k) for k in keep],
+    )
+    return out
+
+
+def sort_events(frame: pl.DataFrame) -> pl.DataFrame:
+    """Stable sort by (case_id, timestamp): equal timestamps keep their input order."""
+    return frame.sort([CASE, TIMESTAMP], maintain_order=True, nulls_last=True)
+
+
+def encode(frame: pl.DataFrame) -> EncodedLog:
+    """Build the kernels' arrays from a sorted canonical frame in O(n_events)."""
+    n = frame.height
+    if n == 0:
+        return EncodedLog(
+            offsets=np.zeros(1, dtype=np.int64),
+            act=np.zeros(0, dtype=np.int32),
+            ts=np.zeros(0, dtype=np.int64),
+            channel=np.zeros(0, dtype=np.int8),
+            activities=(),
+            channels=(),
+            case_ids=np.array([], dtype=object),
+        )
+    activities = frame.get_column(ACTIVITY).unique().drop_nulls().sort()
+    channels = frame.get_column(CHANNEL).unique().drop_nulls().sort()
+    if channels.len() > 127:
+        raise SourceError(
+            f"{channels.len()} distinct channels; journeyminer supports at most 127",
+            column=CHANNEL,
+            expected="at most 127 channels (web, call_center, crm, ...)",
+        )
+    coded = frame.select(
+        pl.col(ACTIVITY).cast(pl.Enum(activities)).to_physical().cast(pl.Int32).alias("act"),
+        pl.col(TIMESTAMP).dt.cast_time_unit("us").dt.epoch("us").alias("ts"),
+        pl.col(CHANNEL)
+        .cast(pl.Enum(channels))
+        .to_physical()
+        .cast(pl.Int8)
+        .fill_null(NO_CHANNEL)
+        .alias("ch"),
+    )
+    runs = frame.select(pl.col(CASE).rle()).unnest(CASE)
+    lengths = runs.get_column("len").to_numpy().astype(np.int64)
+    offsets = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return EncodedLog(
+        offsets=offsets,
+        act=coded.get_column("act").to_numpy().astype(np.int32, copy=False),
+        ts=coded.get_column("ts").to_numpy().astype(np.int64, copy=False),
+        channel=coded.get_column("ch").to_numpy().astype(np.int8, copy=False),
+        activities=tuple(activities.to_list()),
+        channels=tuple(channels.to_list()),
+        case_ids=runs.get_column("value").to_numpy().astype(object),
+    )
+
+
+def atomic_write_parquet(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write `frame` to `path` so that readers see the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        frame.write_parquet(tmp, statistics=True)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _check_canonical(frame: pl.DataFrame) -> None:
+    missing = [c for c in CANONICAL if c not in frame.columns]
+    if missing:
+        raise MissingColumnError(
+            f"not a canonical event log: missing {', '.join(missing)}",
+            column=missing[0],
+            expected="columns case_id, activity, timestamp, channel",
+            found=", ".join(frame.columns[:20]),
+        )
+    dtype = frame.schema[TIMESTAMP]
+    if not (isinstance(dtype, pl.Datetime) and dtype.time_zone == UTC and dtype.time_unit == "us"):
+        raise SourceError(
+            "the timestamp column must be Datetime[us, UTC]",
+            column=TIMESTAMP,
+            expected="Datetime[us, UTC]",
+            found=str(dtype),
+        )
+
+
+def _is_sorted(frame: pl.DataFrame) -> bool:
+    # A cheap check: a vectorised comparison of each row with the previous one.
+    if frame.height < 2:
+        return True
+    prev_case = pl.col(CASE).shift(1)
+    prev_ts = pl.col(TIMESTAMP).shift(1)
+    bad = frame.select(
+        (
+            (pl.col(CASE) < prev_case)
+            | ((pl.col(CASE) == prev_case) & (pl.col(TIMESTAMP) < prev_ts))
+        ).any()
+    ).item()
+    return not bool(bad)
