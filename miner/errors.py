@@ -40,19 +40,21 @@ class JourneyminerError(Exception):
 
     def __str__(self) -> str:
         where = []
-        if self.file:
-            where.append(f"file {self.file!r}")
-        if self.row is not None:
+        if self.file and self.file not in self.message:
+            where.append(self.file)
+        if self.row is not None and f"row {self.row}" not in self.message:
             where.append(f"row {self.row}")
-        if self.column:
+        if self.column and repr(self.column) not in self.message:
             where.append(f"column {self.column!r}")
-        text = self.message
-        if where and not any(w in text for w in where):
-            text = f"{', '.join(where)}: {text}"
+        text = f"{', '.join(where)}: {self.message}" if where else self.message
         if self.expected is not None and "expected" not in text:
             text += f" (expected {self.expected}"
             text += f", found {self.found})" if self.found is not None else ")"
         return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep every field across pickling (process pools, job runners).
+        return (_rebuild, (type(self), dict(self.__dict__)))
 
     def problem(self) -> dict[str, Any]:
         """This error as an RFC 9457 problem body (no paths beyond the file name)."""
@@ -148,3 +150,10 @@ class InternalError(JourneyminerError):
 
     status: int = 500
     title: str = "Internal error"
+
+
+def _rebuild(cls: type[JourneyminerError], state: dict[str, Any]) -> JourneyminerError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, state.get("message", ""))
+    return error

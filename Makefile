@@ -1,0 +1,49 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE := datasets/omnichannel
+DEMO := demo-out
+
+.PHONY: install demo test check fmt typecheck clean bench
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/journeyminer ingest $(SAMPLE)/web.csv=web $(SAMPLE)/call_center.csv=call_center \
+		$(SAMPLE)/crm.csv=crm --identities $(SAMPLE)/identities.csv \
+		--timezone Europe/Amsterdam --out $(DEMO)/log.parquet
+	@if $(BIN)/journeyminer --help | grep -q ' mine '; then \
+		$(BIN)/journeyminer mine $(DEMO)/log.parquet --out $(DEMO)/discovery; fi
+	@echo "Outputs are in $(DEMO)/"
+
+test: install check
+	$(BIN)/pytest
+
+check: install typecheck
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# mypy cannot follow setuptools' editable finder for our package-dir mapping, so it
+# checks a tree of symlinks laid out the way the package installs.
+typecheck: install
+	@rm -rf .typecheck && mkdir -p .typecheck/journeyminer
+	@for f in journeyminer/*.py; do ln -s "$$PWD/$$f" .typecheck/$$f; done
+	@for d in miner kernels api; do ln -s "$$PWD/$$d" .typecheck/journeyminer/$$d; done
+	cd .typecheck && ../$(BIN)/mypy -p journeyminer --config-file ../pyproject.toml
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python benchmarks/bench_ingest.py
+
+clean:
+	rm -rf $(VENV) .typecheck .mypy_cache .pytest_cache .ruff_cache $(DEMO)
