@@ -86,7 +86,7 @@ def test_first_bad_row_is_named() -> None:
 
 
 def test_nothing_parseable_names_row_and_hint() -> None:
-    with pytest.raises(TimestampError, match="row 1.*expected ISO-8601"):
+    with pytest.raises(TimestampError, match=r"row 1.*expected ISO-8601"):
         parse_timestamps(pl.Series("t", ["soon", "later"]), file="x.csv", column="t")
 
 

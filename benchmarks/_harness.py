@@ -1,0 +1,109 @@
+"""Shared benchmark plumbing: run each contender in its own process, time it, read peak RSS.
+
+Each contender runs as `python SCRIPT --worker NAME ARGS...` in a fresh process, so peak RSS
+(ru_maxrss of that child) is its own and JIT caches behave as in a real second run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def machine() -> str:
+    """One line naming the machine the numbers come from."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}"
+
+
+def worker_main(contenders: dict[str, Callable[..., dict[str, Any] | None]]) -> None:
+    """Inside a child: run one contender once and print its timing as JSON."""
+    name, args = sys.argv[2], sys.argv[3:]
+    start = time.perf_counter()
+    extra = contenders[name](*args) or {}
+    seconds = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
+    print(json.dumps({"name": name, "seconds": seconds, "peak_rss_mb": rss, **extra}))
+
+
+def run_child(
+    script: str, name: str, *args: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run one contender in a fresh process and return its JSON line."""
+    proc = subprocess.run(
+        [sys.executable, script, "--worker", name, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(script: str, name: str, *args: str, repeat: int = 3, **kw: Any) -> dict[str, Any]:
+    """Run a contender `repeat` times; report min and median seconds and the largest peak RSS."""
+    runs = [run_child(script, name, *args, **kw) for _ in range(repeat)]
+    secs = [r["seconds"] for r in runs]
+    out = dict(runs[-1])
+    out.update(
+        min_s=min(secs),
+        median_s=statistics.median(secs),
+        peak_rss_mb=max(r["peak_rss_mb"] for r in runs),
+        runs=len(runs),
+    )
+    out.pop("seconds", None)
+    return out
+
+
+def write_results(bench: str, rows: list[dict[str, Any]], meta: dict[str, Any]) -> Path:
+    """Append this run's rows as JSON lines to benchmarks/results/BENCH.jsonl."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{bench}.jsonl"
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    with open(path, "a") as fh:
+        for row in rows:
+            fh.write(json.dumps({"bench": bench, "at": stamp, **meta, **row}) + "\n")
+    return path
+
+
+def print_table(rows: list[dict[str, Any]], baseline: str, title: str) -> None:
+    """A markdown table with ratios against `baseline` (same run)."""
+    base = next(r for r in rows if r["name"] == baseline)
+    print(f"\n### {title}\n")
+    print(
+        "| contender | min s | median s | vs "
+        + baseline
+        + " (median) | peak RSS MiB | RSS vs "
+        + baseline
+        + " |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        ratio = r["median_s"] / base["median_s"]
+        rss = r["peak_rss_mb"] / base["peak_rss_mb"]
+        print(
+            f"| {r['name']} | {r['min_s']:.2f} | {r['median_s']:.2f} | {ratio:.2f}x | "
+            f"{r['peak_rss_mb']:.0f} | {rss:.2f}x |"
+        )
