@@ -20,6 +20,8 @@ EPOCH_FORMATS: tuple[str, ...] = ("epoch_s", "epoch_ms", "epoch_us", "epoch_ns")
 # Tried in order on a sample; the first that parses every sampled value wins. Day-first
 # comes before month-first (the European exports we meet most); pass a format to override.
 AWARE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y-%m-%d %H:%M:%S%.fZ",
     "%Y-%m-%dT%H:%M:%S%.f%:z",
     "%Y-%m-%d %H:%M:%S%.f%:z",
     "%Y-%m-%dT%H:%M:%S%.f%z",
@@ -85,7 +87,9 @@ def parse_timestamps(
     elif values.dtype.is_numeric():
         out = _from_epoch(values.cast(pl.Float64), _guess_epoch_unit(values))
     elif values.dtype in (pl.String, pl.Categorical) or isinstance(values.dtype, pl.Enum):
-        text = values.cast(pl.String).str.strip_chars()
+        text = values.cast(pl.String)
+        if text.head(SAMPLE_SIZE).str.contains(r"^\s|\s$").any():
+            text = text.str.strip_chars()  # only copy the column when padding is seen
         out = _parse_text(text, fmt, timezone, file, column, row_offset)
     else:
         raise TimestampError(
@@ -125,6 +129,9 @@ def _from_epoch(values: pl.Series, unit: str) -> pl.Series:
 
 def _parse_with(text: pl.Series, fmt: str, timezone: str) -> pl.Series:
     aware = "%z" in fmt or "%:z" in fmt or "%#z" in fmt
+    if fmt.endswith("Z"):  # a literal Z means UTC, whatever zone naive times take
+        parsed = text.str.to_datetime(fmt, strict=False, time_unit="us")
+        return parsed.dt.replace_time_zone(UTC)
     if aware:
         return text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone=UTC)
     parsed = text.str.to_datetime(fmt, strict=False, time_unit="us")
@@ -153,7 +160,7 @@ def _parse_text(
     if sample.str.contains(r"^-?\d+(\.\d+)?$").all():
         numbers = text.cast(pl.Float64, strict=False)
         return _from_epoch(numbers, _guess_epoch_unit(numbers))
-    if sample.str.contains(r"(?i)\dz$").any():
+    if sample.str.contains(r"\dz$").any():  # a lower-case z: rare, worth a copy
         text = _normalize_zulu(text)
         sample = _normalize_zulu(sample)
     candidates = [f for f in (*AWARE_FORMATS, *NAIVE_FORMATS) if _parses_all(sample, f)]
@@ -184,9 +191,7 @@ def _parse_text(
 
 def _parses_all(sample: pl.Series, fmt: str) -> bool:
     try:
-        parsed = sample.str.to_datetime(
-            fmt, strict=False, time_unit="us", time_zone=UTC if "z" in fmt else None
-        )
+        parsed = _parse_with(sample, fmt, UTC)
     except Exception:  # polars rejects some formats for some inputs outright
         return False
     return parsed.null_count() == 0
@@ -194,9 +199,7 @@ def _parses_all(sample: pl.Series, fmt: str) -> bool:
 
 def _parses_any(sample: pl.Series, fmt: str) -> bool:
     try:
-        parsed = sample.str.to_datetime(
-            fmt, strict=False, time_unit="us", time_zone=UTC if "z" in fmt else None
-        )
+        parsed = _parse_with(sample, fmt, UTC)
     except Exception:
         return False
     return parsed.null_count() < parsed.len()
@@ -212,7 +215,7 @@ def _raise_on_failures(
 ) -> None:
     had_value = values.is_not_null()
     if values.dtype == pl.String:
-        had_value = had_value & (values.str.strip_chars() != "")
+        had_value = had_value & values.str.contains(r"\S")
     failed = had_value & out.is_null()
     if failed.any():
         bad = int(failed.arg_max() or 0)
