@@ -88,7 +88,8 @@ def write_xes(frame: Any, path: Path) -> None:
 
 # -- contenders (each runs in its own process) -------------------------------------------
 def jm(path: str) -> dict[str, Any]:
-    from journeyminer.miner.sources import SourceMapping, read_source
+    from journeyminer.miner.readers import read_source
+    from journeyminer.miner.sources import SourceMapping
     from journeyminer.miner.stitch import stitch_sources
 
     mapping = SourceMapping(
@@ -104,7 +105,8 @@ def jm(path: str) -> dict[str, Any]:
 
 def jm_xes(path: str) -> dict[str, Any]:
     from journeyminer.miner.log import EventLog
-    from journeyminer.miner.sources import SourceMapping, read_source
+    from journeyminer.miner.readers import read_source
+    from journeyminer.miner.sources import SourceMapping
 
     frame = read_source(
         Path(path),

@@ -12,7 +12,8 @@ import polars as pl
 
 from .errors import MappingError
 from .log import EventLog
-from .sources import SourceMapping, load_mapping, preset, read_source
+from .readers import read_source
+from .sources import SourceMapping, load_mapping, preset
 from .stitch import DEFAULT_GAP, StitchReport, load_identities, stitch_sources
 
 KNOWN_PRESETS = ("web", "call_center", "crm")

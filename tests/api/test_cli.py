@@ -1,0 +1,99 @@
+"""The command line: readable output, --json for machines, exit codes, no partial output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from journeyminer.api.cli import EXIT_BAD_INPUT, app
+
+SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "omnichannel"
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def sample_sources() -> list[str]:
+    return [f"{SAMPLE / name}.csv={name}" for name in ("web", "call_center", "crm")]
+
+
+def test_ingest_json_reports_counts_and_writes_the_log(tmp_path: Path) -> None:
+    out = tmp_path / "log.parquet"
+    result = run(
+        "ingest",
+        *sample_sources(),
+        "--identities",
+        str(SAMPLE / "identities.csv"),
+        "--timezone",
+        "Europe/Amsterdam",
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["events"] > 10_000 and data["journeys"] > 1000
+    assert set(data["channels"]) == {"web", "call_center", "crm"}
+    assert out.exists() and not list(tmp_path.glob("*.tmp"))
+
+
+def test_ingest_prints_a_readable_summary(tmp_path: Path) -> None:
+    result = run("ingest", *sample_sources(), "--out", str(tmp_path / "log.parquet"))
+    assert result.exit_code == 0
+    assert "journeys" in result.stdout and "web.csv" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("visitor_id,event_name\nck1,x\n", ["=web"], "timestamp"),
+        ("", ["=web"], "empty"),
+        ("visitor_id,event_name,event_time\nck1,x,not a time\n", ["=web"], "row 1"),
+        ("a,b\n1,2\n", ["=nonsense"], "unknown preset"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message_and_no_output(
+    tmp_path: Path, content: str, args: list[str], message: str
+) -> None:
+    src = tmp_path / "events.csv"
+    src.write_text(content)
+    out = tmp_path / "log.parquet"
+    result = run("ingest", f"{src}{args[0]}", "--out", str(out))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert message.lower() in result.stderr.lower()
+    assert "events.csv" in result.stderr or "preset" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert not out.exists()
+
+
+def test_unknown_file_is_bad_input(tmp_path: Path) -> None:
+    result = run("ingest", f"{tmp_path / 'missing.csv'}=web", "--out", str(tmp_path / "x.parquet"))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "missing.csv" in result.stderr
+
+
+def test_bad_gap_is_bad_input(tmp_path: Path) -> None:
+    result = run("ingest", *sample_sources(), "--gap", "soon", "--out", str(tmp_path / "x.parquet"))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "--gap" in result.stderr
+
+
+def test_generate_is_deterministic_by_seed(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder in (a, b):
+        result = run("generate", str(folder), "--events", "2000", "--seed", "3", "--json")
+        assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["journeys"] > 0
+    for name in ("web.csv", "call_center.csv", "crm.csv", "identities.csv", "map.toml"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+
+
+def test_generate_refuses_a_bad_size(tmp_path: Path) -> None:
+    result = run("generate", str(tmp_path / "g"), "--events", "0")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "--events" in result.stderr
