@@ -47,7 +47,7 @@ def test_generated_scenario_round_trips_through_ingest(tmp_path: Path) -> None:
 def test_preset_is_taken_from_the_file_name_or_must_be_given(tmp_path: Path) -> None:
     assert resolve_source("exports/web.csv").mapping.channel_value == "web"
     assert resolve_source("x.csv=crm").mapping.channel_value == "crm"
-    with pytest.raises(MappingError, match="no mapping for source 'x.csv'"):
+    with pytest.raises(MappingError, match=r"no mapping for source 'x\.csv'"):
         resolve_source("x.csv")
     with pytest.raises(MappingError, match="unknown"):
         resolve_source("x.csv=nonsense")
