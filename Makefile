@@ -19,8 +19,7 @@ demo: install
 	$(BIN)/journeyminer ingest $(SAMPLE)/web.csv=web $(SAMPLE)/call_center.csv=call_center \
 		$(SAMPLE)/crm.csv=crm --identities $(SAMPLE)/identities.csv \
 		--timezone Europe/Amsterdam --out $(DEMO)/log.parquet
-	@if $(BIN)/journeyminer --help | grep -q ' mine '; then \
-		$(BIN)/journeyminer mine $(DEMO)/log.parquet --out $(DEMO)/discovery; fi
+	$(BIN)/journeyminer mine $(DEMO)/log.parquet --out $(DEMO)/discovery
 	@echo "Outputs are in $(DEMO)/"
 
 test: install check

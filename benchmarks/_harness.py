@@ -36,13 +36,22 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}"
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM), which, unlike ru_maxrss, restarts at exec."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def worker_main(contenders: dict[str, Callable[..., dict[str, Any] | None]]) -> None:
     """Inside a child: run one contender once and print its timing as JSON."""
     name, args = sys.argv[2], sys.argv[3:]
     start = time.perf_counter()
     extra = contenders[name](*args) or {}
     seconds = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
+    rss = peak_rss_mb()
     print(json.dumps({"name": name, "seconds": seconds, "peak_rss_mb": rss, **extra}))
 
 

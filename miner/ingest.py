@@ -117,3 +117,27 @@ def ingest_sources(
     if progress:
         progress("done", total, total)
     return log, report
+
+
+def open_log(path: str | Path, mapping: SourceMapping | None = None) -> EventLog:
+    """Open an ingested (canonical) Parquet log, or read any source file with `mapping`.
+
+    A file read this way is not stitched: its case column is the case id.
+    """
+    path = Path(path)
+    if mapping is None and path.suffix.lower() == ".parquet" and _is_canonical_parquet(path):
+        return EventLog.read_parquet(path)
+    return EventLog(read_source(path, mapping))
+
+
+def _is_canonical_parquet(path: Path) -> bool:
+    try:
+        schema = pl.read_parquet_schema(path)
+    except Exception:
+        return False
+    ts = schema.get("timestamp")
+    return (
+        all(c in schema for c in ("case_id", "activity", "timestamp", "channel"))
+        and isinstance(ts, pl.Datetime)
+        and ts.time_zone == "UTC"
+    )

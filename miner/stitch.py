@@ -22,7 +22,7 @@ from .log import ACTIVITY, CASE, CHANNEL, TIMESTAMP, EventLog
 SOURCE_ID = "source_id"
 CUSTOMER_ID = "customer_id"
 DEFAULT_GAP = timedelta(days=30)
-_ORDER = "__order"
+_CUSTOMER_CODE = "__customer_code"
 
 
 @dataclass(frozen=True)
@@ -167,8 +167,15 @@ def stitch_sources(
             f"{source_ids - matched_ids} source ids ({unmatched_events} events) are not in the "
             "identity table and stay their own customer"
         )
-    events = events.drop(CASE).sort([CUSTOMER_ID, TIMESTAMP], maintain_order=True)
-    events = events.with_columns(_journey_ids(gap, goals).alias(CASE))
+    # Sorting on a dense integer code of the customer (its rank among sorted names) is the
+    # same order as sorting the names, and several times faster than a string sort.
+    names = events.get_column(CUSTOMER_ID).unique().sort()
+    events = (
+        events.drop(CASE)
+        .with_columns(pl.col(CUSTOMER_ID).cast(pl.Enum(names)).to_physical().alias(_CUSTOMER_CODE))
+        .sort([_CUSTOMER_CODE, TIMESTAMP], maintain_order=True)
+    )
+    events = events.with_columns(_journey_ids(gap, goals).alias(CASE)).drop(_CUSTOMER_CODE)
     order = [CASE, ACTIVITY, TIMESTAMP, CHANNEL]
     events = events.select(order + [c for c in events.columns if c not in order])
     customers = events.get_column(CUSTOMER_ID).n_unique()
@@ -194,15 +201,18 @@ def cut_journeys(
     log: EventLog, *, gap: timedelta | None = DEFAULT_GAP, goals: Sequence[str] = ()
 ) -> EventLog:
     """Cut each case of `log` (taken as one customer's timeline) into journeys."""
-    frame = log.frame.rename({CASE: CUSTOMER_ID})
-    frame = frame.with_columns(_journey_ids(gap, goals).alias(CASE))
+    frame = log.frame.rename({CASE: CUSTOMER_ID}).with_columns(
+        pl.col(CUSTOMER_ID).rle_id().alias(_CUSTOMER_CODE)
+    )
+    frame = frame.with_columns(_journey_ids(gap, goals).alias(CASE)).drop(_CUSTOMER_CODE)
     return EventLog(frame.select(CASE, *[c for c in frame.columns if c != CASE]))
 
 
 def _journey_ids(gap: timedelta | None, goals: Sequence[str]) -> pl.Expr:
     """Journey id per event of a frame sorted by (customer, timestamp), without Python loops."""
     customer = pl.col(CUSTOMER_ID)
-    first_of_customer = customer.ne_missing(customer.shift(1)).fill_null(True)
+    code = pl.col(_CUSTOMER_CODE)
+    first_of_customer = code.ne_missing(code.shift(1)).fill_null(True)
     if gap is None and not goals:
         return customer
     new = first_of_customer

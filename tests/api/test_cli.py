@@ -97,3 +97,74 @@ def test_generate_refuses_a_bad_size(tmp_path: Path) -> None:
     result = run("generate", str(tmp_path / "g"), "--events", "0")
     assert result.exit_code == EXIT_BAD_INPUT
     assert "--events" in result.stderr
+
+
+def test_mine_json_has_the_documented_shape(tmp_path: Path) -> None:
+    log = tmp_path / "log.parquet"
+    assert run("ingest", *sample_sources(), "--out", str(log)).exit_code == 0
+    result = run("mine", str(log), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    edge = data["dfg"]["edges"][0]
+    assert set(edge) >= {
+        "source",
+        "target",
+        "count",
+        "mean",
+        "median",
+        "min",
+        "max",
+        "stdev",
+        "sum",
+    }
+    assert sum(data["dfg"]["start"].values()) == sum(v["count"] for v in data["variants"])
+    assert data["variants"][0]["activities"] and "stats" in data
+
+
+def test_mine_reads_a_users_own_csv_columns(tmp_path: Path) -> None:
+    src = tmp_path / "export.csv"
+    src.write_text(
+        "Klant;Stap;Wanneer\n"
+        "k1;bezoek;2024/03/30 10:00:00.000\n"
+        "k1;bestelling;2024/03/31 10:00:00.500\n"
+        "k2;bezoek;2024/03/30 11:00:00.000\n"
+    )
+    result = run(
+        "mine",
+        str(src),
+        "--case",
+        "Klant",
+        "--activity",
+        "Stap",
+        "--timestamp",
+        "Wanneer",
+        "--timestamp-format",
+        "%Y/%m/%d %H:%M:%S%.3f",
+        "--timezone",
+        "Europe/Amsterdam",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    (edge,) = data["dfg"]["edges"]
+    assert (edge["source"], edge["target"], edge["count"]) == ("bezoek", "bestelling", 1)
+    assert edge["median"] == 86400.5 - 3600  # DST: the clock jumped an hour that night
+    assert data["dfg"]["start"] == {"bezoek": 2}
+
+
+def test_mine_reads_xes_and_writes_outputs(tmp_path: Path) -> None:
+    xes = Path(__file__).resolve().parents[1] / "data" / "sources" / "journeys.xes"
+    out = tmp_path / "out"
+    result = run("mine", str(xes), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "variants" in result.stdout
+    assert json.loads((out / "discovery.json").read_text())["dfg"]["edges"]
+    assert (out / "variants.parquet").exists()
+
+
+def test_mine_missing_column_is_bad_input(tmp_path: Path) -> None:
+    src = tmp_path / "export.csv"
+    src.write_text("a,b,c\n1,2,2024-01-01\n")
+    result = run("mine", str(src), "--case", "Klant", "--activity", "b", "--timestamp", "c")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "Klant" in result.stderr and "export.csv" in result.stderr
