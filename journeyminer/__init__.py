@@ -1,45 +1,67 @@
 """journeyminer: find the journeys customers really take, and where they leave the designed one.
 
 The public Python API lives here; the layers are `journeyminer.miner` (domain),
-`journeyminer.kernels` (numba kernels) and `journeyminer.api` (HTTP and CLI).
+`journeyminer.kernels` (numba kernels) and `journeyminer.api` (HTTP and CLI). Names are
+imported on first use, so `import journeyminer.api.cli` stays quick.
 """
 
-from ._version import __version__
-from .miner.discover import (
-    DFG,
-    Discovery,
-    JourneyStats,
-    Variants,
-    discover,
-    discover_dfg,
-    discover_variants,
-)
-from .miner.errors import JourneyminerError
-from .miner.ingest import ingest_sources, open_log, resolve_source
-from .miner.log import EncodedLog, EventLog
-from .miner.readers import read_source
-from .miner.sources import SourceMapping, load_mapping, preset
-from .miner.stitch import load_identities, stitch_sources
+from __future__ import annotations
 
-__all__ = [
-    "DFG",
-    "Discovery",
-    "EncodedLog",
-    "EventLog",
-    "JourneyStats",
-    "JourneyminerError",
-    "SourceMapping",
-    "Variants",
-    "__version__",
-    "discover",
-    "discover_dfg",
-    "discover_variants",
-    "ingest_sources",
-    "load_identities",
-    "load_mapping",
-    "open_log",
-    "preset",
-    "read_source",
-    "resolve_source",
-    "stitch_sources",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+_EXPORTS = {
+    "DFG": "discover",
+    "Discovery": "discover",
+    "JourneyStats": "discover",
+    "Variants": "discover",
+    "discover": "discover",
+    "discover_dfg": "discover",
+    "discover_variants": "discover",
+    "JourneyminerError": "errors",
+    "ingest_sources": "ingest",
+    "open_log": "ingest",
+    "resolve_source": "ingest",
+    "EncodedLog": "log",
+    "EventLog": "log",
+    "read_source": "readers",
+    "SourceMapping": "sources",
+    "load_mapping": "sources",
+    "preset": "sources",
+    "load_identities": "stitch",
+    "stitch_sources": "stitch",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+if TYPE_CHECKING:
+    from .miner.discover import (
+        DFG,
+        Discovery,
+        JourneyStats,
+        Variants,
+        discover,
+        discover_dfg,
+        discover_variants,
+    )
+    from .miner.errors import JourneyminerError
+    from .miner.ingest import ingest_sources, open_log, resolve_source
+    from .miner.log import EncodedLog, EventLog
+    from .miner.readers import read_source
+    from .miner.sources import SourceMapping, load_mapping, preset
+    from .miner.stitch import load_identities, stitch_sources
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'journeyminer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".miner.{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
