@@ -34,7 +34,28 @@ _EXPORTS = {
     "stitch_sources": "stitch",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "DFG",
+    "Discovery",
+    "EncodedLog",
+    "EventLog",
+    "JourneyStats",
+    "JourneyminerError",
+    "SourceMapping",
+    "Variants",
+    "__version__",
+    "discover",
+    "discover_dfg",
+    "discover_variants",
+    "ingest_sources",
+    "load_identities",
+    "load_mapping",
+    "open_log",
+    "preset",
+    "read_source",
+    "resolve_source",
+    "stitch_sources",
+]
 
 if TYPE_CHECKING:
     from .miner.discover import (
