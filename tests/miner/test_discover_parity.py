@@ -96,3 +96,24 @@ def test_discovery_equals_pm4py_on_a_100k_event_log() -> None:
     log = EventLog(synthetic_frame(100_000, seed=7), is_sorted=True)
     assert log.n_events >= 100_000
     _assert_parity(log)
+
+
+@pytest.mark.parametrize("source", ["stitched", "xes"])
+def test_discovery_equals_pm4py_on_the_bundled_samples(source: str) -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    if source == "stitched":
+        from journeyminer.miner.ingest import ingest_sources, resolve_source
+
+        folder = root / "datasets" / "omnichannel"
+        specs = [
+            resolve_source(str(folder / f"{n}.csv"), timezone="Europe/Amsterdam")
+            for n in ("web", "call_center", "crm")
+        ]
+        log, _ = ingest_sources(specs, identities=folder / "identities.csv")
+    else:
+        from journeyminer.miner.ingest import open_log
+
+        log = open_log(root / "tests" / "data" / "sources" / "journeys.xes")
+    _assert_parity(log)
