@@ -135,7 +135,7 @@ def synthetic_frame(
             "case_id": pl.Series([f"j{i:07d}" for i in range(n_cases)]).gather(case_of),
             "activity": pl.Series(names[act], dtype=pl.String),
             "timestamp": pl.Series(ts).cast(pl.Datetime("us", "UTC")),
-            "channel": pl.Series(channels[rng.integers(0, 4, size=n)], dtype=pl.String),
+            "channel": pl.Series(channels[rng.integers(0, 4, size=n)].tolist(), dtype=pl.String),
         }
     )
 
