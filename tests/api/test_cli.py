@@ -168,3 +168,22 @@ def test_mine_missing_column_is_bad_input(tmp_path: Path) -> None:
     result = run("mine", str(src), "--case", "Klant", "--activity", "b", "--timestamp", "c")
     assert result.exit_code == EXIT_BAD_INPUT
     assert "Klant" in result.stderr and "export.csv" in result.stderr
+
+
+def test_mine_applies_filters_and_reports_them(tmp_path: Path) -> None:
+    log = tmp_path / "log.parquet"
+    assert run("ingest", *sample_sources(), "--out", str(log)).exit_code == 0
+    result = run("mine", str(log), "--top-variants", "2", "--min-edge-count", "50", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert len(data["variants"]) == 2
+    assert all(e["count"] >= 50 for e in data["dfg"]["edges"])
+    assert data["filters"] == {"top_variants": 2, "min_edge_count": 50}
+
+
+def test_mine_bad_filter_names_the_parameter(tmp_path: Path) -> None:
+    log = tmp_path / "log.parquet"
+    assert run("ingest", *sample_sources(), "--out", str(log)).exit_code == 0
+    result = run("mine", str(log), "--paths", "1.5")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "path_coverage" in result.stderr
