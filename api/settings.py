@@ -1,0 +1,56 @@
+"""The service's one settings object, read from `JOURNEYMINER_*` environment variables.
+
+No module-level instance: the app factory, the CLI and the store each take a `Settings`,
+so tests build their own (`Settings(workspace=tmp_path)`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GIB = 1024**3
+
+
+class Settings(BaseSettings):
+    """Configuration of the workspace, uploads, jobs and the HTTP server."""
+
+    model_config = SettingsConfigDict(env_prefix="JOURNEYMINER_", extra="ignore", frozen=True)
+
+    workspace: Path = Field(
+        default=Path("workspace"),
+        description="Folder holding the SQLite metadata, log parts and results.",
+    )
+    max_upload_bytes: int = Field(
+        default=2 * GIB, gt=0, description="Largest accepted upload body (413 above it)."
+    )
+    queue_size: int = Field(
+        default=32, ge=1, description="Jobs waiting to run before new ones get 429."
+    )
+    job_workers: int = Field(default=2, ge=1, description="Jobs that run at the same time.")
+    workers: int = Field(default=1, ge=1, description="HTTP server worker processes.")
+    host: str = Field(default="127.0.0.1", description="Address `journeyminer serve` binds.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `journeyminer serve` binds.")
+    sqlite_busy_timeout_s: float = Field(
+        default=10.0, gt=0, description="How long a write waits for SQLite's lock."
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="FULL",
+        description="FULL also survives power loss; NORMAL survives process crashes only.",
+    )
+    orphan_grace_s: float = Field(
+        default=900.0,
+        ge=0,
+        description=(
+            "At start, unreferenced files younger than this are kept: another process "
+            "may be about to commit them."
+        ),
+    )
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite metadata file inside the workspace."""
+        return self.workspace / "journeyminer.sqlite3"
