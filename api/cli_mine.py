@@ -177,16 +177,12 @@ def write_discovery(result: Any, out_dir: Path) -> dict[str, Path]:
         "variants": atomic_write_parquet(result.variants.frame, out_dir / "variants.parquet"),
         "cases": atomic_write_parquet(result.variants.cases, out_dir / "case_variants.parquet"),
     }
-    try:
-        from ..miner.render import dfg_to_dot, dfg_to_svg
-    except ImportError:  # drawing lands separately
-        return written
     for view in ("frequency", "performance"):
         written[f"{view}_dot"] = atomic_write_text(
-            out_dir / f"dfg_{view}.dot", dfg_to_dot(result.dfg, view=view)
+            out_dir / f"dfg_{view}.dot", result.dfg.to_dot(view=view)
         )
         written[f"{view}_svg"] = atomic_write_text(
-            out_dir / f"dfg_{view}.svg", dfg_to_svg(result.dfg, view=view)
+            out_dir / f"dfg_{view}.svg", result.dfg.to_svg(view=view)
         )
     return written
 

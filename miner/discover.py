@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -31,6 +31,10 @@ DISTRIBUTIONS = {
     "events_per_case": "events",
     "channel_switches": "channel_switches",
 }
+
+
+if TYPE_CHECKING:
+    from .render import View
 
 
 # -- directly-follows graph ---------------------------------------------------------------
@@ -54,6 +58,18 @@ class DFG:
             "start": _counts_dict(self.start),
             "end": _counts_dict(self.end),
         }
+
+    def to_dot(self, *, view: View = "frequency") -> str:
+        """Graphviz DOT text of this graph (frequency or performance view)."""
+        from .render import dfg_to_dot
+
+        return dfg_to_dot(self, view=view)
+
+    def to_svg(self, *, view: View = "frequency", width: float | None = None) -> str:
+        """A self-contained, deterministic SVG of this graph; needs no system binary."""
+        from .render import dfg_to_svg
+
+        return dfg_to_svg(self, view=view, width=width)
 
     def to_pm4py(self) -> tuple[dict[tuple[str, str], int], dict[str, int], dict[str, int]]:
         """The (dfg, start_activities, end_activities) triple of `pm4py.discover_dfg`."""

@@ -160,6 +160,8 @@ def test_mine_reads_xes_and_writes_outputs(tmp_path: Path) -> None:
     assert "variants" in result.stdout
     assert json.loads((out / "discovery.json").read_text())["dfg"]["edges"]
     assert (out / "variants.parquet").exists()
+    assert (out / "dfg_frequency.svg").read_text().startswith("<svg")
+    assert "digraph" in (out / "dfg_performance.dot").read_text()
 
 
 def test_mine_missing_column_is_bad_input(tmp_path: Path) -> None:
