@@ -13,7 +13,7 @@ from rich.table import Table
 from .cli import JsonFlag, app, handle_errors, out, print_json, progress_bar
 
 
-def _mapping_from_options(
+def mapping_from_options(
     preset: str | None,
     mapping: Path | None,
     case: str | None,
@@ -117,7 +117,7 @@ def mine(
         from ..miner.filters import Filters, apply_filters, filter_dfg
         from ..miner.ingest import open_log
 
-        how = _mapping_from_options(
+        how = mapping_from_options(
             preset, mapping, case, activity, timestamp, timestamp_format, timezone
         )
         query = {
