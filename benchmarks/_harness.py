@@ -45,14 +45,25 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker_main(contenders: dict[str, Callable[..., dict[str, Any] | None]]) -> None:
-    """Inside a child: run one contender once and print its timing as JSON."""
+def worker_main(
+    contenders: dict[str, Callable[..., dict[str, Any] | None]],
+    imports: dict[str, Callable[[], None]] | None = None,
+) -> None:
+    """Inside a child: import what the contender needs (timed apart), run it once, print JSON."""
     name, args = sys.argv[2], sys.argv[3:]
+    start = time.perf_counter()
+    if imports and name in imports:
+        imports[name]()
+    import_s = time.perf_counter() - start
     start = time.perf_counter()
     extra = contenders[name](*args) or {}
     seconds = time.perf_counter() - start
     rss = peak_rss_mb()
-    print(json.dumps({"name": name, "seconds": seconds, "peak_rss_mb": rss, **extra}))
+    print(
+        json.dumps(
+            {"name": name, "seconds": seconds, "import_s": import_s, "peak_rss_mb": rss, **extra}
+        )
+    )
 
 
 def run_child(
@@ -98,21 +109,18 @@ def write_results(bench: str, rows: list[dict[str, Any]], meta: dict[str, Any]) 
 
 
 def print_table(rows: list[dict[str, Any]], baseline: str, title: str) -> None:
-    """A markdown table with ratios against `baseline` (same run)."""
+    """A markdown table with ratios against `baseline` (same run); imports timed apart."""
     base = next(r for r in rows if r["name"] == baseline)
     print(f"\n### {title}\n")
     print(
-        "| contender | min s | median s | vs "
-        + baseline
-        + " (median) | peak RSS MiB | RSS vs "
-        + baseline
-        + " |"
+        f"| contender | min s | median s | vs {baseline} (median) | import s | "
+        f"peak RSS MiB | RSS vs {baseline} |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         ratio = r["median_s"] / base["median_s"]
         rss = r["peak_rss_mb"] / base["peak_rss_mb"]
         print(
             f"| {r['name']} | {r['min_s']:.2f} | {r['median_s']:.2f} | {ratio:.2f}x | "
-            f"{r['peak_rss_mb']:.0f} | {rss:.2f}x |"
+            f"{r.get('import_s', 0.0):.2f} | {r['peak_rss_mb']:.0f} | {rss:.2f}x |"
         )
