@@ -7,8 +7,6 @@ keep their input order, which is pm4py's rule too.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from .errors import EmptySourceError, MissingColumnError, SourceError
+from .store_files import atomic_write
 from .timestamps import UTC, parse_timestamps
 
 CASE = "case_id"
@@ -289,19 +288,7 @@ def encode(frame: pl.DataFrame) -> EncodedLog:
 
 def atomic_write_parquet(frame: pl.DataFrame, path: str | Path) -> Path:
     """Write `frame` to `path` so that readers see the old file or the whole new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.write_parquet(tmp, statistics=True)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: frame.write_parquet(tmp, statistics=True))
 
 
 def _check_canonical(frame: pl.DataFrame) -> None:
