@@ -1,25 +1,54 @@
-"""The workspace's SQLite database: schema migrations, one connection per thread, typed rows.
+"""The workspace's SQLite database: schema migrations and one connection per thread.
 
 `MIGRATIONS[i]` takes a database from schema version i to i + 1. Each runs in its own
 `BEGIN IMMEDIATE` transaction together with the bump of `schema_version`, so a crash
 mid-migration leaves the previous version intact and the next start retries it.
-Migrations are append-only: never edit one that has shipped.
+Migrations are append-only: never edit one that has shipped. The rows as typed records
+are in `records.py`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from ..miner.errors import InternalError
+
+# The records lived here before `records.py`; they stay importable from here.
+from .records import (
+    ApiKey,
+    JobInfo,
+    LogInfo,
+    LogPart,
+    MapInfo,
+    ResultInfo,
+    ResultKey,
+    Tenant,
+    parse_time,
+)
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "ApiKey",
+    "Connections",
+    "JobInfo",
+    "LogInfo",
+    "LogPart",
+    "MapInfo",
+    "ResultInfo",
+    "ResultKey",
+    "Tenant",
+    "connect",
+    "migrate",
+    "parse_time",
+    "schema_version",
+    "split_sql",
+]
 
 # v1: tenants, API keys, logs and their parts, maps (current text only), jobs, results.
 _V1 = """
@@ -274,281 +303,3 @@ class Connections:
         finally:
             if con.in_transaction:
                 con.execute("COMMIT")
-
-
-# -- rows as typed records ------------------------------------------------------------
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO timestamp stored by the store, back as an aware datetime."""
-    return datetime.fromisoformat(value) if value else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-@dataclass(frozen=True)
-class Tenant:
-    """An organisation; every stored thing belongs to exactly one."""
-
-    id: str
-    name: str
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Tenant:
-        """Build from a `tenants` row."""
-        return cls(row["id"], row["name"], _required_time(row["created_at"]))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {"id": self.id, "name": self.name, "created_at": self.created_at.isoformat()}
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    """An API key's public facts; the token itself is never stored."""
-
-    id: str
-    tenant_id: str
-    label: str | None
-    created_at: datetime
-    revoked_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> ApiKey:
-        """Build from an `api_keys` row."""
-        return cls(
-            row["id"],
-            row["tenant_id"],
-            row["label"],
-            _required_time(row["created_at"]),
-            parse_time(row["revoked_at"]),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {
-            "id": self.id,
-            "label": self.label,
-            "created_at": self.created_at.isoformat(),
-            "revoked_at": _iso(self.revoked_at),
-        }
-
-
-@dataclass(frozen=True)
-class LogInfo:
-    """What is known about a stored log without reading its events."""
-
-    id: str
-    tenant_id: str
-    name: str
-    status: str
-    version: int
-    parts: int
-    events: int
-    cases: int
-    customers: int | None
-    start: datetime | None
-    end: datetime | None
-    activities: tuple[str, ...]
-    channels: tuple[str, ...]
-    mapping: dict[str, Any] | None
-    error: dict[str, Any] | None
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def journeys(self) -> int:
-        """Journeys in the log: after stitching, a journey is a case."""
-        return self.cases
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> LogInfo:
-        """Build from a `logs` row joined with its part count (`parts`)."""
-        return cls(
-            id=row["id"],
-            tenant_id=row["tenant_id"],
-            name=row["name"],
-            status=row["status"],
-            version=row["version"],
-            parts=row["parts"],
-            events=row["events"],
-            cases=row["cases"],
-            customers=row["customers"],
-            start=parse_time(row["start"]),
-            end=parse_time(row["end"]),
-            activities=tuple(json.loads(row["activities"])),
-            channels=tuple(json.loads(row["channels"])),
-            mapping=json.loads(row["mapping"]) if row["mapping"] else None,
-            error=json.loads(row["error"]) if row["error"] else None,
-            created_at=_required_time(row["created_at"]),
-            updated_at=_required_time(row["updated_at"]),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "status": self.status,
-            "version": self.version,
-            "parts": self.parts,
-            "events": self.events,
-            "cases": self.cases,
-            "journeys": self.journeys,
-            "customers": self.customers,
-            "start": _iso(self.start),
-            "end": _iso(self.end),
-            "activities": list(self.activities),
-            "channels": list(self.channels),
-            "mapping": self.mapping,
-            "error": self.error,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
-
-
-@dataclass(frozen=True)
-class LogPart:
-    """One append-only Parquet part of a log."""
-
-    log_id: str
-    part: int
-    path: Path
-    batch_sha256: str
-    events: int
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class MapInfo:
-    """One version of a designed journey map, with its text."""
-
-    id: str
-    tenant_id: str
-    name: str
-    version: int
-    latest_version: int
-    format: str
-    text: str
-    created_at: datetime
-    updated_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "version": self.version,
-            "latest_version": self.latest_version,
-            "format": self.format,
-            "text": self.text,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    """A background job: its state, progress and what it produced."""
-
-    id: str
-    tenant_id: str
-    kind: str
-    status: str
-    progress: float
-    stage: str | None
-    params: dict[str, Any]
-    error: dict[str, Any] | None
-    result_id: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    updated_at: datetime
-
-    @property
-    def finished(self) -> bool:
-        """Whether the job reached a final state (done, failed or cancelled)."""
-        return self.status in ("done", "failed", "cancelled")
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> JobInfo:
-        """Build from a `jobs` row."""
-        return cls(
-            id=row["id"],
-            tenant_id=row["tenant_id"],
-            kind=row["kind"],
-            status=row["status"],
-            progress=row["progress"],
-            stage=row["stage"],
-            params=json.loads(row["params"]),
-            error=json.loads(row["error"]) if row["error"] else None,
-            result_id=row["result_id"],
-            created_at=_required_time(row["created_at"]),
-            started_at=parse_time(row["started_at"]),
-            finished_at=parse_time(row["finished_at"]),
-            updated_at=_required_time(row["updated_at"]),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "status": self.status,
-            "progress": self.progress,
-            "stage": self.stage,
-            "params": self.params,
-            "error": self.error,
-            "result_id": self.result_id,
-            "created_at": self.created_at.isoformat(),
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
-            "updated_at": self.updated_at.isoformat(),
-        }
-
-
-@dataclass(frozen=True)
-class ResultKey:
-    """What a cached result was computed from; equal keys mean an equal result."""
-
-    kind: str
-    log_id: str
-    log_version: int
-    params_hash: str
-    map_id: str = ""
-    map_version: int = 0
-
-
-@dataclass(frozen=True)
-class ResultInfo:
-    """A stored result: its key and its files (name -> absolute path)."""
-
-    id: str
-    tenant_id: str
-    key: ResultKey
-    files: dict[str, Path]
-    created_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (file names only: no internal paths)."""
-        return {
-            "id": self.id,
-            "kind": self.key.kind,
-            "log": self.key.log_id,
-            "log_version": self.key.log_version,
-            "map": self.key.map_id or None,
-            "map_version": self.key.map_version or None,
-            "params_hash": self.key.params_hash,
-            "files": sorted(self.files),
-            "created_at": self.created_at.isoformat(),
-        }
-
-
-def _required_time(value: str) -> datetime:
-    parsed = parse_time(value)
-    if parsed is None:
-        raise InternalError("a required timestamp is missing in the workspace database")
-    return parsed

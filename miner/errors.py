@@ -9,6 +9,7 @@ JourneyminerError                 root; `.problem()` gives an RFC 9457 body
 │   │   └── FormatError           malformed CSV/JSON/TOML/XES/OCEL
 │   ├── MappingError              a source mapping or preset is wrong or unknown
 │   ├── IdentityError             the identity table conflicts with itself
+│   ├── ConflictError             a name is taken, or a log has no events yet (HTTP 409)
 │   └── MapValidationError        a designed journey map is invalid
 ├── NotFoundError                 an id that does not exist (HTTP 404)
 └── InternalError                 a bug: report it (exit code 3, HTTP 500)
@@ -127,6 +128,14 @@ class IdentityError(InputError):
     """The identity table maps one source id to several customers."""
 
     title: str = "Conflicting identities"
+
+
+@dataclass
+class ConflictError(InputError):
+    """The request clashes with what is stored: a name already taken, a log with no events."""
+
+    status: int = 409
+    title: str = "Conflict"
 
 
 @dataclass

@@ -1,0 +1,99 @@
+"""The Parquet files of a stored log: append-only parts, the merge cache, stats over parts.
+
+Paths returned are relative to the workspace root, as the database stores them; every
+file is written under a fresh name and synced before a row may reference it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..miner.errors import SourceError
+from ..miner.log import CASE, TIMESTAMP, EventLog, atomic_write_parquet
+from .files import fsync_dir
+
+CUSTOMER = "customer_id"
+
+
+def write_part(root: Path, log_id: str, frame: pl.DataFrame) -> str:
+    """Write a part under a fresh, not yet referenced name; return its relative path."""
+    rel = f"logs/{log_id}/part-{secrets.token_hex(8)}.parquet"
+    path = root / rel
+    atomic_write_parquet(frame, path)
+    fsync_dir(path.parent)
+    fsync_dir(path.parent.parent)
+    return rel
+
+
+def write_merged(root: Path, log_id: str, log: EventLog) -> str:
+    """Write the merge of a log's parts under a fresh name; return its relative path."""
+    rel = f"logs/{log_id}/merged-{secrets.token_hex(8)}.parquet"
+    atomic_write_parquet(log.frame, root / rel)
+    fsync_dir((root / rel).parent)
+    return rel
+
+
+def part_stats(root: Path, parts: Sequence[str]) -> dict[str, Any]:
+    """Counts and ranges over all parts, reading only the columns they need."""
+    scans = [pl.scan_parquet(root / p) for p in parts]
+    has_customer = any(CUSTOMER in s.collect_schema() for s in scans)
+    cols = [CASE, "activity", TIMESTAMP, "channel", *([CUSTOMER] if has_customer else [])]
+    lf = pl.concat(
+        [s.select([c for c in cols if c in s.collect_schema()]) for s in scans],
+        how="diagonal_relaxed",
+    )
+    head, activities, channels = pl.collect_all(
+        [
+            lf.select(
+                pl.len().alias("events"),
+                pl.col(CASE).n_unique().alias("cases"),
+                (pl.col(CUSTOMER).drop_nulls().n_unique() if has_customer else pl.lit(None)).alias(
+                    "customers"
+                ),
+                pl.col(TIMESTAMP).min().alias("start"),
+                pl.col(TIMESTAMP).max().alias("end"),
+            ),
+            lf.select(pl.col("activity").drop_nulls().unique().sort()),
+            lf.select(pl.col("channel").drop_nulls().unique().sort()),
+        ]
+    )
+    row = head.row(0, named=True)
+    return {
+        "events": row["events"],
+        "cases": row["cases"],
+        "customers": row["customers"],
+        "start": row["start"].isoformat() if row["start"] is not None else None,
+        "end": row["end"].isoformat() if row["end"] is not None else None,
+        "activities": activities.to_series().to_list(),
+        "channels": channels.to_series().to_list(),
+    }
+
+
+def check_part_schema(root: Path, parts: Sequence[str], frame: pl.DataFrame) -> None:
+    """An appended batch must type its shared columns like the parts before it."""
+    stored: dict[str, pl.DataType] = {}
+    for part in parts:
+        stored.update(pl.read_parquet_schema(root / part))
+    for column, dtype in frame.schema.items():
+        if column in stored and stored[column] != dtype:
+            raise SourceError(
+                f"column {column!r} has another type than in the log's earlier parts",
+                column=column,
+                expected=str(stored[column]),
+                found=str(dtype),
+            )
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 hex digest of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
