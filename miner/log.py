@@ -26,6 +26,9 @@ CHANNEL = "channel"
 CANONICAL = (CASE, ACTIVITY, TIMESTAMP, CHANNEL)
 TS_DTYPE = pl.Datetime("us", UTC)
 NO_CHANNEL = -1
+# Written into the Parquet footer of a canonical log, so reading it back skips the sort check.
+SORTED_KEY = "journeyminer.sorted"
+SORTED_VALUE = "case_id,timestamp,input-order"
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,13 +101,14 @@ class EventLog:
         """Read a log written by `write_parquet` (or `journeyminer ingest`)."""
         try:
             frame = pl.read_parquet(path)
+            marked = pl.read_parquet_metadata(path).get(SORTED_KEY) == SORTED_VALUE
         except Exception as exc:
             raise SourceError(f"cannot read Parquet log: {exc}", file=Path(path).name) from exc
-        return cls(frame, is_sorted=_is_sorted(frame))
+        return cls(frame, is_sorted=marked or _is_sorted(frame))
 
     def write_parquet(self, path: str | Path) -> Path:
         """Write the canonical frame atomically (temp file in the same folder, then rename)."""
-        return atomic_write_parquet(self._frame, path)
+        return atomic_write_parquet(self._frame, path, metadata={SORTED_KEY: SORTED_VALUE})
 
     # -- views ----------------------------------------------------------------------
     @property
@@ -235,9 +239,16 @@ def canonical_frame(
     return out
 
 
-def sort_events(frame: pl.DataFrame) -> pl.DataFrame:
-    """Stable sort by (case_id, timestamp): equal timestamps keep their input order."""
-    return frame.sort([CASE, TIMESTAMP], maintain_order=True, nulls_last=True)
+ROW = "__row"
+
+
+def sort_events(frame: pl.DataFrame, *, by: str = CASE) -> pl.DataFrame:
+    """Stable sort by (`by`, timestamp): equal timestamps keep their input order.
+
+    The input position is an explicit last key: polars' `maintain_order=True` gives the same
+    order but is 2-3x slower on large frames.
+    """
+    return frame.with_row_index(ROW).sort([by, TIMESTAMP, ROW], nulls_last=True).drop(ROW)
 
 
 def encode(frame: pl.DataFrame) -> EncodedLog:
@@ -277,18 +288,28 @@ def encode(frame: pl.DataFrame) -> EncodedLog:
     np.cumsum(lengths, out=offsets[1:])
     return EncodedLog(
         offsets=offsets,
-        act=coded.get_column("act").to_numpy().astype(np.int32, copy=False),
-        ts=coded.get_column("ts").to_numpy().astype(np.int64, copy=False),
-        channel=coded.get_column("ch").to_numpy().astype(np.int8, copy=False),
+        act=_kernel_array(coded.get_column("act"), np.int32),
+        ts=_kernel_array(coded.get_column("ts"), np.int64),
+        channel=_kernel_array(coded.get_column("ch"), np.int8),
         activities=tuple(activities.to_list()),
         channels=tuple(channels.to_list()),
         case_ids=runs.get_column("value").to_numpy().astype(object),
     )
 
 
-def atomic_write_parquet(frame: pl.DataFrame, path: str | Path) -> Path:
+def _kernel_array(values: pl.Series, dtype: type) -> np.ndarray:
+    # Always C-contiguous and writeable: numba compiles (and caches) one specialisation per
+    # array flavour, and zero-copy views out of polars are read-only only for some chunkings.
+    return np.require(values.to_numpy(), dtype=dtype, requirements=["C", "W"])
+
+
+def atomic_write_parquet(
+    frame: pl.DataFrame, path: str | Path, *, metadata: dict[str, str] | None = None
+) -> Path:
     """Write `frame` to `path` so that readers see the old file or the whole new one."""
-    return atomic_write(path, lambda tmp: frame.write_parquet(tmp, statistics=True))
+    return atomic_write(
+        path, lambda tmp: frame.write_parquet(tmp, statistics=True, metadata=metadata)
+    )
 
 
 def _check_canonical(frame: pl.DataFrame) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from .errors import FormatError, IdentityError, MissingColumnError, SourceError
-from .log import ACTIVITY, CASE, CHANNEL, TIMESTAMP, EventLog
+from .log import ACTIVITY, CASE, CHANNEL, TIMESTAMP, EventLog, sort_events
 
 SOURCE_ID = "source_id"
 CUSTOMER_ID = "customer_id"
@@ -173,7 +173,7 @@ def stitch_sources(
     events = (
         events.drop(CASE)
         .with_columns(pl.col(CUSTOMER_ID).cast(pl.Enum(names)).to_physical().alias(_CUSTOMER_CODE))
-        .sort([_CUSTOMER_CODE, TIMESTAMP], maintain_order=True)
+        .pipe(sort_events, by=_CUSTOMER_CODE)
     )
     events = events.with_columns(_journey_ids(gap, goals).alias(CASE)).drop(_CUSTOMER_CODE)
     order = [CASE, ACTIVITY, TIMESTAMP, CHANNEL]
