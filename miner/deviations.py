@@ -1,0 +1,289 @@
+"""Deviations from a designed map, found by the replay kernels: per variant, then per case.
+
+`replay_log` checks each variant once and returns its verdict and deviation records, in
+activity codes extended by the map's touchpoints the log never shows (`MapCodes`), so a
+skipped touchpoint that is absent from the log still has a name. Time frames and rules,
+which need timestamps, are measured per case in `miner.windows`. The meaning of each
+deviation type is in `miner.compare`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from ..kernels import replay as k
+from ..kernels.variants import case_variants, variant_order
+from .designed import DesignedMap
+from .log import EncodedLog
+
+TYPES = (
+    "wrong_start",
+    "unknown_touchpoint",
+    "unexpected_transition",
+    "skipped_touchpoint",
+    "phase_regression",
+    "rework",
+    "time_frame_breach",
+    "rule_breach",
+    "drop_off",
+)  # indexed by the kernels' type codes
+FIT_BREAKERS = (
+    "unknown_touchpoint",
+    "unexpected_transition",
+    "skipped_touchpoint",
+    "wrong_start",
+    "drop_off",
+)
+FIT_MASK = sum(1 << TYPES.index(t) for t in FIT_BREAKERS)
+PATH_MASK = FIT_MASK & ~(1 << k.DROP_OFF)  # the fit breakers a variant decides alone
+US = 1_000_000
+# Deviation records in codes: `unit` is a sorted variant id or a case index.
+RECORD_SCHEMA = {
+    "unit": pl.Int64,
+    "position": pl.Int64,
+    "type": pl.Int64,
+    "touchpoint": pl.Int64,
+    "from": pl.Int64,
+    "to": pl.Int64,
+    "phase": pl.Int64,
+    "detail": pl.String,
+}
+
+
+class MapCodes:
+    """The log's activity codes extended by the map's absent touchpoints, and the map arrays."""
+
+    def __init__(self, designed: DesignedMap, activities: tuple[str, ...]) -> None:
+        acts = list(activities)
+        present = set(acts)
+        self.designed = designed
+        self.n_act = len(acts)
+        self.names = acts + [t.id for t in designed.touchpoints if t.id not in present]
+        self.code = {a: i for i, a in enumerate(self.names)}
+        self.allowed = designed.transition_matrix(acts, repeats=True)
+        self.phase = designed.phase_codes(acts)
+        self.start = designed.mask(acts, designed.observable_start)
+        self.goal = designed.mask(acts, designed.goal)
+        self.phase_of_code = designed.phase_codes(self.names)
+        self.name_series = pl.Series("name", self.names, dtype=pl.String)
+        self.phase_series = pl.Series("phase", [p.id for p in designed.phases], dtype=pl.String)
+
+    def log_code(self, name: str | None) -> int:
+        """Code of an activity the log shows; -1 for None or one the log never shows."""
+        c = self.code.get(name, -1) if name is not None else -1
+        return c if c < self.n_act else -1
+
+    def ext_code(self, name: str | None) -> int:
+        """Extended code of a log activity or map touchpoint; -1 for None."""
+        return self.code[name] if name is not None else -1
+
+    def decode(self, codes: np.ndarray | pl.Series) -> pl.Series:
+        """Names of extended codes; null for -1."""
+        return gather_or_null(self.name_series, codes)
+
+    def decode_phase(self, codes: np.ndarray | pl.Series) -> pl.Series:
+        """Phase ids of phase positions; null for -1."""
+        return gather_or_null(self.phase_series, codes)
+
+
+def gather_or_null(names: pl.Series, codes: np.ndarray | pl.Series) -> pl.Series:
+    """names[codes], null where a code is negative."""
+    idx = pl.Series(codes, dtype=pl.Int64) if isinstance(codes, np.ndarray) else codes
+    return names.gather(idx.set(idx < 0, None))
+
+
+def list_series(offsets: np.ndarray, values: pl.Series) -> pl.Series:
+    """A list column from flat values and int64 offsets, zero-copy (Arrow large lists)."""
+    array = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values.to_arrow())
+    return pl.Series(array, dtype=pl.List(values.dtype))
+
+
+def type_lists(masks: np.ndarray) -> pl.Series:
+    """Sorted type names of each bit mask; built once per distinct mask, then gathered."""
+    distinct, inverse = np.unique(masks, return_inverse=True)
+    lists = [sorted(TYPES[t] for t in range(len(TYPES)) if m >> t & 1) for m in distinct.tolist()]
+    return pl.Series(lists, dtype=pl.List(pl.String)).gather(inverse.ravel())
+
+
+# -- variants -------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Replayed:
+    """Each variant's verdict (ids sorted like `discover_variants`) and its deviation records."""
+
+    var: np.ndarray  # int64[n_cases]: variant id of each case
+    rep: np.ndarray  # int64[k]: representative case of each variant
+    flags: np.ndarray  # int64[k]: bit (1 << type) per deviation type found
+    goal_pos: np.ndarray  # int64[k]: position of the first goal event, -1
+    last_phase: np.ndarray  # int64[k]: phase of the last mapped touchpoint, -1
+    max_phase: np.ndarray  # int64[k]: furthest phase reached, -1
+    records: pl.DataFrame  # RECORD_SCHEMA, unit = variant, sorted by (unit, position, type)
+    variants: pl.DataFrame  # variant, activities, count, fits_path, converted, signature, ...
+    variant_acts: pl.DataFrame  # variant, activity: distinct activities of each variant
+
+
+def replay_log(enc: EncodedLog, codes: MapCodes) -> Replayed:
+    """Check each variant once against the map; skipped steps from one BFS per source."""
+    variant_of, count, rep, _ = case_variants(enc.offsets, enc.act)
+    order = variant_order(enc.offsets, enc.act, count, rep)
+    new_id = np.empty(order.size, dtype=np.int64)
+    new_id[order] = np.arange(order.size, dtype=np.int64)
+    rep, count = rep[order], count[order]
+    raw, flags, goal_pos, last_known, max_phase = k.replay_variants(
+        enc.offsets, enc.act, rep, codes.allowed, codes.phase, codes.start, codes.goal
+    )
+    pair = (raw[2] == k.UNEXPECTED) | (raw[2] == k.REGRESSION)
+    none = np.full(raw.shape[1], -1, dtype=np.int64)
+    touchpoint = np.where(pair, -1, raw[3])
+    frm, to = np.where(pair, raw[3], none), np.where(pair, raw[4], none)
+    rec = np.stack([raw[0], raw[1], raw[2], touchpoint, frm, to, raw[5]])
+    skipped = _skipped(enc, codes, rep, rec)
+    if skipped.shape[1]:
+        flags = flags.copy()
+        flags[np.unique(skipped[0])] |= 1 << k.SKIPPED
+        rec = np.concatenate([rec, skipped], axis=1)
+        rec = rec[:, np.lexsort((rec[2], rec[1], rec[0]))]
+    last_phase = np.full(rep.size, -1, dtype=np.int64)
+    has = last_known >= 0
+    last_phase[has] = codes.phase[enc.act[enc.offsets[rep[has]] + last_known[has]]]
+    flat, list_offsets = rep_events(enc, rep)
+    width = max(codes.n_act, 1)
+    var_of_flat = np.repeat(np.arange(rep.size, dtype=np.int64), np.diff(list_offsets))
+    distinct = np.unique(var_of_flat * width + enc.act[flat])
+    phase_code = np.where(rec[3] >= 0, rec[3], rec[5])
+    records = pl.DataFrame(
+        {
+            "unit": rec[0],
+            "position": rec[1],
+            "type": rec[2],
+            "touchpoint": rec[3],
+            "from": rec[4],
+            "to": rec[5],
+            "phase": np.where(phase_code >= 0, codes.phase_of_code[phase_code], -1),
+            "detail": pl.Series(rec[6]).cast(pl.String),
+        },
+        schema=RECORD_SCHEMA,
+    )
+    rework = pl.col("type") == k.REWORK
+    records = records.with_columns(
+        pl.when(rework).then("seen " + pl.col("detail") + " times").alias("detail")
+    )
+    variants = pl.DataFrame(
+        {
+            "variant": np.arange(rep.size, dtype=np.int64),
+            "activities": list_series(list_offsets, codes.decode(enc.act[flat])),
+            "count": count,
+            "fits_path": (flags & PATH_MASK) == 0,
+            "converted": goal_pos >= 0,
+            "signature": _signatures(codes, rec, rep.size),
+            "deviation_types": type_lists(flags),
+        }
+    )
+    return Replayed(
+        var=new_id[variant_of],
+        rep=rep,
+        flags=flags,
+        goal_pos=goal_pos,
+        last_phase=last_phase,
+        max_phase=max_phase,
+        records=records,
+        variants=variants,
+        variant_acts=pl.DataFrame(
+            {"variant": distinct // width, "activity": codes.decode(distinct % width)}
+        ),
+    )
+
+
+def _skipped(enc: EncodedLog, codes: MapCodes, rep: np.ndarray, rec: np.ndarray) -> np.ndarray:
+    unexpected = np.flatnonzero(rec[2] == k.UNEXPECTED)
+    if unexpected.size == 0:
+        return np.zeros((7, 0), dtype=np.int64)
+    width = len(codes.names)
+    distinct, path = np.unique(rec[4, unexpected] * width + rec[5, unexpected], return_inverse=True)
+    lists = skip_paths(
+        codes.designed,
+        [codes.names[c] for c in (distinct // width).tolist()],
+        [codes.names[c] for c in (distinct % width).tolist()],
+    )
+    path_offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in lists], out=path_offsets[1:])
+    path_codes = np.array([codes.code[t] for x in lists for t in x], dtype=np.int64)
+    src, code = k.skipped_steps(
+        enc.offsets,
+        enc.act,
+        rep,
+        rec[0, unexpected],
+        rec[1, unexpected],
+        path.ravel().astype(np.int64),
+        path_offsets,
+        path_codes,
+    )
+    out = rec[:, unexpected[src]].copy()
+    out[2] = k.SKIPPED
+    out[3] = code
+    out[6] = 0
+    return out
+
+
+def skip_paths(designed: DesignedMap, sources: list[str], targets: list[str]) -> list[list[str]]:
+    """Observable touchpoints strictly inside the shortest designed path of each source -> target.
+
+    Breadth-first over the flows as written (through unobservable touchpoints too), one search
+    per distinct source, neighbours in map order; an empty list where no path exists.
+    """
+    rank = {t.id: i for i, t in enumerate(designed.touchpoints)}
+    succ: dict[str, list[str]] = {}
+    for a, b in designed.flows:
+        succ.setdefault(a, []).append(b)
+    for a, targets_of_a in succ.items():
+        succ[a] = sorted(set(targets_of_a), key=rank.__getitem__)
+    trees: dict[str, dict[str, str | None]] = {}
+    out = []
+    for source, target in zip(sources, targets, strict=True):
+        if source not in trees:
+            tree: dict[str, str | None] = {source: None}
+            queue = deque([source])
+            while queue:
+                here = queue.popleft()
+                for nxt in succ.get(here, []):
+                    if nxt not in tree:
+                        tree[nxt] = here
+                        queue.append(nxt)
+            trees[source] = tree
+        parent = trees[source]
+        steps: list[str] = []
+        node = parent.get(target) if target != source else None
+        while node is not None and node != source:
+            if node in designed.observable:
+                steps.append(node)
+            node = parent[node]
+        out.append(steps[::-1])
+    return out
+
+
+def rep_events(enc: EncodedLog, rep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Event indexes of the cases `rep` laid end to end, and their int64 list offsets."""
+    lengths = np.diff(enc.offsets)[rep]
+    list_offsets = np.zeros(rep.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=list_offsets[1:])
+    flat = np.repeat(enc.offsets[rep] - list_offsets[:-1], lengths) + np.arange(
+        list_offsets[-1], dtype=np.int64
+    )
+    return flat, list_offsets
+
+
+def _signatures(codes: MapCodes, rec: np.ndarray, n_variants: int) -> pl.Series:
+    # Unknown touchpoints by name and unexpected transitions as "a->b", by first occurrence.
+    r = rec[:, (rec[2] == k.UNKNOWN) | (rec[2] == k.UNEXPECTED)]
+    label = (
+        pl.DataFrame({"t": codes.decode(r[3]), "f": codes.decode(r[4]), "to": codes.decode(r[5])})
+        .select(pl.coalesce("t", pl.col("f") + "->" + pl.col("to")))
+        .to_series()
+    )
+    offsets = np.zeros(n_variants + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r[0], minlength=n_variants), out=offsets[1:])
+    return list_series(offsets, label)

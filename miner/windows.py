@@ -1,0 +1,221 @@
+"""Time frames and rules of every journey, measured from its timestamps by kernels.
+
+Breaches become deviation records in the extended codes of `miner.deviations.MapCodes`;
+the meaning of a breach is in `miner.compare`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+
+from ..kernels import replay as k
+from .deviations import RECORD_SCHEMA, US, MapCodes
+from .durations import format_duration
+from .log import EncodedLog
+
+WINDOW_SCHEMA = {
+    "_case": pl.Int64,
+    "frame": pl.String,
+    "measured": pl.Boolean,
+    "duration_s": pl.Float64,
+    "breached": pl.Boolean,
+    "overdue": pl.Boolean,
+}
+RULE_SCHEMA = {"_case": pl.Int64, "rule": pl.String, "kind": pl.String, "breaches": pl.Int64}
+
+
+@dataclass(frozen=True, eq=False)
+class Windows:
+    """Time frames and rules measured per case."""
+
+    frames: pl.DataFrame  # WINDOW_SCHEMA: one row per (case, frame) where the frame applies
+    rules: pl.DataFrame  # RULE_SCHEMA: one row per (case, rule) where the rule applies
+    records: pl.DataFrame  # RECORD_SCHEMA, unit = case index: breaches as deviations
+    bits: np.ndarray  # int64[n_cases]: TIME_FRAME and RULE bits
+    frame_specs: pl.DataFrame  # frame, from, to, phase, max_s: the map's frames in order
+    rule_specs: pl.DataFrame  # rule, kind, max_s: the map's rules in order
+
+
+def measure_windows(enc: EncodedLog, codes: MapCodes, as_of_us: int) -> Windows:
+    """Time frames (touchpoint and phase) and rules of every case, from its timestamps."""
+    designed = codes.designed
+    bits = np.zeros(enc.n_cases, dtype=np.int64)
+    frames, records = [pl.DataFrame(schema=WINDOW_SCHEMA)], [pl.DataFrame(schema=RECORD_SCHEMA)]
+    tfs = designed.time_frames
+    first_from, first_to = k.frame_positions(
+        enc.offsets,
+        enc.act,
+        np.array([codes.log_code(t.from_touchpoint) for t in tfs], dtype=np.int32),
+        np.array([codes.log_code(t.to_touchpoint) for t in tfs], dtype=np.int32),
+    )
+    p_first, p_last = k.phase_spans(enc.offsets, codes.phase[enc.act], len(designed.phases))
+    specs = [
+        (
+            f"{t.from_touchpoint} -> {t.to_touchpoint}",
+            first_from[:, j],
+            first_to[:, j],
+            t.max,
+            codes.ext_code(t.from_touchpoint),
+            codes.ext_code(t.to_touchpoint),
+            -1,
+        )
+        for j, t in enumerate(tfs)
+    ]
+    specs += [
+        (f"phase {p.id}", p_first[:, j], p_last[:, j], p.max, -1, -1, j)
+        for j, p in enumerate(designed.phases)
+        if p.max is not None
+    ]
+    for label, start, end, limit, a, b, phase in specs:
+        max_us = limit // timedelta(microseconds=1)
+        idx = np.flatnonzero(start >= 0)
+        s, e = start[idx], end[idx]
+        measured = e >= 0
+        dur = np.where(measured, enc.ts[np.maximum(e, 0)] - enc.ts[s], 0)
+        breached = measured & (dur > max_us)
+        frames.append(
+            pl.DataFrame(
+                {
+                    "_case": idx,
+                    "frame": pl.Series([label], dtype=pl.String).gather([0] * idx.size),
+                    "measured": measured,
+                    "duration_s": np.where(measured, dur / US, np.nan),
+                    "breached": breached,
+                    "overdue": ~measured & (as_of_us - enc.ts[s] > max_us),
+                },
+                schema=WINDOW_SCHEMA,
+            ).with_columns(pl.col("duration_s").fill_nan(None))
+        )
+        hit = idx[breached]
+        bits[hit] |= 1 << k.TIME_FRAME
+        unit, scale = _unit(limit)
+        took = pl.Series(dur[breached] / scale).round(1).cast(pl.String)
+        detail = "took " + took + f"{unit} (max {format_duration(limit)})"
+        records.append(
+            _records(hit, e[breached] - enc.offsets[hit], k.TIME_FRAME, -1, a, b, phase, detail)
+        )
+    rules = [pl.DataFrame(schema=RULE_SCHEMA)]
+    if designed.rules:
+        within = [r.kind == "within" for r in designed.rules]
+        parts = [
+            (r.after, r.then, None) if w else (r.event, r.opened_by, r.closed_by)
+            for r, w in zip(designed.rules, within, strict=True)
+        ]
+        a_code, b_code, c_code = (
+            np.array([codes.log_code(p[i]) for p in parts], dtype=np.int32) for i in range(3)
+        )
+        applicable, count, first = k.rule_breaches(
+            enc.offsets,
+            enc.act,
+            enc.ts,
+            np.array([k.WITHIN if w else k.NOT_WHILE_OPEN for w in within], dtype=np.int8),
+            a_code,
+            b_code,
+            c_code,
+            np.array(
+                [(r.max or timedelta(0)) // timedelta(microseconds=1) for r in designed.rules],
+                dtype=np.int64,
+            ),
+            as_of_us,
+        )
+        for j, rule in enumerate(designed.rules):
+            idx = np.flatnonzero(applicable[:, j])
+            label = rule.name or rule.describe()
+            rules.append(
+                pl.DataFrame(
+                    {
+                        "_case": idx,
+                        "rule": pl.Series([label], dtype=pl.String).gather([0] * idx.size),
+                        "kind": pl.Series([rule.kind], dtype=pl.String).gather([0] * idx.size),
+                        "breaches": count[idx, j],
+                    },
+                    schema=RULE_SCHEMA,
+                )
+            )
+            hit = np.flatnonzero(count[:, j] > 0)
+            bits[hit] |= 1 << k.RULE
+            times = pl.Series(count[hit, j])
+            detail = pl.select(
+                pl.when(times > 1)
+                .then(pl.format("{} ({} times)", pl.lit(label), times))
+                .otherwise(pl.lit(label))
+            ).to_series()
+            one, two, three = parts[j]
+            event, frm, to = (one, one, two) if within[j] else (one, two, three)
+            records.append(
+                _records(
+                    hit,
+                    first[hit, j] - enc.offsets[hit],
+                    k.RULE,
+                    codes.ext_code(event),
+                    codes.ext_code(frm),
+                    codes.ext_code(to),
+                    -1,
+                    detail,
+                )
+            )
+    frame_specs = pl.DataFrame(
+        {
+            "frame": [s[0] for s in specs],
+            "from": [codes.names[s[4]] if s[4] >= 0 else None for s in specs],
+            "to": [codes.names[s[5]] if s[5] >= 0 else None for s in specs],
+            "phase": [designed.phases[s[6]].id if s[6] >= 0 else None for s in specs],
+            "max_s": [s[3].total_seconds() for s in specs],
+        },
+        schema={"frame": pl.String, "from": pl.String, "to": pl.String}
+        | {"phase": pl.String, "max_s": pl.Float64},
+    )
+    rule_specs = pl.DataFrame(
+        {
+            "rule": [r.name or r.describe() for r in designed.rules],
+            "kind": [r.kind for r in designed.rules],
+            "max_s": [r.max.total_seconds() if r.max else None for r in designed.rules],
+        },
+        schema={"rule": pl.String, "kind": pl.String, "max_s": pl.Float64},
+    )
+    return Windows(
+        frames=pl.concat(frames),
+        rules=pl.concat(rules),
+        records=pl.concat(records),
+        bits=bits,
+        frame_specs=frame_specs,
+        rule_specs=rule_specs,
+    )
+
+
+def _records(
+    case: np.ndarray,
+    position: np.ndarray,
+    typ: int,
+    touchpoint: int,
+    frm: int,
+    to: int,
+    phase: int,
+    detail: pl.Series,
+) -> pl.DataFrame:
+    n = case.size
+    return pl.DataFrame(
+        {
+            "unit": case,
+            "position": position,
+            "type": np.full(n, typ),
+            "touchpoint": np.full(n, touchpoint),
+            "from": np.full(n, frm),
+            "to": np.full(n, to),
+            "phase": np.full(n, phase),
+            "detail": detail,
+        },
+        schema=RECORD_SCHEMA,
+    )
+
+
+def _unit(limit: timedelta) -> tuple[str, float]:
+    # The unit a person reads a duration in, picked from the frame's own size.
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if limit >= timedelta(seconds=size):
+            return unit, size * US
+    return "s", US

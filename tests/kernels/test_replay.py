@@ -1,0 +1,266 @@
+"""Replay kernels against the naive twin (`tests/naive_replay.py`) and on hand-checked cases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from journeyminer.kernels import replay as k
+from journeyminer.miner.compare import compare_to_map
+from journeyminer.miner.designed import DesignedMap, Phase, Rule, TimeFrame, Touchpoint
+from journeyminer.miner.log import EventLog
+from tests.naive_replay import UNKNOWN, designed_maps, naive_compare
+from tests.strategies import BASE_US, event_frames, log_from_rows
+
+H = 3_600_000_000  # one hour in µs
+
+
+def _map(**changes: object) -> DesignedMap:
+    """tv (unobservable) -> ad/land -> prod <-> rev -> cart -> pay -> order, three phases."""
+    parts: dict[str, object] = {
+        "name": "shop",
+        "phases": (Phase("aware", "Aware"), Phase("consider", "Consider"), Phase("buy", "Buy")),
+        "touchpoints": (
+            Touchpoint("tv", "aware", observable=False),
+            Touchpoint("ad", "aware"),
+            Touchpoint("land", "aware"),
+            Touchpoint("prod", "consider"),
+            Touchpoint("rev", "consider"),
+            Touchpoint("cart", "buy"),
+            Touchpoint("pay", "buy"),
+            Touchpoint("order", "buy"),
+        ),
+        "start": ("tv", "land"),
+        "goal": ("order",),
+        "flows": (
+            ("tv", "ad"),
+            ("ad", "land"),
+            ("land", "prod"),
+            ("prod", "rev"),
+            ("rev", "prod"),
+            ("prod", "cart"),
+            ("rev", "cart"),
+            ("cart", "pay"),
+            ("pay", "order"),
+        ),
+        "time_frames": (TimeFrame("cart", "pay", timedelta(hours=1)),),
+        "rules": (Rule("not_while_open", event="ad", opened_by="cart", closed_by="order"),),
+    }
+    parts.update(changes)
+    return DesignedMap(**parts)
+
+
+def _log(*journeys: list[str], gap_us: int = 60_000_000) -> EventLog:
+    rows = [
+        (f"j{i}", a, BASE_US + p * gap_us, "web")
+        for i, seq in enumerate(journeys)
+        for p, a in enumerate(seq)
+    ]
+    return log_from_rows(rows)  # type: ignore[arg-type]
+
+
+def _assert_matches_naive(log: EventLog, designed: DesignedMap) -> None:
+    got = compare_to_map(log, designed)
+    end = log.time_range()[1]
+    as_of_us = 0 if end is None else round(end.timestamp() * 1_000_000)
+    want = naive_compare(log, designed, as_of_us, got.timeout)
+    assert got.cases.height == len(want)
+    devs: dict[str, list[tuple]] = {}
+    for row in got.deviations.iter_rows(named=True):
+        devs.setdefault(row["case_id"], []).append(
+            (row["position"], row["type"], row["touchpoint"], row["from"], row["to"], row["phase"])
+        )
+    for row in got.cases.iter_rows(named=True):
+        w = want[row["case_id"]]
+        assert devs.get(row["case_id"], []) == w["deviations"], row["case_id"]
+        for key in ("fits", "converted", "in_progress", "deviation_types", "signature"):
+            assert row[key] == w[key], (row["case_id"], key)
+        for key in ("leak_touchpoint", "leak_phase", "channels", "channel_switches", "n_events"):
+            assert row[key] == w[key], (row["case_id"], key)
+
+
+NAMED = {
+    "empty": [],
+    "one_event": [["land"]],
+    "unknown_only": [["zz"], ["zz", "zz"]],
+    "all_fitting": [["ad", "land", "prod", "cart", "pay", "order"], ["land", "prod", "rev"]],
+    "loops": [["land", "prod", "rev", "prod", "rev", "cart", "pay", "order", "prod"]],
+    "rework": [["land", "prod", "prod", "prod", "cart", "cart"]],
+    "skips": [["land", "cart", "pay", "order"], ["ad", "order"], ["land", "prod", "pay", "land"]],
+    "regression": [["land", "prod", "cart", "prod", "cart", "prod", "land"]],
+    "unknown_between": [["land", "call", "cart", "call", "pay"]],
+    "unobservable_shown": [["tv", "ad", "land"], ["ad", "tv"]],
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAMED))
+def test_comparison_matches_naive_on_named_journeys(name: str) -> None:
+    _assert_matches_naive(_log(*NAMED[name]), _map())
+
+
+@pytest.mark.parametrize("gap_h", [0, 2, 24 * 40])
+def test_comparison_matches_naive_across_time_gaps(gap_h: int) -> None:
+    journeys = [["land", "prod", "cart", "ad", "pay"], ["land", "prod", "cart", "pay", "order"]]
+    _assert_matches_naive(_log(*journeys, gap_us=gap_h * H + 1), _map())
+
+
+@given(designed_maps(), st.data())
+def test_comparison_matches_naive_on_generated_logs_and_maps(
+    designed: DesignedMap, data: st.DataObject
+) -> None:
+    acts = tuple(t.id for t in designed.touchpoints) + UNKNOWN
+    frame = data.draw(event_frames(max_cases=8, max_events=7, activities=acts))
+    _assert_matches_naive(EventLog(frame), designed)
+
+
+def test_replay_records_each_deviation_at_its_first_position() -> None:
+    # codes: 0 a, 1 b, 2 c (unknown); a->b allowed, b->a not; b in a later phase than a.
+    offsets = np.array([0, 6], dtype=np.int64)
+    act = np.array([0, 1, 0, 1, 2, 2], dtype=np.int32)
+    allowed = np.zeros((3, 3), dtype=np.bool_)
+    allowed[0, 1] = allowed[0, 0] = allowed[1, 1] = True
+    phase = np.array([0, 1, -1], dtype=np.int32)
+    start = np.array([True, False, False])
+    goal = np.array([False, True, False])
+    rec, flags, goal_pos, last_known, max_phase = k.replay_variants(
+        offsets, act, np.array([0], dtype=np.int64), allowed, phase, start, goal
+    )
+    assert rec.T.tolist() == [
+        [0, 2, k.UNEXPECTED, 1, 0, 0],
+        [0, 2, k.REGRESSION, 1, 0, 0],
+        [0, 2, k.REWORK, 0, -1, 2],
+        [0, 3, k.REWORK, 1, -1, 2],
+        [0, 4, k.UNKNOWN, 2, -1, 0],
+        [0, 5, k.REWORK, 2, -1, 2],
+    ]
+    want = sum(1 << t for t in (k.UNEXPECTED, k.REGRESSION, k.REWORK, k.UNKNOWN))
+    assert flags.tolist() == [want]
+    assert (goal_pos.tolist(), last_known.tolist(), max_phase.tolist()) == ([1], [3], [1])
+
+
+def test_replay_of_no_variants_is_empty() -> None:
+    empty = np.zeros(0, dtype=np.int32)
+    rec, flags, *_ = k.replay_variants(
+        np.zeros(1, dtype=np.int64),
+        empty,
+        np.zeros(0, dtype=np.int64),
+        np.zeros((1, 1), dtype=np.bool_),
+        np.full(1, -1, dtype=np.int32),
+        np.zeros(1, dtype=np.bool_),
+        np.zeros(1, dtype=np.bool_),
+    )
+    assert rec.shape == (6, 0) and flags.size == 0
+
+
+def test_skipped_steps_leave_out_touchpoints_seen_before_the_jump() -> None:
+    offsets = np.array([0, 4], dtype=np.int64)
+    act = np.array([0, 1, 0, 3], dtype=np.int32)
+    one = np.array([0], dtype=np.int64)
+    src, code = k.skipped_steps(
+        offsets,
+        act,
+        one,
+        one,
+        np.array([3], dtype=np.int64),
+        one,
+        np.array([0, 3], dtype=np.int64),
+        np.array([1, 2, 7], dtype=np.int64),  # 7: a map touchpoint the log never shows
+    )
+    assert src.tolist() == [0, 0] and code.tolist() == [2, 7]
+
+
+def test_rule_breaches_within_and_not_while_open() -> None:
+    offsets = np.array([0, 3, 5], dtype=np.int64)
+    act = np.array([0, 1, 0, 2, 0], dtype=np.int32)
+    ts = np.array([0, 5, 10, 0, 1], dtype=np.int64)
+    kind = np.array([k.WITHIN, k.NOT_WHILE_OPEN], dtype=np.int8)
+    applicable, count, first = k.rule_breaches(
+        offsets,
+        act,
+        ts,
+        kind,
+        np.array([0, 0], dtype=np.int32),
+        np.array([1, 2], dtype=np.int32),
+        np.array([-1, 1], dtype=np.int32),
+        np.array([4, 0], dtype=np.int64),
+        100,
+    )
+    # case 0: a@0 -> b@5 late, a@10 never answered (as_of 100); case 1: a within an open b.
+    assert applicable.tolist() == [[True, False], [True, True]]
+    assert count.tolist() == [[2, 0], [1, 1]]
+    assert first.tolist() == [[0, -1], [4, 4]]
+
+
+def test_frame_positions_and_phase_spans() -> None:
+    offsets = np.array([0, 4, 5], dtype=np.int64)
+    act = np.array([1, 0, 1, 1, 0], dtype=np.int32)
+    first_from, first_to = k.frame_positions(
+        offsets, act, np.array([0], dtype=np.int32), np.array([1], dtype=np.int32)
+    )
+    assert first_from.tolist() == [[1], [4]] and first_to.tolist() == [[2], [-1]]
+    first, last = k.phase_spans(offsets, np.array([0, -1, 1, 0, 1], dtype=np.int32), 2)
+    assert first.tolist() == [[0, 2], [-1, 4]] and last.tolist() == [[3, 2], [-1, 4]]
+
+
+def test_case_channels_counts_switches_before_the_stop() -> None:
+    offsets = np.array([0, 4, 4], dtype=np.int64)
+    channel = np.array([0, -1, 1, 0], dtype=np.int8)
+    low, high, switches, before = k.case_channels(
+        offsets, channel, np.array([3, -1], dtype=np.int64)
+    )
+    assert low.tolist() == [3, 0] and high.tolist() == [0, 0]
+    assert switches.tolist() == [2, 0] and before.tolist() == [1, 0]
+
+
+def test_wrappers_reject_wrong_dtypes_and_shapes() -> None:
+    offsets = np.array([0, 1], dtype=np.int64)
+    act = np.array([2], dtype=np.int32)
+    ok = np.zeros(3, dtype=np.bool_)
+    with pytest.raises(ValueError, match="allowed must cover every activity code"):
+        k.replay_variants(
+            offsets,
+            act,
+            np.zeros(1, np.int64),
+            np.zeros((2, 2), np.bool_),
+            np.zeros(3, np.int32),
+            ok,
+            ok,
+        )
+    with pytest.raises(ValueError, match="phase must be a 1-d int32"):
+        k.replay_variants(
+            offsets,
+            act,
+            np.zeros(1, np.int64),
+            np.zeros((3, 3), np.bool_),
+            np.zeros(3, np.int64),
+            ok,
+            ok,
+        )
+    with pytest.raises(ValueError, match="representative must hold case indexes"):
+        k.replay_variants(
+            offsets,
+            act,
+            np.array([4], np.int64),
+            np.zeros((3, 3), np.bool_),
+            np.zeros(3, np.int32),
+            ok,
+            ok,
+        )
+    with pytest.raises(ValueError, match="stop must hold one position per case"):
+        k.case_channels(offsets, np.zeros(1, np.int8), np.zeros(2, np.int64))
+    with pytest.raises(ValueError, match="records must be sorted by variant"):
+        two = np.array([1, 0], dtype=np.int64)
+        k.skipped_steps(
+            offsets,
+            act,
+            np.zeros(2, np.int64),
+            two,
+            two,
+            np.zeros(2, np.int64),
+            np.array([0, 0], np.int64),
+            np.zeros(0, np.int64),
+        )
