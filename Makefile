@@ -20,6 +20,8 @@ demo: install
 		$(SAMPLE)/crm.csv=crm --identities $(SAMPLE)/identities.csv \
 		--timezone Europe/Amsterdam --out $(DEMO)/log.parquet
 	$(BIN)/journeyminer mine $(DEMO)/log.parquet --out $(DEMO)/discovery
+	$(BIN)/journeyminer compare $(DEMO)/log.parquet --map $(SAMPLE)/map.toml \
+		--segment device --out $(DEMO)/compare
 	@echo "Outputs are in $(DEMO)/"
 
 test: install check

@@ -187,7 +187,7 @@ def write_discovery(result: Any, out_dir: Path) -> dict[str, Path]:
     return written
 
 
-def _human(seconds: float | None) -> str:
+def human(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -218,7 +218,7 @@ def _print_discovery(log: Any, result: Any, top: int) -> None:
             str(row["variant"] + 1),
             f"{row['count']:,}",
             f"{row['share']:.1%}",
-            _human(row["median_duration"]),
+            human(row["median_duration"]),
             acts,
         )
     out.print(variants)
@@ -234,9 +234,9 @@ def _print_discovery(log: Any, result: Any, top: int) -> None:
             row["source"],
             row["target"],
             f"{row['count']:,}",
-            _human(row["median"]),
-            _human(row["mean"]),
-            _human(row["max"]),
+            human(row["median"]),
+            human(row["mean"]),
+            human(row["max"]),
         )
     out.print(edges)
     dist = result.stats.distributions.filter(pl_col_eq("measure", "case_duration")).to_dicts()
@@ -244,8 +244,8 @@ def _print_discovery(log: Any, result: Any, top: int) -> None:
         d = dist[0]
         out.print(
             "journey duration: "
-            + ", ".join(f"{q} {_human(d[q])}" for q in ("p10", "p25", "p50", "p75", "p90"))
-            + f", max {_human(d['max'])}"
+            + ", ".join(f"{q} {human(d[q])}" for q in ("p10", "p25", "p50", "p75", "p90"))
+            + f", max {human(d['max'])}"
         )
 
 
