@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 _EXPORTS = {
+    "MapAnalysis": "analysis",
+    "analyze_against_map": "analysis",
+    "Comparison": "compare",
+    "compare_to_map": "compare",
+    "DesignedMap": "designed",
+    "load_map": "designed",
+    "HiddenJourneys": "hidden",
+    "find_hidden_journeys": "hidden",
     "DFG": "discover",
     "Discovery": "discover",
     "JourneyStats": "discover",
@@ -36,19 +44,27 @@ _EXPORTS = {
 
 __all__ = [
     "DFG",
+    "Comparison",
+    "DesignedMap",
     "Discovery",
     "EncodedLog",
     "EventLog",
+    "HiddenJourneys",
     "JourneyStats",
     "JourneyminerError",
+    "MapAnalysis",
     "SourceMapping",
     "Variants",
     "__version__",
+    "analyze_against_map",
+    "compare_to_map",
     "discover",
     "discover_dfg",
     "discover_variants",
+    "find_hidden_journeys",
     "ingest_sources",
     "load_identities",
+    "load_map",
     "load_mapping",
     "open_log",
     "preset",
@@ -58,6 +74,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .miner.analysis import MapAnalysis, analyze_against_map
+    from .miner.compare import Comparison, compare_to_map
+    from .miner.designed import DesignedMap, load_map
     from .miner.discover import (
         DFG,
         Discovery,
@@ -68,6 +87,7 @@ if TYPE_CHECKING:
         discover_variants,
     )
     from .miner.errors import JourneyminerError
+    from .miner.hidden import HiddenJourneys, find_hidden_journeys
     from .miner.ingest import ingest_sources, open_log, resolve_source
     from .miner.log import EncodedLog, EventLog
     from .miner.readers import read_source
