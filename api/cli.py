@@ -230,4 +230,4 @@ def main() -> None:
 
 
 # Commands living in their own modules register themselves on `app` when imported.
-from . import cli_compare, cli_map, cli_mine, cli_run  # noqa: E402, F401
+from . import cli_compare, cli_map, cli_mine, cli_run, cli_service  # noqa: E402, F401

@@ -1,0 +1,40 @@
+"""One APIRouter per resource; `api_router` gathers those under /api/v1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ..problems import PROBLEM_JSON, PROBLEM_SCHEMA
+
+_WHY = {
+    401: "Missing or invalid API key (with `WWW-Authenticate: Bearer`).",
+    404: "No such id for this tenant (another tenant's id answers the same).",
+    409: "The resource is not in a state that allows this (e.g. log still pending).",
+    413: "The upload is larger than the limit.",
+    415: "Unsupported media or file type.",
+    422: "Invalid input: names the field, file, row or line.",
+    429: "The job queue is full; retry after `Retry-After` seconds.",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, each an RFC 9457 problem."""
+    return {
+        code: {
+            "description": _WHY.get(code, "Error"),
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+        }
+        for code in codes
+    }
+
+
+def build_api_router() -> APIRouter:
+    """The /api/v1 router with every resource."""
+    from . import analyses, jobs, logs, maps
+
+    router = APIRouter(prefix="/api/v1", responses=problem_responses(401))
+    for module in (logs, maps, analyses, jobs):
+        router.include_router(module.router)
+    return router

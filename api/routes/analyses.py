@@ -1,0 +1,363 @@
+"""Analyses: queue a discover (compare, drift once they land), follow it, fetch its results.
+
+Each kind is one row of `ANALYSES`: the work function, whether it needs a map, and the
+miner module it needs. Results are cached by (kind, log version, map version, parameters)
+in the store: an identical POST answers 200 at once with a done job on the cached result.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, Literal
+
+import polars as pl
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ...miner.errors import InputError, NotFoundError
+from ...miner.log import CASE
+from ..deps import RunnerDep, StoreDep, TenantDep
+from ..jobs import JobContext
+from ..schemas import AnalysisCreate, AnalysisList, AnalysisPublic
+from ..store import FileContent, JobInfo, ResultKey, Store, Tenant, params_hash
+from . import problem_responses
+
+router = APIRouter(prefix="/analyses", tags=["analyses"])
+
+SVG_VIEWS = ("frequency", "performance")
+TABLES = {
+    "edges": "edges.parquet",
+    "variants": "variants.parquet",
+    "cases": "cases.parquet",
+    "segments": "segments.parquet",
+}
+MAX_SEGMENTS = 200
+
+
+@dataclass(frozen=True)
+class AnalysisKind:
+    """One kind of analysis: its work, and what it needs to be available."""
+
+    run: Callable[[JobContext, dict[str, Any]], dict[str, FileContent]] | None
+    needs_map: bool = False
+    module: str | None = None  # a `journeyminer.miner` module that must exist
+
+    @property
+    def available(self) -> bool:
+        """Whether this kind is wired in and the miner module it needs is installed."""
+        return self.run is not None and (
+            self.module is None
+            or importlib.util.find_spec(f"journeyminer.miner.{self.module}") is not None
+        )
+
+
+# -- work ---------------------------------------------------------------------------------
+def run_discover(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
+    """Read, filter, discover; the result's files: JSON, Parquet tables, SVGs."""
+    from ...miner.discover import discover
+    from ...miner.filters import Filters, apply_filters, filter_dfg
+
+    filters = Filters.from_dict(p["filters"])
+    ctx.progress(0.05, "reading the log", force=True)
+    log = ctx.store.read_log(ctx.tenant_id, p["log"])
+    ctx.progress(0.2, "filtering")
+    log = apply_filters(log, filters)
+    ctx.progress(0.3, "discovering")
+    found = discover(log)
+    found = replace(found, dfg=filter_dfg(found.dfg, filters))
+    cases = found.stats.per_case.join(found.variants.cases, on=CASE, how="left")
+    segments: pl.DataFrame | None = None
+    if p.get("segment"):
+        ctx.progress(0.6, "segments")
+        segments = _segments(log.frame, cases, p["segment"])
+    ctx.progress(0.75, "rendering")
+    files: dict[str, FileContent] = {
+        "edges.parquet": found.dfg.edges,
+        "variants.parquet": found.variants.frame,
+        "cases.parquet": cases,
+        **_svgs(found.dfg),
+    }
+    body = {
+        "kind": "discover",
+        "log": {"id": p["log"], "version": p["log_version"]},
+        "filters": p["filters"],
+        "segment": p.get("segment"),
+        **found.to_dict(),
+    }
+    if segments is not None:
+        files["segments.parquet"] = segments
+        body["segments"] = segments.to_dicts()
+    files["result.json"] = json.dumps(body, default=str, ensure_ascii=False)
+    return files
+
+
+def _segments(frame: pl.DataFrame, cases: pl.DataFrame, attribute: str) -> pl.DataFrame:
+    per_case = frame.group_by(CASE).agg(
+        pl.col(attribute).drop_nulls().first().cast(pl.String).alias("segment")
+    )
+    return (
+        cases.join(per_case, on=CASE, how="left")
+        .group_by("segment")
+        .agg(
+            pl.len().alias("cases"),
+            pl.col("events").sum().alias("events"),
+            pl.col("variant").n_unique().alias("variants"),
+            pl.col("duration").median().alias("median_duration"),
+            pl.col("channel_switches").mean().alias("mean_channel_switches"),
+        )
+        .sort(["cases", "segment"], descending=[True, False], nulls_last=True)
+        .head(MAX_SEGMENTS)
+    )
+
+
+def _svgs(dfg: Any) -> dict[str, FileContent]:
+    try:
+        from ...miner.render import dfg_to_svg
+    except ImportError:
+        return {}
+    return {f"dfg-{view}.svg": dfg_to_svg(dfg, view=view) for view in SVG_VIEWS}  # type: ignore[arg-type]
+
+
+#: kind -> how to run it. Wiring in compare/drift is one line each: replace None by the
+#: work function (it returns the result's files; "overlay.svg" feeds /overlay.svg).
+ANALYSES: dict[str, AnalysisKind] = {
+    "discover": AnalysisKind(run_discover),
+    "compare": AnalysisKind(None, needs_map=True, module="compare"),
+    "drift": AnalysisKind(None, module="drift"),
+}
+
+
+def _work(kind: AnalysisKind, key: ResultKey, p: dict[str, Any]) -> Callable[[JobContext], str]:
+    run = kind.run
+    assert run is not None  # checked by `available` before queueing
+
+    def work(ctx: JobContext) -> str:
+        files = run(ctx, p)
+        ctx.progress(0.9, "saving", force=True)
+        result = ctx.store.put_result(ctx.tenant_id, key, files)
+        ctx.progress(1.0, "done", force=True)
+        return result.id
+
+    return work
+
+
+# -- routes -------------------------------------------------------------------------------
+def _prepare(
+    store: Store, tenant: Tenant, body: AnalysisCreate
+) -> tuple[ResultKey, dict[str, Any]]:
+    from ...miner.filters import Filters
+
+    kind = ANALYSES[body.kind]
+    if not kind.available:
+        raise InputError(
+            f"analysis kind {body.kind!r} is not available yet",
+            title="Not available yet",
+            column="kind",
+            expected="discover",
+            found=body.kind,
+            extra={"parameter": "kind"},
+        )
+    filters = Filters.from_dict(body.filters or {})
+    info = store.get_log(tenant, body.log)
+    if info.status != "ready":
+        raise InputError(
+            f"log {body.log!r} is {info.status}; analyse it once it is ready",
+            status=409,
+            title="Conflict",
+        )
+    map_id, map_version = "", 0
+    if body.map is not None:
+        designed = store.get_map(tenant, body.map, body.map_version)
+        map_id, map_version = designed.id, designed.version
+    elif kind.needs_map:
+        raise InputError(
+            f"analysis kind {body.kind!r} needs a designed map",
+            column="map",
+            expected="the id of a map",
+            extra={"parameter": "map"},
+        )
+    if body.segment is not None:
+        _check_attribute(store, tenant, body.log, body.segment)
+    params = {"filters": filters.to_dict(), "segment": body.segment}
+    key = ResultKey(body.kind, info.id, info.version, params_hash(params), map_id, map_version)
+    job_params = {
+        "log": info.id,
+        "log_version": info.version,
+        "map": map_id or None,
+        "map_version": map_version or None,
+        "kind": body.kind,
+        **params,
+    }
+    return key, job_params
+
+
+def _check_attribute(store: Store, tenant: Tenant, log_id: str, attribute: str) -> None:
+    parts = store.list_log_parts(tenant, log_id)
+    columns = set(pl.read_parquet_schema(parts[0].path)) if parts else set()
+    if attribute not in columns - {CASE}:
+        raise InputError(
+            f"the log has no attribute {attribute!r} to segment by",
+            column="segment",
+            expected="one of " + ", ".join(sorted(columns - {CASE})),
+            found=attribute,
+            extra={"parameter": "segment"},
+        )
+
+
+def _analysis(store: Store, tenant: Tenant, analysis_id: str) -> JobInfo:
+    job = store.get_job(tenant, analysis_id)
+    if job.kind not in ANALYSES:
+        raise NotFoundError(f"analysis {analysis_id!r} does not exist", extra={"id": analysis_id})
+    return job
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Queue an analysis: 202 with its status URL (200 if cached)",
+    responses={
+        200: {"model": AnalysisPublic, "description": "Cached: a done job on the stored result."},
+        **problem_responses(404, 409, 422, 429),
+    },
+)
+async def create_analysis(
+    body: AnalysisCreate, tenant: TenantDep, store: StoreDep, runner: RunnerDep
+) -> JSONResponse:
+    """Check the request, answer from the cache if the same analysis ran, else queue it."""
+    key, params = await run_in_threadpool(_prepare, store, tenant, body)
+    cached = await run_in_threadpool(store.get_result, tenant, key)
+    if cached is not None:
+
+        def finished() -> JobInfo:
+            job = store.create_job(tenant, body.kind, {**params, "cached": True})
+            store.start_job(tenant, job.id)
+            return store.finish_job(tenant, job.id, result_id=cached.id)
+
+        job = await run_in_threadpool(finished)
+        status = 200
+    else:
+        work = _work(ANALYSES[body.kind], key, params)
+        job = await run_in_threadpool(
+            lambda: runner.submit(tenant.id, body.kind, {**params, "cached": False}, work)
+        )
+        status = 202
+    public = AnalysisPublic.of(job)
+    return JSONResponse(
+        public.model_dump(mode="json"), status_code=status, headers={"Location": public.status_url}
+    )
+
+
+@router.get("", summary="List recent analyses")
+def list_analyses(tenant: TenantDep, store: StoreDep) -> AnalysisList:
+    """The tenant's most recent analyses, newest first."""
+    jobs = [j for j in store.list_jobs(tenant, limit=500) if j.kind in ANALYSES]
+    return AnalysisList(analyses=[AnalysisPublic.of(j) for j in jobs[:100]])
+
+
+@router.get(
+    "/{analysis_id}", summary="Status, progress, timings, links", responses=problem_responses(404)
+)
+def get_analysis(analysis_id: str, tenant: TenantDep, store: StoreDep) -> AnalysisPublic:
+    """Status, progress (0-1) and stage, timings, and links to the result once done."""
+    return AnalysisPublic.of(_analysis(store, tenant, analysis_id))
+
+
+@router.delete("/{analysis_id}", summary="Cancel an analysis", responses=problem_responses(404))
+def cancel_analysis(analysis_id: str, tenant: TenantDep, store: StoreDep) -> AnalysisPublic:
+    """Cancel a queued or running analysis (it stops at its next stage); a done one stays."""
+    _analysis(store, tenant, analysis_id)
+    return AnalysisPublic.of(store.cancel_job(tenant, analysis_id))
+
+
+def _result_file(store: Store, tenant: Tenant, analysis_id: str, name: str, missing: str) -> Any:
+    job = _analysis(store, tenant, analysis_id)
+    if job.status != "done" or job.result_id is None:
+        raise InputError(
+            f"analysis {analysis_id!r} is {job.status}; its result exists once it is done",
+            status=409,
+            title="Conflict",
+            extra={"analysis_status": job.status, "error": job.error},
+        )
+    path = store.get_result_by_id(tenant, job.result_id).files.get(name)
+    if path is None:
+        raise NotFoundError(missing, extra={"id": analysis_id})
+    return path
+
+
+_RESULT_RESPONSES = problem_responses(404, 409)
+
+
+@router.get(
+    "/{analysis_id}/result",
+    summary="The result as JSON",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/json": {}}}, **_RESULT_RESPONSES},
+)
+def get_result(analysis_id: str, tenant: TenantDep, store: StoreDep) -> FileResponse:
+    """The whole result: DFG, variants, journey statistics (and segments)."""
+    path = _result_file(store, tenant, analysis_id, "result.json", "the result has no JSON")
+    return FileResponse(path, media_type="application/json")
+
+
+@router.get(
+    "/{analysis_id}/result.parquet",
+    summary="One result table as Parquet",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/vnd.apache.parquet": {}}}, **_RESULT_RESPONSES},
+)
+def get_result_parquet(
+    analysis_id: str,
+    tenant: TenantDep,
+    store: StoreDep,
+    table: Annotated[
+        Literal["edges", "variants", "cases", "segments"],
+        Query(description="edges (DFG), variants, cases (per journey) or segments."),
+    ] = "edges",
+) -> FileResponse:
+    """A table of the result as a Parquet file."""
+    name = TABLES[table]
+    path = _result_file(store, tenant, analysis_id, name, f"the result has no {table} table")
+    return FileResponse(
+        path, media_type="application/vnd.apache.parquet", filename=f"{analysis_id}-{table}.parquet"
+    )
+
+
+@router.get(
+    "/{analysis_id}/dfg.svg",
+    summary="The directly-follows graph as SVG",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/svg+xml": {}}}, **_RESULT_RESPONSES},
+)
+def get_dfg_svg(
+    analysis_id: str,
+    tenant: TenantDep,
+    store: StoreDep,
+    view: Annotated[Literal["frequency", "performance"], Query()] = "frequency",
+) -> FileResponse:
+    """The DFG drawn on the server (frequency or performance view)."""
+    path = _result_file(
+        store, tenant, analysis_id, f"dfg-{view}.svg", "no SVG: the renderer is not available"
+    )
+    return FileResponse(path, media_type="image/svg+xml")
+
+
+@router.get(
+    "/{analysis_id}/overlay.svg",
+    summary="The real journey over the designed map as SVG (compare analyses)",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/svg+xml": {}}}, **_RESULT_RESPONSES},
+)
+def get_overlay_svg(analysis_id: str, tenant: TenantDep, store: StoreDep) -> Response:
+    """Only compare analyses have an overlay; compare is not available yet."""
+    path = _result_file(
+        store,
+        tenant,
+        analysis_id,
+        "overlay.svg",
+        "no overlay: only compare analyses draw one, and compare is not available yet",
+    )
+    return FileResponse(path, media_type="image/svg+xml")

@@ -1,0 +1,126 @@
+"""Analyses over HTTP: queue a discover, follow it, fetch JSON/Parquet/SVG, cache, cancel."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+import pytest
+
+from journeyminer.api.routes.analyses import ANALYSES
+
+from .conftest import API, SAMPLE, Api, MakeApi, assert_problem
+
+
+def test_a_discover_analysis_runs_as_a_job_and_serves_its_result(api: Api) -> None:
+    log_id = api.ingest()
+    response = api.client.post(f"{API}/analyses", json={"log": log_id, "kind": "discover"})
+    assert response.status_code == 202
+    queued = response.json()
+    assert queued["status_url"] == f"{API}/analyses/{queued['id']}" and not queued["cached"]
+    done = api.wait(queued["status_url"])
+    assert done["status"] == "done" and done["progress"] == 1.0 and done["stage"] == "done"
+    assert done["timings"]["run_s"] >= 0 and done["log_version"] == 1
+    links = done["links"]
+
+    result = api.client.get(links["result"])
+    assert result.status_code == 200 and result.headers["content-type"] == "application/json"
+    data = result.json()
+    assert data["kind"] == "discover" and data["log"] == {"id": log_id, "version": 1}
+    assert data["dfg"]["edges"] and data["variants"] and "case_duration" in data["stats"]
+
+    edges = api.client.get(links["result.parquet"])
+    frame = pl.read_parquet(io.BytesIO(edges.content))
+    assert {"source", "target", "count", "median"} <= set(frame.columns)
+    assert frame.height == len(data["dfg"]["edges"])
+    cases = pl.read_parquet(
+        io.BytesIO(api.client.get(f"{links['result.parquet']}?table=cases").content)
+    )
+    assert cases.height == 2_741 and {"case_id", "variant", "duration"} <= set(cases.columns)
+
+    svg = api.client.get(links["dfg.svg"])
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert "<svg" in svg.text
+    assert api.client.get(links["dfg.svg"], params={"view": "performance"}).status_code == 200
+    body = assert_problem(api.client.get(links["overlay.svg"]), 404)
+    assert "compare" in body["detail"]
+
+
+def test_the_same_analysis_again_answers_at_once_from_the_cache(api: Api) -> None:
+    log_id = api.ingest("web", identities=False)
+    request = {"log": log_id, "filters": {"channels": ["web"], "top_variants": 5}}
+    first = api.wait(api.client.post(f"{API}/analyses", json=request).json()["status_url"])
+    again = api.client.post(f"{API}/analyses", json=request)
+    assert again.status_code == 200
+    cached = again.json()
+    assert cached["status"] == "done" and cached["cached"] and cached["result"] == first["result"]
+    assert cached["filters"] == {"channels": ["web"], "top_variants": 5}
+    other = api.client.post(f"{API}/analyses", json={**request, "filters": {"top_variants": 6}})
+    assert other.status_code == 202
+
+
+def test_an_appended_batch_makes_a_new_result(api: Api) -> None:
+    log_id = api.ingest("web", identities=False)
+    first = api.wait(api.client.post(f"{API}/analyses", json={"log": log_id}).json()["status_url"])
+    crm = [("files", ("crm.csv", (SAMPLE / "crm.csv").read_bytes(), "text/csv"))]
+    api.wait(api.client.post(f"{API}/logs/{log_id}/events", files=crm).json()["status_url"])
+    second = api.client.post(f"{API}/analyses", json={"log": log_id})
+    assert second.status_code == 202
+    done = api.wait(second.json()["status_url"])
+    assert done["log_version"] == 2 and done["result"] != first["result"]
+
+
+def test_a_segment_splits_the_result_by_a_case_attribute(api: Api) -> None:
+    log_id = api.ingest("web", identities=False)
+    job = api.wait(
+        api.client.post(f"{API}/analyses", json={"log": log_id, "segment": "device"}).json()[
+            "status_url"
+        ]
+    )
+    segments = api.client.get(job["links"]["result"]).json()["segments"]
+    assert {s["segment"] for s in segments} >= {"mobile", "desktop"}
+    assert (
+        sum(s["cases"] for s in segments) == api.client.get(f"{API}/logs/{log_id}").json()["cases"]
+    )
+    body = assert_problem(
+        api.client.post(f"{API}/analyses", json={"log": log_id, "segment": "shoe_size"}), 422
+    )
+    assert body["parameter"] == "segment"
+
+
+def test_bad_analysis_filters_are_a_422_naming_the_parameter(api: Api) -> None:
+    log_id = api.ingest("crm", identities=False)
+    response = api.client.post(f"{API}/analyses", json={"log": log_id, "filters": {"colour": 1}})
+    assert assert_problem(response, 422)["parameter"] == "colour"
+
+
+@pytest.mark.parametrize("kind", ["compare", "drift"])
+def test_compare_and_drift_are_not_available_yet(api: Api, kind: str) -> None:
+    if ANALYSES[kind].available:
+        pytest.skip(f"{kind} is wired in")
+    log_id = api.ingest("crm", identities=False)
+    body = assert_problem(
+        api.client.post(f"{API}/analyses", json={"log": log_id, "kind": kind}), 422
+    )
+    assert "not available yet" in body["detail"] and body["parameter"] == "kind"
+
+
+def test_a_queued_analysis_can_be_cancelled_and_has_no_result(make_api: MakeApi) -> None:
+    api: Api = make_api(job_workers=1)
+    log_id = api.ingest("crm", identities=False)
+    release = api.block_worker()
+    try:
+        queued = api.client.post(f"{API}/analyses", json={"log": log_id}).json()
+        assert queued["status"] == "queued"
+        body = assert_problem(api.client.get(f"{queued['status_url']}/result"), 409)
+        assert body["analysis_status"] == "queued"
+        cancelled = api.client.delete(queued["status_url"])
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    finally:
+        release.set()
+    assert api.wait(queued["status_url"])["status"] == "cancelled"
+
+
+def test_an_analysis_of_a_missing_log_is_a_404(api: Api) -> None:
+    assert_problem(api.client.post(f"{API}/analyses", json={"log": "log_nope"}), 404)
+    assert_problem(api.client.get(f"{API}/analyses/job_nope"), 404)
