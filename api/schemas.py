@@ -291,6 +291,9 @@ class AnalysisCreate(Model):
     segment: str | None = Field(
         None, description="A case attribute: results are also given per value of it."
     )
+    split_at: datetime | None = Field(
+        None, description="Drift: where the first period ends (default: mid-way through the log)."
+    )
 
 
 class AnalysisPublic(Model):

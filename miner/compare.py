@@ -146,7 +146,7 @@ class Comparison:
 
     def write_cases(self, path: str | Path) -> Path:
         """Write every journey's case_id, fits and deviations (list of structs) to Parquet."""
-        return atomic_write_parquet(self._case_deviations(), path)
+        return atomic_write_parquet(self.case_deviations(), path)
 
     def to_dict(
         self, *, cases_path: str | Path | None = None, inline_cases: int = INLINE_CASES
@@ -160,7 +160,7 @@ class Comparison:
         cases: dict[str, Any] | str | None = None
         if self.cases.height <= inline_cases:
             cases = {}
-            for case_id, fits, devs in self._case_deviations().iter_rows():
+            for case_id, fits, devs in self.case_deviations().iter_rows():
                 shown = [{key: v for key, v in d.items() if v is not None} for d in devs]
                 cases[case_id] = {"fits": fits, "deviations": shown}
         elif cases_path is not None:
@@ -185,7 +185,8 @@ class Comparison:
             "by_segment": self.by_segment.to_dict() if self.by_segment else None,
         }
 
-    def _case_deviations(self) -> pl.DataFrame:
+    def case_deviations(self) -> pl.DataFrame:
+        """One row per journey: case_id, fits, deviations (a list of structs, in order)."""
         fields = [c for c in DEVIATION_SCHEMA if c != CASE]
         per_case = self.deviations.group_by(CASE, maintain_order=True).agg(
             pl.struct(*fields).alias("deviations")

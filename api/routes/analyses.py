@@ -7,7 +7,6 @@ in the store: an identical POST answers 200 at once with a done job on the cache
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -34,25 +33,21 @@ TABLES = {
     "variants": "variants.parquet",
     "cases": "cases.parquet",
     "segments": "segments.parquet",
+    "deviations": "deviations.parquet",
+    "case_deviations": "case_deviations.parquet",
+    "hidden": "hidden.parquet",
+    "leaks": "leaks.parquet",
+    "rates": "rates.parquet",
 }
 MAX_SEGMENTS = 200
 
 
 @dataclass(frozen=True)
 class AnalysisKind:
-    """One kind of analysis: its work, and what it needs to be available."""
+    """One kind of analysis: its work, and whether it needs a designed map."""
 
-    run: Callable[[JobContext, dict[str, Any]], dict[str, FileContent]] | None
+    run: Callable[[JobContext, dict[str, Any]], dict[str, FileContent]]
     needs_map: bool = False
-    module: str | None = None  # a `journeyminer.miner` module that must exist
-
-    @property
-    def available(self) -> bool:
-        """Whether this kind is wired in and the miner module it needs is installed."""
-        return self.run is not None and (
-            self.module is None
-            or importlib.util.find_spec(f"journeyminer.miner.{self.module}") is not None
-        )
 
 
 # -- work ---------------------------------------------------------------------------------
@@ -115,25 +110,99 @@ def _segments(frame: pl.DataFrame, cases: pl.DataFrame, attribute: str) -> pl.Da
 
 
 def _svgs(dfg: Any) -> dict[str, FileContent]:
-    try:
-        from ...miner.render import dfg_to_svg
-    except ImportError:
-        return {}
-    return {f"dfg-{view}.svg": dfg_to_svg(dfg, view=view) for view in SVG_VIEWS}  # type: ignore[arg-type]
+    return {f"dfg-{view}.svg": dfg.to_svg(view=view) for view in SVG_VIEWS}
 
 
-#: kind -> how to run it. Wiring in compare/drift is one line each: replace None by the
-#: work function (it returns the result's files; "overlay.svg" feeds /overlay.svg).
+def _designed_map(ctx: JobContext, p: dict[str, Any]) -> Any:
+    from ...miner.designed import parse_map
+
+    info = ctx.store.get_map(ctx.tenant_id, p["map"], p["map_version"])
+    return parse_map(info.text, format=info.format, file=info.name)  # type: ignore[arg-type]
+
+
+def run_compare(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
+    """Read, filter, compare with the map; files: result JSON, Parquet tables, overlay SVG."""
+    from ...miner.analysis import analyze_against_map
+    from ...miner.filters import Filters, apply_filters
+
+    ctx.progress(0.05, "reading the map", force=True)
+    designed = _designed_map(ctx, p)
+    ctx.progress(0.1, "reading the log")
+    log = apply_filters(
+        ctx.store.read_log(ctx.tenant_id, p["log"]), Filters.from_dict(p["filters"])
+    )
+    ctx.progress(0.3, "comparing")
+    result = analyze_against_map(log, designed, segment=p.get("segment"))
+    ctx.progress(0.8, "rendering")
+    body = {
+        "kind": "compare",
+        "log": {"id": p["log"], "version": p["log_version"]},
+        "filters": p["filters"],
+        **result.to_dict(),
+    }
+    if not isinstance(body.get("cases"), dict):
+        body["cases"] = "case_deviations.parquet"  # too many journeys to inline: see that table
+    cmp = result.comparison
+    return {
+        "result.json": json.dumps(body, default=str, ensure_ascii=False),
+        "cases.parquet": cmp.cases,
+        "deviations.parquet": cmp.deviations,
+        "case_deviations.parquet": cmp.case_deviations(),
+        "hidden.parquet": result.hidden.frame,
+        "leaks.parquet": cmp.leaks,
+        "overlay.svg": result.overlay.to_svg(),
+    }
+
+
+def run_drift(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
+    """Compare the log's two periods (split at `split_at`, default mid-range) with the map."""
+    from datetime import datetime
+
+    from ...miner.compare import compare_to_map
+    from ...miner.drift import compare_periods
+    from ...miner.filters import Filters, apply_filters
+
+    designed = _designed_map(ctx, p)
+    ctx.progress(0.1, "reading the log", force=True)
+    log = apply_filters(
+        ctx.store.read_log(ctx.tenant_id, p["log"]), Filters.from_dict(p["filters"])
+    )
+    first, last = log.time_range()
+    if first is None:
+        raise InputError("the log has no events to split into periods", column="log")
+    split = (
+        datetime.fromisoformat(p["split_at"]) if p.get("split_at") else first + (last - first) / 2
+    )
+    before = apply_filters(log, Filters(end=split, time_mode="started"))
+    after = apply_filters(log, Filters(start=split, time_mode="started"))
+    ctx.progress(0.3, "comparing the first period")
+    cmp_before = compare_to_map(before, designed)
+    ctx.progress(0.6, "comparing the second period")
+    cmp_after = compare_to_map(after, designed)
+    drift = compare_periods(cmp_before, cmp_after)
+    body = {
+        "kind": "drift",
+        "log": {"id": p["log"], "version": p["log_version"]},
+        "split_at": split.isoformat(),
+        **drift.to_dict(),
+    }
+    return {
+        "result.json": json.dumps(body, default=str, ensure_ascii=False),
+        "rates.parquet": drift.rates,
+    }
+
+
+#: kind -> how to run it: the work function returns the result's files ("overlay.svg" feeds
+#: /overlay.svg, "dfg-*.svg" feed /dfg.svg).
 ANALYSES: dict[str, AnalysisKind] = {
     "discover": AnalysisKind(run_discover),
-    "compare": AnalysisKind(None, needs_map=True, module="compare"),
-    "drift": AnalysisKind(None, module="drift"),
+    "compare": AnalysisKind(run_compare, needs_map=True),
+    "drift": AnalysisKind(run_drift, needs_map=True),
 }
 
 
 def _work(kind: AnalysisKind, key: ResultKey, p: dict[str, Any]) -> Callable[[JobContext], str]:
     run = kind.run
-    assert run is not None  # checked by `available` before queueing
 
     def work(ctx: JobContext) -> str:
         files = run(ctx, p)
@@ -152,15 +221,6 @@ def _prepare(
     from ...miner.filters import Filters
 
     kind = ANALYSES[body.kind]
-    if not kind.available:
-        raise InputError(
-            f"analysis kind {body.kind!r} is not available yet",
-            title="Not available yet",
-            column="kind",
-            expected="discover",
-            found=body.kind,
-            extra={"parameter": "kind"},
-        )
     filters = Filters.from_dict(body.filters or {})
     info = store.get_log(tenant, body.log)
     if info.status != "ready":
@@ -182,7 +242,11 @@ def _prepare(
         )
     if body.segment is not None:
         _check_attribute(store, tenant, body.log, body.segment)
-    params = {"filters": filters.to_dict(), "segment": body.segment}
+    params = {
+        "filters": filters.to_dict(),
+        "segment": body.segment,
+        "split_at": body.split_at.isoformat() if body.split_at else None,
+    }
     key = ResultKey(body.kind, info.id, info.version, params_hash(params), map_id, map_version)
     job_params = {
         "log": info.id,
@@ -314,8 +378,20 @@ def get_result_parquet(
     tenant: TenantDep,
     store: StoreDep,
     table: Annotated[
-        Literal["edges", "variants", "cases", "segments"],
-        Query(description="edges (DFG), variants, cases (per journey) or segments."),
+        Literal[
+            "edges",
+            "variants",
+            "cases",
+            "segments",
+            "deviations",
+            "case_deviations",
+            "hidden",
+            "leaks",
+            "rates",
+        ],
+        Query(
+            description="A table of the result: edges, variants, cases, segments (discover); cases, deviations, case_deviations, hidden, leaks (compare); rates (drift)."
+        ),
     ] = "edges",
 ) -> FileResponse:
     """A table of the result as a Parquet file."""
@@ -352,12 +428,12 @@ def get_dfg_svg(
     responses={200: {"content": {"image/svg+xml": {}}}, **_RESULT_RESPONSES},
 )
 def get_overlay_svg(analysis_id: str, tenant: TenantDep, store: StoreDep) -> Response:
-    """Only compare analyses have an overlay; compare is not available yet."""
+    """The designed map annotated with observed volumes; only compare analyses draw one."""
     path = _result_file(
         store,
         tenant,
         analysis_id,
         "overlay.svg",
-        "no overlay: only compare analyses draw one, and compare is not available yet",
+        "no overlay: only compare analyses draw one",
     )
     return FileResponse(path, media_type="image/svg+xml")

@@ -5,9 +5,6 @@ from __future__ import annotations
 import io
 
 import polars as pl
-import pytest
-
-from journeyminer.api.routes.analyses import ANALYSES
 
 from .conftest import API, SAMPLE, Api, MakeApi, assert_problem
 
@@ -94,15 +91,51 @@ def test_bad_analysis_filters_are_a_422_naming_the_parameter(api: Api) -> None:
     assert assert_problem(response, 422)["parameter"] == "colour"
 
 
-@pytest.mark.parametrize("kind", ["compare", "drift"])
-def test_compare_and_drift_are_not_available_yet(api: Api, kind: str) -> None:
-    if ANALYSES[kind].available:
-        pytest.skip(f"{kind} is wired in")
-    log_id = api.ingest("crm", identities=False)
-    body = assert_problem(
-        api.client.post(f"{API}/analyses", json={"log": log_id, "kind": kind}), 422
+def _upload_map(api: Api) -> str:
+    text = (SAMPLE / "map.toml").read_text()
+    response = api.client.post(
+        f"{API}/maps", json={"name": "webshop", "format": "toml", "text": text}
     )
-    assert "not available yet" in body["detail"] and body["parameter"] == "kind"
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def test_a_compare_analysis_finds_the_planted_hidden_journeys(api: Api) -> None:
+    from journeyminer.miner.generate import read_truth
+
+    log_id, map_id = api.ingest(), _upload_map(api)
+    request = {"log": log_id, "map": map_id, "kind": "compare", "segment": "device"}
+    done = api.wait(api.client.post(f"{API}/analyses", json=request).json()["status_url"])
+    assert done["status"] == "done", done
+    data = api.client.get(done["links"]["result"]).json()
+    truth = read_truth(SAMPLE)
+    planted = truth.filter(pl.col("hidden_journey").is_not_null()).group_by("signature").len()
+    found = {tuple(h["signature"]): h["cases"] for h in data["hidden_journeys"]}
+    assert found == {tuple(sig): n for sig, n in planted.iter_rows()}
+    assert data["fitness"]["n_cases"] == truth.height and data["funnel"] and data["by_segment"]
+    overlay = api.client.get(done["links"]["overlay.svg"])
+    assert overlay.status_code == 200 and "phone_order" in overlay.text
+    leaks = api.client.get(done["links"]["result.parquet"], params={"table": "leaks"})
+    assert leaks.status_code == 200
+
+
+def test_compare_and_drift_need_a_map(api: Api) -> None:
+    log_id = api.ingest("crm", identities=False)
+    for kind in ("compare", "drift"):
+        body = assert_problem(
+            api.client.post(f"{API}/analyses", json={"log": log_id, "kind": kind}), 422
+        )
+        assert body["parameter"] == "map"
+
+
+def test_a_drift_analysis_tests_two_periods(api: Api) -> None:
+    log_id, map_id = api.ingest(), _upload_map(api)
+    request = {"log": log_id, "map": map_id, "kind": "drift", "split_at": "2024-07-01T00:00:00Z"}
+    done = api.wait(api.client.post(f"{API}/analyses", json=request).json()["status_url"])
+    assert done["status"] == "done", done
+    data = api.client.get(done["links"]["result"]).json()
+    assert data["split_at"].startswith("2024-07-01") and data["rates"]
+    assert all("p_value" in r or "p" in r or "p_adjusted" in r for r in data["rates"])
 
 
 def test_a_queued_analysis_can_be_cancelled_and_has_no_result(make_api: MakeApi) -> None:
