@@ -39,6 +39,7 @@ from .sources import (
     SourceMapping,
     apply_mapping,
 )
+from .timestamps import SAMPLE_SIZE, detect_text_format, text_to_utc
 
 SourceFormat = Literal["csv", "parquet", "jsonl", "xes", "ocel-json", "ocel-xml"]
 EXTENSIONS: dict[str, SourceFormat] = {
@@ -83,8 +84,14 @@ def read_source(
     else:
         with _plain_copy(path, mapping, fmt) as readable:
             lazy, cols, delimiter = _scan(readable, path, mapping, fmt)
+            lazy = _timestamps_in_scan(lazy, cols, mapping)
             try:
                 raw = lazy.collect(engine="streaming")
+                if _PARSE_FAILED in raw.columns:
+                    failed = bool(raw.get_column(_PARSE_FAILED).any())
+                    raw = raw.drop(_PARSE_FAILED)
+                    if failed:  # re-read as text: parse_timestamps names the first bad row
+                        raw = _scan(readable, path, mapping, fmt)[0].collect(engine="streaming")
             except Exception as exc:
                 if fmt != "csv" or "could not parse" not in str(exc):
                     raise _format_error(exc, readable, path, mapping, fmt, delimiter) from None
@@ -95,6 +102,34 @@ def read_source(
                 except Exception as exc2:
                     raise _format_error(exc2, readable, path, mapping, fmt, delimiter) from None
     return apply_mapping(raw, cols, mapping, file=path.name)
+
+
+_PARSE_FAILED = "__timestamp_failed"
+
+
+def _timestamps_in_scan(
+    lazy: pl.LazyFrame, cols: ResolvedColumns, mapping: SourceMapping
+) -> pl.LazyFrame:
+    """Parse a text timestamp column inside the scan when one layout reads a sample of it.
+
+    The text column then never sits in memory whole (a 5 GB CSV stays near the size of its
+    result). Rows that fail are flagged; the caller re-reads the file as text to report them.
+    """
+    column = cols.timestamp
+    if lazy.collect_schema().get(column) != pl.String:
+        return lazy
+    try:
+        sample = lazy.select(column).head(SAMPLE_SIZE).collect().get_column(column)
+    except Exception:  # unreadable head: the full read reports it with file and row
+        return lazy
+    fmt = mapping.timestamp_format or detect_text_format(sample)
+    if fmt is None:
+        return lazy
+    parsed = text_to_utc(column, fmt, mapping.timezone)
+    had_value = pl.col(column).is_not_null() & pl.col(column).str.contains(r"\S")
+    return lazy.with_columns(
+        (had_value & parsed.is_null()).alias(_PARSE_FAILED), parsed.alias(column)
+    )
 
 
 def scan_source(

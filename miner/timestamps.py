@@ -78,14 +78,14 @@ def parse_timestamps(
     name = values.name
     if values.len() == 0:
         return pl.Series(name, [], dtype=pl.Datetime("us", UTC))
-    if fmt in EPOCH_FORMATS:
-        out = _from_epoch(values.cast(pl.Float64, strict=False), fmt[len("epoch_") :])
-    elif isinstance(values.dtype, pl.Datetime):
+    if isinstance(values.dtype, pl.Datetime):  # already a time: a format applies to text only
         out = _to_utc(values, timezone)
     elif values.dtype == pl.Date:
         out = _to_utc(values.cast(pl.Datetime("us")), timezone)
+    elif fmt in EPOCH_FORMATS:
+        out = _from_epoch(values, fmt[len("epoch_") :])
     elif values.dtype.is_numeric():
-        out = _from_epoch(values.cast(pl.Float64), _guess_epoch_unit(values))
+        out = _from_epoch(values, _guess_epoch_unit(values))
     elif values.dtype in (pl.String, pl.Categorical) or isinstance(values.dtype, pl.Enum):
         text = values.cast(pl.String)
         if text.head(SAMPLE_SIZE).str.contains(r"^\s|\s$").any():
@@ -122,8 +122,16 @@ def _guess_epoch_unit(values: pl.Series) -> str:
 
 
 def _from_epoch(values: pl.Series, unit: str) -> pl.Series:
-    scale = {"s": 1_000_000.0, "ms": 1_000.0, "us": 1.0, "ns": 0.001}[unit]
-    micros = (values * scale).round(0).cast(pl.Int64, strict=False)
+    return values.to_frame().select(_epoch_expr(pl.col(values.name), unit)).to_series()
+
+
+def _epoch_expr(col: pl.Expr, unit: str) -> pl.Expr:
+    scale = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}[unit]
+    whole = col.cast(pl.Int64, strict=False)  # exact for integers, even in nanoseconds
+    exact = whole // 1000 if unit == "ns" else whole * scale
+    factor = 0.001 if unit == "ns" else float(scale)
+    floats = (col.cast(pl.Float64, strict=False) * factor).round(0).cast(pl.Int64, strict=False)
+    micros = pl.when(col.cast(pl.Float64, strict=False) % 1 == 0).then(exact).otherwise(floats)
     return micros.cast(pl.Datetime("us")).dt.replace_time_zone(UTC)
 
 
@@ -158,8 +166,7 @@ def _parse_text(
     if sample.len() == 0:
         return pl.Series(text.name, [None] * text.len(), dtype=pl.Datetime("us", UTC))
     if sample.str.contains(r"^-?\d+(\.\d+)?$").all():
-        numbers = text.cast(pl.Float64, strict=False)
-        return _from_epoch(numbers, _guess_epoch_unit(numbers))
+        return _from_epoch(text, _guess_epoch_unit(text.cast(pl.Float64, strict=False)))
     if sample.str.contains(r"\dz$").any():  # a lower-case z: rare, worth a copy
         text = _normalize_zulu(text)
         sample = _normalize_zulu(sample)
@@ -231,3 +238,39 @@ def _raise_on_failures(
             else "ISO-8601, a known date layout or an epoch number",
             found=repr(values[bad]),
         )
+
+
+def detect_text_format(sample: pl.Series) -> str | None:
+    """The one layout (or epoch unit) that reads every value of `sample`, else None.
+
+    None means "mixed or unknown": the caller falls back to `parse_timestamps` on the
+    whole column, which combines layouts and names the first bad row.
+    """
+    values = sample.cast(pl.String).drop_nulls()
+    values = values.filter(values.str.contains(r"\S"))
+    if values.len() == 0 or values.str.contains(r"^\s|\s$|\dz$").any():
+        return None
+    if values.str.contains(r"^-?\d+(\.\d+)?$").all():
+        return "epoch_" + _guess_epoch_unit(values.cast(pl.Float64))
+    for fmt in (*AWARE_FORMATS, *NAIVE_FORMATS):
+        if _parses_all(values, fmt):
+            return fmt
+    return None
+
+
+def text_to_utc(column: str, fmt: str, timezone: str = UTC) -> pl.Expr:
+    """An expression parsing text `column` with `fmt` (or an epoch unit) to Datetime[us, UTC].
+
+    Values that do not parse become null; used inside lazy scans so the text column never
+    has to be held in memory whole.
+    """
+    col = pl.col(column)
+    if fmt in EPOCH_FORMATS:
+        return _epoch_expr(col, fmt[len("epoch_") :])
+    if fmt.endswith("Z"):
+        return col.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone(UTC)
+    if "%z" in fmt or "%:z" in fmt or "%#z" in fmt:
+        return col.str.to_datetime(fmt, strict=False, time_unit="us", time_zone=UTC)
+    naive = col.str.to_datetime(fmt, strict=False, time_unit="us")
+    local = naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+    return local.dt.convert_time_zone(UTC)

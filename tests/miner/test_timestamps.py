@@ -104,3 +104,27 @@ def test_iso_round_trip(moment: datetime) -> None:
     moment = moment.replace(tzinfo=UTC)
     text = moment.isoformat()
     assert parsed([text]) == [moment]
+
+
+def test_epoch_nanoseconds_keep_every_microsecond() -> None:
+    ns = 1_711_880_102_123_456_789
+    for value in (ns, str(ns)):
+        (got,) = parse_timestamps(pl.Series("t", [value]), fmt="epoch_ns").to_list()
+        assert got == datetime(2024, 3, 31, 10, 15, 2, 123456, tzinfo=UTC)
+
+
+def test_a_detected_layout_parses_inside_a_lazy_scan_like_on_a_series() -> None:
+    from journeyminer.miner.timestamps import detect_text_format, text_to_utc
+
+    values = pl.Series("t", ["31/03/2024 01:30:00", "31/03/2024 03:30:00"])
+    fmt = detect_text_format(values)
+    assert fmt == "%d/%m/%Y %H:%M:%S%.f"
+    lazy = values.to_frame().lazy().select(text_to_utc("t", fmt, "Europe/Amsterdam"))
+    assert (
+        lazy.collect().to_series().to_list()
+        == parse_timestamps(values, timezone="Europe/Amsterdam").to_list()
+    )
+    assert (
+        detect_text_format(pl.Series("t", ["2024-01-01T10:00:00+02:00", "2024-01-01 10:00"]))
+        is None
+    )
