@@ -24,7 +24,7 @@ from journeyminer import __version__
 
 from .jobs import JobRunner
 from .problems import install_problem_handlers, private_roots
-from .routes import build_api_router, health
+from .routes import build_api_router, health, web
 from .routes.logs import QuickCache
 from .settings import Settings
 from .store import Store
@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None, *, recover: bool = True) -> Fas
     app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(build_api_router())
+    app.include_router(web.router)
     return app
 
 

@@ -322,8 +322,8 @@ def _variants(log: EventLog, f: Filters) -> pl.DataFrame:
         # count / n_cases, as in `Variants.frame["share"]`, rounds like the user's decimal.
         keep.append(pl.col("count") / variants.cases.height >= f.min_variant_share)
     kept = variants.frame.filter(pl.all_horizontal(keep)).get_column("variant")
-    cases = variants.cases.filter(pl.col("variant").is_in(kept)).get_column(CASE)
-    return frame.filter(pl.col(CASE).is_in(cases))
+    cases = variants.cases.filter(pl.col("variant").is_in(kept.implode())).get_column(CASE)
+    return frame.filter(pl.col(CASE).is_in(cases.implode()))
 
 
 def _activity_coverage(frame: pl.DataFrame, f: Filters) -> pl.DataFrame:
@@ -332,7 +332,7 @@ def _activity_coverage(frame: pl.DataFrame, f: Filters) -> pl.DataFrame:
     ranked = frame.group_by(ACTIVITY).len().sort(["len", ACTIVITY], descending=[True, False])
     before = (pl.col("len").cum_sum() - pl.col("len")) / frame.height
     kept = ranked.filter(before < f.activity_coverage).get_column(ACTIVITY)
-    return frame.filter(pl.col(ACTIVITY).is_in(kept))
+    return frame.filter(pl.col(ACTIVITY).is_in(kept.implode()))
 
 
 def _check_segment(log: EventLog, f: Filters) -> None:
@@ -372,7 +372,9 @@ def filter_dfg(dfg: DFG, filters: Filters) -> DFG:
     kept = edges.filter(keep).select(dfg.edges.columns)
     before_ends = pl.concat([dfg.edges.get_column("source"), dfg.edges.get_column("target")])
     after_ends = pl.concat([kept.get_column("source"), kept.get_column("target")])
-    shown = pl.col("activity").is_in(after_ends) | ~pl.col("activity").is_in(before_ends)
+    shown = pl.col("activity").is_in(after_ends.implode()) | ~pl.col("activity").is_in(
+        before_ends.implode()
+    )
     return DFG(edges=kept, start=dfg.start.filter(shown), end=dfg.end.filter(shown))
 
 

@@ -1,0 +1,68 @@
+"""Map drafts: a designed map drafted from a stored log, for a person to check and edit.
+
+`POST /maps/draft {"log", "name"?, "phases"?}` reads the log, drafts touchpoints, phases and
+flows from the journeys (`miner.map_templates.draft_map`) and stores the draft as a new map
+(version 1) in TOML, so it can be compared, downloaded and replaced like any other map.
+Without a name it is "<log name> (draft)", numbered when that name is taken.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...miner.errors import InputError
+from ..deps import StoreDep, TenantDep
+from ..schemas import MapPublic
+from ..store import Store, Tenant
+from . import problem_responses
+
+router = APIRouter(prefix="/maps", tags=["maps"])
+
+
+class MapDraftCreate(BaseModel):
+    """Which log to draft a map from, the map's name and its number of phases."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"log": "log_3kT9xQ2bLm0a", "name": "webshop draft"}]},
+    )
+
+    log: str = Field(min_length=1, description="The id of a ready log.")
+    name: str | None = Field(None, min_length=1, max_length=200, description="Default: derived.")
+    phases: int = Field(5, ge=1, le=12, description="Touchpoints are cut into this many phases.")
+
+
+def _unused_name(store: Store, tenant: Tenant, name: str) -> str:
+    """`name`, or `name` numbered ("... (draft 2)") when a map has it: map names are unique."""
+    taken = {m.name for m in store.list_maps(tenant)}
+    if name not in taken:
+        return name
+    stem = name.removesuffix(")")
+    return next(f"{stem} {n})" for n in range(2, len(taken) + 3) if f"{stem} {n})" not in taken)
+
+
+@router.post(
+    "/draft",
+    status_code=201,
+    summary="Draft a designed map from a log and store it",
+    responses=problem_responses(404, 409, 422),
+)
+def draft_map_from_log(
+    body: MapDraftCreate, tenant: TenantDep, store: StoreDep, response: Response
+) -> MapPublic:
+    """Draft a map from the log's journeys (a sync route: it runs in a worker thread)."""
+    from ...miner.map_templates import draft_map
+
+    info = store.get_log(tenant, body.log)
+    if info.status != "ready":
+        raise InputError(
+            f"log {body.log!r} is {info.status}; draft a map once it is ready",
+            status=409,
+            title="Conflict",
+        )
+    name = body.name or _unused_name(store, tenant, f"{info.name} (draft)")
+    drafted = draft_map(store.read_log(tenant, body.log), name=name, phases=body.phases)
+    stored = store.create_map(tenant, name, drafted.to_toml(), "toml")
+    response.headers["Location"] = f"/api/v1/maps/{stored.id}"
+    return MapPublic.of(stored)
