@@ -140,8 +140,40 @@ def private_roots(workspace: Path) -> tuple[Path, ...]:
     return tuple(sorted(roots, key=lambda p: -len(str(p))))
 
 
+def _problems_in_openapi(app: FastAPI) -> None:
+    """Make the OpenAPI schema say what the handlers do: every error is a problem.
+
+    FastAPI documents request validation as a 422 `application/json` body, and does not
+    document the 400 answered for a body that cannot be parsed (JSON, or multipart in
+    `uploads.py`); both are problems here.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        problem = {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                for code, response in responses.items():
+                    if code[:1] in "45" and "application/json" in response.get("content", {}):
+                        response["content"] = dict(problem)
+                body = operation.get("requestBody", {}).get("content", {})
+                if body and "400" not in responses:
+                    responses["400"] = {
+                        "description": "The body cannot be parsed (malformed JSON or multipart).",
+                        "content": dict(problem),
+                    }
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Register the handlers that turn every error into problem+json."""
+    """Register the handlers that turn every error into problem+json (and say so in OpenAPI)."""
+    _problems_in_openapi(app)
     app.add_exception_handler(JourneyminerError, _journeyminer_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from .store import JobInfo, LogInfo, MapInfo
 
 API = "/api/v1"
+#: The largest version number a request may name: SQLite's largest INTEGER (larger ones 500ed).
+MAX_VERSION = 2**63 - 1
 AnalysisKind = Literal["discover", "compare", "drift"]
 MapFormat = Literal["toml", "json", "yaml"]
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -283,7 +285,9 @@ class AnalysisCreate(Model):
 
     log: str = Field(description="Id of a ready log.")
     map: str | None = Field(None, description="Id of a designed map (compare, drift).")
-    map_version: int | None = Field(None, ge=1, description="Default: the map's latest.")
+    map_version: int | None = Field(
+        None, ge=1, le=MAX_VERSION, description="Default: the map's latest."
+    )
     kind: AnalysisKind = "discover"
     filters: dict[str, Any] | None = Field(
         None, description="Filter fields as in the quick reads' query (JSON values)."

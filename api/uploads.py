@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import anyio
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
@@ -122,9 +123,9 @@ async def receive_upload(
             received += len(chunk)
             if received > max_bytes:
                 raise too_large(max_bytes)
-            parser.write(chunk)
+            _parse(parser.write, chunk)
             await reader.drain()
-        parser.finalize()
+        _parse(parser.finalize)
         await reader.drain()
         if reader.open_file is not None:
             raise InputError("the multipart body ended in the middle of a file")
@@ -133,6 +134,19 @@ async def receive_upload(
         await anyio.to_thread.run_sync(upload.cleanup)
         raise
     return upload
+
+
+def _parse(step: Callable[..., Any], *args: Any) -> None:
+    """One parser step; a body that is not valid multipart is the client's 400, not a 500."""
+    try:
+        step(*args)
+    except MultipartParseError as exc:
+        raise InputError(
+            f"the body is not valid multipart/form-data: {exc}",
+            status=400,
+            title="Malformed body",
+            expected="multipart/form-data parts separated by the boundary of the Content-Type",
+        ) from None
 
 
 class _PartReader:

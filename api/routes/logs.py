@@ -72,6 +72,7 @@ _FORM = {
         "files": {
             "type": "array",
             "items": {"type": "string", "format": "binary"},
+            "minItems": 1,
             "description": "Source files: CSV/TSV, Parquet, JSON lines, XES, OCEL 2.0 (.gz too).",
         },
         "preset": {
@@ -368,8 +369,9 @@ def list_logs(tenant: TenantDep, store: StoreDep) -> LogList:
 
 
 @router.get("/{log_id}", summary="One log's facts", responses=problem_responses(404))
-def get_log(log_id: str, tenant: TenantDep, store: StoreDep) -> LogPublic:
+async def get_log(log_id: str, tenant: TenantDep, store: StoreDep) -> LogPublic:
     """Events, cases, journeys, date range, activities and channels."""
+    # On the event loop: one indexed SQLite read beats a thread hop (see deps.get_tenant).
     return LogPublic.of(store.get_log(tenant, log_id))
 
 

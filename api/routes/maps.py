@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Response
 
 from ...miner.errors import MapValidationError
 from ..deps import StoreDep, TenantDep
-from ..schemas import MapCreate, MapList, MapPublic, MapUpdate
+from ..schemas import MAX_VERSION, MapCreate, MapList, MapPublic, MapUpdate
 from . import problem_responses
 
 router = APIRouter(prefix="/maps", tags=["maps"])
@@ -77,7 +77,9 @@ def get_map(
     map_id: str,
     tenant: TenantDep,
     store: StoreDep,
-    version: Annotated[int | None, Query(ge=1, description="Default: the latest.")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_VERSION, description="Default: the latest.")
+    ] = None,
 ) -> MapPublic:
     """The map's text and version facts."""
     return MapPublic.of(store.get_map(tenant, map_id, version))
