@@ -40,15 +40,19 @@ journeys, `<name>.cases.parquet`; and `run.json`, the run report.
 Idempotent appends: every matched file is hashed (sha256, streamed) and appended to the log as
 one part unless a part with that hash is there already, so a rerun adds nothing twice.
 
-Stitching across batches: a part holds one file's events *before stitching* (case id = the
-source's own id), plus `source_file` and `source_row`. Each run re-stitches the union of all
-parts: ordered by (position of the first `[[sources]]` pattern matching the file, file path),
-rows in file order, which is exactly what `journeyminer ingest` does with all files at once.
-So a journey that spans two nightly batches, or an identity learnt late, comes out as if all
-files had arrived together. Cost: each run reads and sorts the whole log (O(n log n) in all
-events, not only the new ones); appends stay O(new file). The log is marked as a batch log
-(`mapping = {"batch": {...}}`); a job refuses to append to a log of stitched events, and an
-HTTP analysis of a batch log sees source ids, not journeys, as its cases.
+Stitching across batches (`api/journeys.py`, shared with the HTTP API): a part holds one
+file's events *before stitching* (case id = the source's own id), plus `source_file` and
+`source_row`. Each run stores the job's `[journeys]` settings in the log (the identity table
+as a file of the log; gap; goals; the `[[sources]]` patterns as the stitching order), and
+reading the log re-stitches the union of all parts: ordered by (position of the first
+`[[sources]]` pattern matching the file, file path), rows in file order, which is exactly what
+`journeyminer ingest` does with all files at once. So a journey that spans two nightly
+batches, or an identity learnt late, comes out as if all files had arrived together; HTTP
+analyses of the log see the same journeys. Cost: each new version reads and sorts the whole
+log (O(n log n) in all events, not only the new ones), once: the stitched log is cached per
+version; appends stay O(new file). The log is marked as a batch log (`mapping = {"batch":
+{...}, ...}`); a job refuses to append to a log made over HTTP, and HTTP refuses to append
+to a batch log (each would replace the other's settings).
 
 Results: every analysis is a full recompute over the stitched log, cached in the store under
 (log version, stitching and analysis parameters, map and identity hashes). A rerun with no new
@@ -65,7 +69,6 @@ Exit codes (`journeyminer run`): 0 ok; 2 bad input (job file, sources, map: file
 
 from __future__ import annotations
 
-import fnmatch
 import glob
 import json
 import re
@@ -80,16 +83,22 @@ import polars as pl
 from ..miner.errors import ConflictError, EmptySourceError, InputError, NotFoundError, SourceError
 from ..miner.log import CASE, EventLog
 from ..miner.store_files import atomic_write_bytes, atomic_write_text
-from .batch_job import Job, JobAnalysis, JobThresholds, compare_module, load_job, parse_gap
+from .batch_job import Job, JobAnalysis, JobThresholds, compare_module, load_job
+from .journeys import (
+    STITCH_FORMAT,
+    identities_change,
+    journeys_of,
+    like_stored,
+    source_frame,
+    stitch_snapshot,
+)
 from .log_files import sha256_file
 from .settings import Settings
-from .store import LogPart, ResultKey, Store, params_hash
+from .store import ResultKey, Store, params_hash
 
-__all__ = ["Job", "RunReport", "load_job", "run_job", "stitch_parts"]
+__all__ = ["Job", "RunReport", "load_job", "run_job"]
 
 Progress = Callable[[str, int, int], None]
-SOURCE_FILE = "source_file"
-SOURCE_ROW = "source_row"
 BATCH_FORMAT = 1  # bump when the meaning of a part changes
 _GLOB = re.compile(r"[*?\[]")
 
@@ -184,6 +193,7 @@ def run_job(
         log_id = _ensure_log(store, tenant, job)
         clock = time.perf_counter()
         _append_batches(store, tenant, log_id, job, batches, report, update)
+        _store_settings(store, tenant, log_id, job)
         report.timings["append"] = time.perf_counter() - clock
         info = store.get_log(tenant, log_id)
         report.log = {
@@ -310,8 +320,6 @@ def _append_batches(
     report: RunReport,
     update: Progress,
 ) -> None:
-    from ..miner.readers import read_source
-
     parts = store.list_log_parts(tenant, log_id)
     known = {p.batch_sha256 for p in parts}
     stored: dict[str, pl.DataType] = {}
@@ -325,68 +333,38 @@ def _append_batches(
             continue
         update(f"appending {b.path.name}", n, len(batches))
         try:
-            frame = read_source(b.path, job.mapping(b.source))
+            frame = source_frame(b.path, job.mapping(b.source), b.label)
         except EmptySourceError:
             report.warnings.append(f"{b.label}: no events, nothing appended")
             report.batches.append(_batch_row(b, sha, "empty", 0))
             continue
-        frame = frame.with_columns(
-            pl.lit(b.label, dtype=pl.String).alias(SOURCE_FILE),
-            pl.int_range(pl.len(), dtype=pl.Int64).alias(SOURCE_ROW),
-        )
-        frame = _like_stored(stored, frame, b.label)
+        frame = like_stored(stored, frame, b.label)
         added = store.append_log_part(tenant, log_id, EventLog(frame), sha)
         known.add(sha)
         stored = {**frame.schema, **stored}
         report.batches.append(_batch_row(b, sha, "added" if added else "skipped", frame.height))
 
 
-def _like_stored(stored: dict[str, pl.DataType], frame: pl.DataFrame, label: str) -> pl.DataFrame:
-    """Cast attributes to the type earlier parts gave them (a day without csat reads as text)."""
-    casts = []
-    for column, dtype in frame.schema.items():
-        want = stored.get(column)
-        if want is None or want == dtype:
-            continue
-        if frame.get_column(column).null_count() == frame.height or want == pl.String:
-            casts.append(pl.col(column).cast(want))
-            continue
-        try:
-            frame = frame.with_columns(pl.col(column).cast(want, strict=True))
-        except pl.exceptions.PolarsError:
-            raise SourceError(
-                f"column {column!r} has another type than in the log's earlier batches",
-                file=label,
-                column=column,
-                expected=str(want),
-                found=str(dtype),
-            ) from None
-    return frame.with_columns(casts) if casts else frame
+def _store_settings(store: Store, tenant: str, log_id: str, job: Job) -> None:
+    """Make the job's `[journeys]` settings the log's; a change is a new version of the log."""
+    info = store.get_log(tenant, log_id)
+    j = job.spec.journeys
+    path = job.resolve(j.identities) if j.identities else None
+    entry, table = identities_change(info.mapping, path, job.label(path) if path else "")
+    order = [job.label(job.resolve(s.path)) for s in job.spec.sources]
+    settings = {
+        **(info.mapping or {}),
+        "stitch": {"format": STITCH_FORMAT, "order": order},
+        "gap": j.gap,
+        "goals": list(j.goals),
+        "identities": entry,
+    }
+    # Stitch now only if there are parts: a first run whose files were all empty has none.
+    stitch = stitch_snapshot if info.parts else None
+    store.append_log_parts(tenant, log_id, [], mapping=settings, identities=table, stitch=stitch)
 
 
 # -- analyses -------------------------------------------------------------------------------
-def stitch_parts(parts: Sequence[LogPart], job: Job) -> tuple[EventLog, dict[str, Any]]:
-    """Stitch the union of the log's parts as one ingest of all files would (module docstring)."""
-    from ..miner.stitch import load_identities, stitch_sources
-
-    patterns = [job.label(job.resolve(s.path)) for s in job.spec.sources]
-    keyed: list[tuple[int, str, Path]] = []
-    for part in parts:
-        label = pl.read_parquet(part.path, columns=[SOURCE_FILE], n_rows=1).item()
-        rank = next(
-            (i for i, p in enumerate(patterns) if fnmatch.fnmatchcase(label, p)), len(patterns)
-        )
-        keyed.append((rank, label, part.path))
-    frames = [
-        pl.read_parquet(path).sort(SOURCE_ROW).drop(SOURCE_FILE, SOURCE_ROW)
-        for _, _, path in sorted(keyed)
-    ]
-    j = job.spec.journeys
-    identities = load_identities(job.resolve(j.identities)) if j.identities else None
-    log, stitched = stitch_sources(frames, identities, gap=parse_gap(j.gap), goals=tuple(j.goals))
-    return log, stitched.to_dict()
-
-
 def _analysis_params(job: Job, analysis: JobAnalysis) -> dict[str, Any]:
     from ..miner.filters import Filters
 
@@ -413,10 +391,10 @@ def _run_analyses(
     report: RunReport,
     update: Progress,
 ) -> dict[str, bytes]:
-    # One snapshot of the parts: part numbers run 1..n and the log's version is n, so results
-    # are keyed by exactly the parts they were computed from, whatever is appended meanwhile.
-    parts = store.list_log_parts(tenant, log_id)
-    version = len(parts)
+    # One snapshot of the log: results are keyed by exactly the version (parts and settings)
+    # they were computed from, whatever is appended meanwhile.
+    snap = store.log_snapshot(tenant, log_id)
+    version = snap.version
     outputs: dict[str, bytes] = {}
     stitched: tuple[EventLog, dict[str, Any]] | None = None
     total = len(job.spec.analyses) + 1
@@ -436,7 +414,8 @@ def _run_analyses(
             if stitched is None:
                 update("stitching journeys", 0, total)
                 stitch_clock = time.perf_counter()
-                stitched = stitch_parts(parts, job)
+                journeys = journeys_of(store, snap)
+                stitched = (journeys.log, journeys.report or {})
                 report.timings["stitch"] = time.perf_counter() - stitch_clock
             update(f"analysing {analysis.label}", n, total)
             files = _compute(job, analysis, *stitched)

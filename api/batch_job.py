@@ -11,7 +11,6 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..miner.errors import InputError
+from .journeys import parse_gap
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$")
 
@@ -208,15 +208,6 @@ def _check_job(job: Job, text: str) -> None:
         raise bad(
             ("thresholds", "min_conversion"), "min_conversion needs a compare analysis or goals"
         )
-
-
-def parse_gap(text: str) -> timedelta | None:
-    """'none' (or 'off', '0') disables cutting by inactivity; otherwise a duration like 30d."""
-    from ..miner.durations import parse_duration
-
-    if text.strip().lower() in ("none", "off", "0"):
-        return None
-    return parse_duration(text, what="gap")
 
 
 def compare_module() -> Any:

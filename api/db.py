@@ -24,6 +24,7 @@ from .records import (
     JobInfo,
     LogInfo,
     LogPart,
+    LogSnapshot,
     MapInfo,
     ResultInfo,
     ResultKey,
@@ -39,6 +40,7 @@ __all__ = [
     "JobInfo",
     "LogInfo",
     "LogPart",
+    "LogSnapshot",
     "MapInfo",
     "ResultInfo",
     "ResultKey",
@@ -157,7 +159,14 @@ INSERT INTO map_versions (map_id, version, format, text, created_at)
     SELECT id, version, format, text, updated_at FROM maps;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# v3: logs whose parts are re-stitched at read time keep their identity table as a file
+# of the log, and the stitch report of their cached stitched view (`merged_path`).
+_V3 = """
+ALTER TABLE logs ADD COLUMN identities_path TEXT;
+ALTER TABLE logs ADD COLUMN stitch_report TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,4 +1,4 @@
-"""The Parquet files of a stored log: append-only parts, the merge cache, stats over parts.
+"""The Parquet files of a stored log: append-only parts, the merge cache, the identity table, stats.
 
 Paths returned are relative to the workspace root, as the database stores them; every
 file is written under a fresh name and synced before a row may reference it.
@@ -37,6 +37,31 @@ def write_merged(root: Path, log_id: str, log: EventLog) -> str:
     atomic_write_parquet(log.frame, root / rel)
     fsync_dir((root / rel).parent)
     return rel
+
+
+def write_identities(root: Path, log_id: str, table: pl.DataFrame) -> str:
+    """Write a log's identity table (source_id, customer_id) under a fresh name; its path."""
+    rel = f"logs/{log_id}/identities-{secrets.token_hex(8)}.parquet"
+    path = root / rel
+    atomic_write_parquet(table, path)
+    fsync_dir(path.parent)
+    fsync_dir(path.parent.parent)
+    return rel
+
+
+def log_stats(log: EventLog, customers: int | None) -> dict[str, Any]:
+    """The counts and ranges `part_stats` gives, of an EventLog in memory (e.g. stitched)."""
+    frame = log.frame
+    first, last = log.time_range()
+    return {
+        "events": frame.height,
+        "cases": frame.get_column(CASE).n_unique(),
+        "customers": customers,
+        "start": first.isoformat() if first is not None else None,
+        "end": last.isoformat() if last is not None else None,
+        "activities": frame.get_column("activity").drop_nulls().unique().sort().to_list(),
+        "channels": frame.get_column("channel").drop_nulls().unique().sort().to_list(),
+    }
 
 
 def part_stats(root: Path, parts: Sequence[str]) -> dict[str, Any]:

@@ -172,6 +172,36 @@ class LogPart:
 
 
 @dataclass(frozen=True)
+class LogSnapshot:
+    """One version of a log as files: its parts in append order, settings and caches."""
+
+    log_id: str
+    version: int
+    status: str
+    parts: tuple[Path, ...]
+    mapping: dict[str, Any] | None
+    identities: Path | None
+    merged: Path | None
+    stitch_report: dict[str, Any] | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row, parts: list[str], root: Path) -> LogSnapshot:
+        """Build from a `logs` row and its part paths; the merge only if it is of this version."""
+        fresh = row["merged_path"] and row["merged_version"] == row["version"]
+        report = row["stitch_report"] if fresh else None
+        return cls(
+            log_id=row["id"],
+            version=row["version"],
+            status=row["status"],
+            parts=tuple(root / p for p in parts),
+            mapping=json.loads(row["mapping"]) if row["mapping"] else None,
+            identities=root / row["identities_path"] if row["identities_path"] else None,
+            merged=root / row["merged_path"] if fresh else None,
+            stitch_report=json.loads(report) if report else None,
+        )
+
+
+@dataclass(frozen=True)
 class MapInfo:
     """One version of a designed journey map, with its text."""
 

@@ -4,7 +4,9 @@ Layout under `settings.workspace`:
 
     journeyminer.sqlite3        tenants, API keys, logs, log parts, maps, jobs, results (WAL)
     logs/<log id>/part-*.parquet     one file per appended batch, never rewritten
-    logs/<log id>/merged-*.parquet   the canonical merge of all parts, cached per version
+    logs/<log id>/merged-*.parquet   the canonical merge of all parts (stitched, for logs
+                                     stored before stitching: `journeys.py`), per version
+    logs/<log id>/identities-*.parquet  the identity table such a log is stitched with
     results/<result id>/<name>       files of one cached analysis result
     trash/                           files on their way out
 
@@ -36,6 +38,7 @@ from .records import (
     JobInfo,
     LogInfo,
     LogPart,
+    LogSnapshot,
     MapInfo,
     ResultInfo,
     ResultKey,
@@ -58,6 +61,7 @@ __all__ = [
     "JobStatus",
     "LogInfo",
     "LogPart",
+    "LogSnapshot",
     "LogStatus",
     "MapFormat",
     "MapInfo",
@@ -131,6 +135,12 @@ class Store(TenantsMixin, LogsMixin, MapsMixin, JobsMixin, ResultsMixin):
             refs = {r[0] for r in con.execute("SELECT path FROM log_parts")}
             refs |= {
                 r[0] for r in con.execute("SELECT merged_path FROM logs WHERE merged_path NOT NULL")
+            }
+            refs |= {
+                r[0]
+                for r in con.execute(
+                    "SELECT identities_path FROM logs WHERE identities_path NOT NULL"
+                )
             }
             for (paths,) in con.execute("SELECT paths FROM results"):
                 refs |= set(json.loads(paths).values())

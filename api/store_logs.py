@@ -1,8 +1,15 @@
 """The store's logs: metadata in SQLite, events in append-only Parquet parts.
 
-A log's `version` counts its parts; appending a batch whose sha256 is already in the log
-is a no-op, so a retried upload never doubles events. Reading merges the parts once per
-version and caches the merge.
+A log's `version` grows by one with every commit that changes it (parts appended, or its
+stitching settings replaced); appending a batch whose sha256 is already in the log is a
+no-op, so a retried upload never doubles events.
+
+Two kinds of log: parts of stitched events (made before `journeys.py`, and in tests), read
+as the union of their parts, merged once per version and cached; and logs whose parts hold
+events *before* stitching (`restitches(mapping)`), whose cache slot (`merged_path`) holds the
+stitched log of a version, written by `journeys.py` with the stitch report and the stitched
+counts (`append_log_parts(..., stitch=...)`, `cache_stitched`). Such a log keeps its identity
+table as a file of its own (`identities_path`).
 """
 
 from __future__ import annotations
@@ -10,7 +17,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -24,11 +32,21 @@ from ..miner.errors import (
 )
 from ..miner.log import EventLog
 from .files import remove_files
-from .log_files import check_part_schema, part_stats, sha256_file, write_merged, write_part
-from .records import LogInfo, LogPart
+from .log_files import (
+    check_part_schema,
+    part_stats,
+    sha256_file,
+    write_identities,
+    write_merged,
+    write_part,
+)
+from .records import LogInfo, LogPart, LogSnapshot
 from .store_base import LOG_SELECT, StoreBase, TenantRef, new_id, tenant_id_of, to_json, utc_now
 
 LogStatus = Literal["pending", "ready", "failed"]
+
+#: Stitches a snapshot of a log to be: (stitched log, its stats, the stitch report).
+Stitcher = Callable[[LogSnapshot], tuple[EventLog, dict[str, Any], dict[str, Any]]]
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -84,39 +102,121 @@ class LogsMixin(StoreBase):
         self, tenant: TenantRef, log_id: str, log: EventLog, batch_sha256: str
     ) -> bool:
         """Append a batch as a new part; False when this batch hash is already in the log."""
-        tenant_id, sha = tenant_id_of(tenant), _check_sha(batch_sha256)
-        with self._db.read() as con:
-            self._log_row(con, tenant_id, log_id)
-            if _has_batch(con, log_id, sha):
-                return False
-            parts = _part_paths(con, log_id)
-        if log.n_events == 0:
-            return False
-        check_part_schema(self.root, parts, log.frame)
-        rel = write_part(self.root, log_id, log.frame)
+        return self.append_log_parts(tenant, log_id, [(log, batch_sha256)]) is not None
+
+    def append_log_parts(
+        self,
+        tenant: TenantRef,
+        log_id: str,
+        batches: Sequence[tuple[EventLog | pl.DataFrame, str]],
+        *,
+        mapping: Mapping[str, Any] | None = None,
+        identities: pl.DataFrame | None = None,
+        stitch: Stitcher | None = None,
+    ) -> int | None:
+        """Append batches (events, sha256) as parts and replace settings, in one commit.
+
+        Batches whose hash is in the log already, and empty ones, are left out. `mapping`
+        replaces the log's metadata, `identities` its identity table. With `stitch`, the
+        stitched log of the new version is computed before the commit and committed with it
+        (cache and counts). The new version, or None when nothing changed.
+        """
+        tenant_id = tenant_id_of(tenant)
+        frames = [
+            (b.frame if isinstance(b, EventLog) else b, _check_sha(sha)) for b, sha in batches
+        ]
+        settings = to_json(mapping) if mapping is not None else None
+        written: list[tuple[str, str, int]] = []
+        id_rel: str | None = None
         committed = False
         try:
-            # Stats are computed outside the write lock; if another append lands meanwhile,
-            # the version moved and we compute again.
             for _ in range(8):
+                # Files and stats are made outside the write lock; if another append lands
+                # meanwhile, the version moved and we do it again.
                 with self._db.read() as con:
-                    version = self._log_row(con, tenant_id, log_id)["version"]
+                    row = self._log_row(con, tenant_id, log_id)
                     parts = _part_paths(con, log_id)
-                check_part_schema(self.root, parts, log.frame)
-                stats = part_stats(self.root, [*parts, rel])
+                    known = _batches(con, log_id)
+                version = row["version"]
+                new_settings = settings is not None and settings != row["mapping"]
+                if identities is not None and id_rel is None:
+                    id_rel = write_identities(self.root, log_id, identities)
+                pending = _new_frames(frames, known)
+                if not pending and not new_settings and id_rel is None:
+                    return None
+                written = self._write_parts(log_id, parts, pending, written)
+                adding = [w for w in written if w[1] not in known]
+                all_parts = [*parts, *(rel for rel, _, _ in adding)]
+                merged = report = None
+                if stitch is not None:
+                    snap = LogSnapshot(
+                        log_id=log_id,
+                        version=version + 1,
+                        status="ready",
+                        parts=tuple(self.root / p for p in all_parts),
+                        mapping=json.loads(settings or row["mapping"] or "null"),
+                        identities=_abs(self.root, id_rel or row["identities_path"]),
+                        merged=None,
+                        stitch_report=None,
+                    )
+                    log, stats, report = stitch(snap)
+                    merged = write_merged(self.root, log_id, log)
+                    written.append((merged, "", 0))  # removed unless committed
+                elif adding:
+                    stats = part_stats(self.root, all_parts)
+                else:
+                    stats = None
                 with self._db.write() as con:
                     row = self._log_row(con, tenant_id, log_id)
-                    if _has_batch(con, log_id, sha):
-                        return False
                     if row["version"] != version:
                         continue
-                    _insert_part(con, log_id, rel, sha, log.n_events, stats)
+                    old_ident, old_merged = row["identities_path"], row["merged_path"]
+                    for rel, sha, events in adding:
+                        _add_part(con, log_id, rel, sha, events)
+                    _bump(con, log_id, stats)
+                    if settings is not None:
+                        con.execute("UPDATE logs SET mapping = ? WHERE id = ?", (settings, log_id))
+                    if id_rel is not None:
+                        con.execute(
+                            "UPDATE logs SET identities_path = ? WHERE id = ?", (id_rel, log_id)
+                        )
+                    if merged is not None:
+                        con.execute(
+                            "UPDATE logs SET merged_path = ?, merged_version = ?, stitch_report = ?"
+                            " WHERE id = ?",
+                            (merged, version + 1, to_json(report), log_id),
+                        )
                     committed = True
-                    return True
+                stale = [old_ident if id_rel is not None else None]
+                stale.append(old_merged if merged is not None else None)
+                # Parts another append committed first (same hash) were written for nothing.
+                stale += [rel for rel, sha, _ in written if sha and sha in known]
+                remove_files(self.root, [self.root / p for p in stale if p])
+                return version + 1
             raise InternalError(f"log {log_id!r} kept changing while appending; try again")
         finally:
             if not committed:
-                remove_files(self.root, [self.root / rel])
+                leftovers = [rel for rel, _, _ in written] + ([id_rel] if id_rel else [])
+                remove_files(self.root, [self.root / rel for rel in leftovers])
+
+    def _write_parts(
+        self,
+        log_id: str,
+        parts: list[str],
+        pending: list[tuple[pl.DataFrame, str]],
+        written: list[tuple[str, str, int]],
+    ) -> list[tuple[str, str, int]]:
+        """Write the pending batches not written yet; every batch checked against the parts."""
+        out = [w for w in written if w[1]]  # drop an uncommitted merge of an earlier attempt
+        stale = [w for w in written if not w[1]]
+        remove_files(self.root, [self.root / rel for rel, _, _ in stale])
+        done = {sha for _, sha, _ in out}
+        for frame, sha in pending:
+            check_part_schema(self.root, [*parts, *(rel for rel, _, _ in out)], frame)
+            if sha not in done:
+                out.append((write_part(self.root, log_id, frame), sha, frame.height))
+                done.add(sha)
+        return out
 
     def read_log(self, tenant: TenantRef, log_id: str) -> EventLog:
         """All parts of the log as one canonical EventLog (merge cached per log version)."""
@@ -130,18 +230,57 @@ class LogsMixin(StoreBase):
                     f"log {log_id!r} has no events yet (status {row['status']})",
                     extra={"id": log_id},
                 )
+            # A log stored before stitching keeps its stitched log in the cache slot.
+            cacheable = not restitches(json.loads(row["mapping"] or "null"))
             try:
                 if len(parts) == 1:
                     return EventLog(pl.read_parquet(self.root / parts[0]), is_sorted=True)
-                if row["merged_path"] and row["merged_version"] == row["version"]:
+                if cacheable and row["merged_path"] and row["merged_version"] == row["version"]:
                     return EventLog(pl.read_parquet(self.root / row["merged_path"]), is_sorted=True)
                 frames = [pl.read_parquet(self.root / p) for p in parts]
             except FileNotFoundError:
                 continue  # deleted, or the merge cache replaced, between query and read
             merged = EventLog(pl.concat(frames, how="diagonal_relaxed"))
-            self._cache_merged(log_id, row["version"], merged)
+            if cacheable:
+                self._cache_merged(log_id, row["version"], merged)
             return merged
         raise NotFoundError(f"log {log_id!r} does not exist")
+
+    def log_snapshot(self, tenant: TenantRef, log_id: str) -> LogSnapshot:
+        """The log's current version as files: parts, settings, identity table, fresh cache."""
+        with self._db.read() as con:
+            row = self._log_row(con, tenant_id_of(tenant), log_id)
+            return LogSnapshot.from_row(row, _part_paths(con, log_id), self.root)
+
+    def cache_stitched(
+        self,
+        log_id: str,
+        version: int,
+        log: EventLog,
+        stats: Mapping[str, Any],
+        report: Mapping[str, Any],
+    ) -> None:
+        """Keep the stitched log of `version` with its report and counts, if still current."""
+        try:
+            rel = write_merged(self.root, log_id, log)
+        except OSError:
+            return  # the cache is an optimisation; a full disk must not fail the read
+        old: str | None = None
+        with self._db.write() as con:
+            row = con.execute(
+                "SELECT merged_path FROM logs WHERE id = ? AND version = ?", (log_id, version)
+            ).fetchone()
+            if row is not None:
+                old = row[0]
+                con.execute(
+                    "UPDATE logs SET merged_path = ?, merged_version = ?, stitch_report = ?"
+                    " WHERE id = ?",
+                    (rel, version, to_json(report), log_id),
+                )
+                _set_stats(con, log_id, stats)
+        stale = rel if row is None else old
+        if stale:
+            remove_files(self.root, [self.root / stale])
 
     def get_log(self, tenant: TenantRef, log_id: str) -> LogInfo:
         """A log's metadata: version, counts, date range, activities, channels."""
@@ -245,15 +384,6 @@ class LogsMixin(StoreBase):
             remove_files(self.root, [self.root / stale])
 
 
-def _has_batch(con: sqlite3.Connection, log_id: str, sha: str) -> bool:
-    return (
-        con.execute(
-            "SELECT 1 FROM log_parts WHERE log_id = ? AND batch_sha256 = ?", (log_id, sha)
-        ).fetchone()
-        is not None
-    )
-
-
 def _part_paths(con: sqlite3.Connection, log_id: str) -> list[str]:
     rows = con.execute("SELECT path FROM log_parts WHERE log_id = ? ORDER BY part", (log_id,))
     return [r[0] for r in rows]
@@ -268,19 +398,35 @@ def _insert_part(
     stats: Mapping[str, Any],
 ) -> None:
     # One transaction adds the part and bumps the log's version and stats together.
-    now = utc_now()
+    _add_part(con, log_id, rel, sha, events)
+    _bump(con, log_id, stats)
+
+
+def _add_part(con: sqlite3.Connection, log_id: str, rel: str, sha: str, events: int) -> None:
     part = con.execute(
         "SELECT COALESCE(MAX(part), 0) + 1 FROM log_parts WHERE log_id = ?", (log_id,)
     ).fetchone()[0]
     con.execute(
         "INSERT INTO log_parts (log_id, part, path, batch_sha256, events, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (log_id, part, rel, sha, events, now),
+        (log_id, part, rel, sha, events, utc_now()),
     )
+
+
+def _bump(con: sqlite3.Connection, log_id: str, stats: Mapping[str, Any] | None) -> None:
     con.execute(
-        "UPDATE logs SET status = 'ready', error = NULL, version = version + 1, events = ?,"
-        ' cases = ?, customers = ?, start = ?, "end" = ?, activities = ?, channels = ?,'
-        " updated_at = ? WHERE id = ?",
+        "UPDATE logs SET status = 'ready', error = NULL, version = version + 1, updated_at = ?"
+        " WHERE id = ?",
+        (utc_now(), log_id),
+    )
+    if stats is not None:
+        _set_stats(con, log_id, stats)
+
+
+def _set_stats(con: sqlite3.Connection, log_id: str, stats: Mapping[str, Any]) -> None:
+    con.execute(
+        'UPDATE logs SET events = ?, cases = ?, customers = ?, start = ?, "end" = ?,'
+        " activities = ?, channels = ? WHERE id = ?",
         (
             stats["events"],
             stats["cases"],
@@ -289,10 +435,35 @@ def _insert_part(
             stats["end"],
             json.dumps(stats["activities"]),
             json.dumps(stats["channels"]),
-            now,
             log_id,
         ),
     )
+
+
+def _batches(con: sqlite3.Connection, log_id: str) -> set[str]:
+    rows = con.execute("SELECT batch_sha256 FROM log_parts WHERE log_id = ?", (log_id,))
+    return {r[0] for r in rows}
+
+
+def _new_frames(
+    frames: Sequence[tuple[pl.DataFrame, str]], known: set[str]
+) -> list[tuple[pl.DataFrame, str]]:
+    out: list[tuple[pl.DataFrame, str]] = []
+    seen = set(known)
+    for frame, sha in frames:
+        if sha not in seen and frame.height:
+            out.append((frame, sha))
+            seen.add(sha)
+    return out
+
+
+def _abs(root: Path, rel: str | None) -> Path | None:
+    return root / rel if rel else None
+
+
+def restitches(mapping: Any) -> bool:
+    """Whether a log with this metadata stores events before stitching (see `journeys.py`)."""
+    return isinstance(mapping, Mapping) and isinstance(mapping.get("stitch"), Mapping)
 
 
 def _check_sha(value: str) -> str:

@@ -3,6 +3,8 @@
 Each kind is one row of `ANALYSES`: the work function, whether it needs a map, and the
 miner module it needs. Results are cached by (kind, log version, map version, parameters)
 in the store: an identical POST answers 200 at once with a done job on the cached result.
+Every kind reads the log's journeys through `journeys.read_journeys` (all parts re-stitched
+with the log's settings, cached per log version).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ...miner.errors import InputError, NotFoundError
 from ...miner.log import CASE
 from ..deps import RunnerDep, StoreDep, TenantDep
 from ..jobs import JobContext
+from ..journeys import SOURCE_FILE, SOURCE_ROW, read_journeys
 from ..schemas import AnalysisCreate, AnalysisList, AnalysisPublic
 from ..store import FileContent, JobInfo, ResultKey, Store, Tenant, params_hash
 from . import problem_responses
@@ -60,7 +63,7 @@ def run_discover(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
 
     filters = Filters.from_dict(p["filters"])
     ctx.progress(0.05, "reading the log", force=True)
-    log = ctx.store.read_log(ctx.tenant_id, p["log"])
+    log = read_journeys(ctx.store, ctx.tenant_id, p["log"])
     ctx.progress(0.2, "filtering")
     log = apply_filters(log, filters)
     ctx.progress(0.3, "discovering")
@@ -131,7 +134,7 @@ def run_compare(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
     designed = _designed_map(ctx, p)
     ctx.progress(0.1, "reading the log")
     log = apply_filters(
-        ctx.store.read_log(ctx.tenant_id, p["log"]), Filters.from_dict(p["filters"])
+        read_journeys(ctx.store, ctx.tenant_id, p["log"]), Filters.from_dict(p["filters"])
     )
     ctx.progress(0.3, "comparing")
     result = analyze_against_map(log, designed, segment=p.get("segment"))
@@ -167,7 +170,7 @@ def run_drift(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
     designed = _designed_map(ctx, p)
     ctx.progress(0.1, "reading the log", force=True)
     log = apply_filters(
-        ctx.store.read_log(ctx.tenant_id, p["log"]), Filters.from_dict(p["filters"])
+        read_journeys(ctx.store, ctx.tenant_id, p["log"]), Filters.from_dict(p["filters"])
     )
     first, last = log.time_range()
     if first is None:
@@ -262,13 +265,16 @@ def _prepare(
 
 
 def _check_attribute(store: Store, tenant: Tenant, log_id: str, attribute: str) -> None:
-    parts = store.list_log_parts(tenant, log_id)
-    columns = set(pl.read_parquet_schema(parts[0].path)) if parts else set()
-    if attribute not in columns - {CASE}:
+    # Parts may hold different sources (and so attributes): any part's column will do.
+    columns: set[str] = set()
+    for part in store.list_log_parts(tenant, log_id):
+        columns |= set(pl.read_parquet_schema(part.path))
+    columns -= {CASE, SOURCE_FILE, SOURCE_ROW}
+    if attribute not in columns:
         raise InputError(
             f"the log has no attribute {attribute!r} to segment by",
             column="segment",
-            expected="one of " + ", ".join(sorted(columns - {CASE})),
+            expected="one of " + ", ".join(sorted(columns)),
             found=attribute,
             extra={"parameter": "segment"},
         )

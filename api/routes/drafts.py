@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...miner.errors import InputError
 from ..deps import StoreDep, TenantDep
+from ..journeys import read_journeys
 from ..schemas import MapPublic
 from ..store import Store, Tenant
 from . import problem_responses
@@ -62,7 +63,7 @@ def draft_map_from_log(
             title="Conflict",
         )
     name = body.name or _unused_name(store, tenant, f"{info.name} (draft)")
-    drafted = draft_map(store.read_log(tenant, body.log), name=name, phases=body.phases)
+    drafted = draft_map(read_journeys(store, tenant, body.log), name=name, phases=body.phases)
     stored = store.create_map(tenant, name, drafted.to_toml(), "toml")
     response.headers["Location"] = f"/api/v1/maps/{stored.id}"
     return MapPublic.of(stored)

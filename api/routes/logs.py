@@ -1,10 +1,20 @@
 """Logs: upload sources (an ingest job), append batches, read, delete, quick DFG/variants.
 
-Appending (`POST /logs/{id}/events`): the batch is read with the mapping stored for a source
-of the same file name (or a preset/mapping sent with it), stitched on its own, and stored
-as a new part. Its journeys get ids `<customer>#<n>@<batch>` so they never merge with
-journeys of earlier parts (no re-stitching across parts). The same files sent again (same
-sha256, computed while streaming) add nothing.
+The model is the batch runner's (`api/journeys.py`): each source file of an upload or an
+append becomes one part holding its canonical events *before stitching*, and the log
+remembers how to stitch: the mapping of each source file name (preset or mapping, timezone),
+the inactivity gap, the goals, and the identity table, stored as a file of the log. Every
+read of the log's journeys (`GET /logs/{id}` counts, quick reads, analyses) sees all parts
+stitched together, cached per log version; so a journey that spans two nightly batches is one
+journey, with the ids a single upload of all files would give.
+
+Appending (`POST /logs/{id}/events`): each file is read with the mapping stored for its file
+name (or a preset/mapping sent with it). A gap, goals or identity table sent with an append
+replace the log's (a new version even when no file is new). A file whose sha256 (computed
+while streaming) is in the log already is not read again: the same batch sent twice adds
+nothing. The append job stitches the whole log and commits the parts, the settings and the
+stitched counts at once. Logs made by `journeyminer run`, and logs stored before this model
+(per-batch stitching), refuse appends over HTTP (409).
 """
 
 from __future__ import annotations
@@ -21,15 +31,27 @@ from pathlib import Path
 from threading import Lock
 from typing import Annotated, Any
 
-import polars as pl
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ...miner.errors import FormatError, InputError, JourneyminerError, MappingError
-from ...miner.log import CASE, EventLog
+from ...miner.errors import (
+    EmptySourceError,
+    FormatError,
+    InputError,
+    JourneyminerError,
+    MappingError,
+)
 from ...miner.readers import EXTENSIONS
 from ..deps import RunnerDep, SettingsDep, StoreDep, TenantDep
 from ..jobs import JobContext, uploads_folder
+from ..journeys import (
+    STITCH_FORMAT,
+    append_sources,
+    identities_change,
+    parse_gap,
+    read_journeys,
+    restitches,
+)
 from ..schemas import DfgRead, JobPublic, LogList, LogPublic, VariantsRead
 from ..store import Store, new_id
 from ..uploads import Upload, receive_upload, unsupported
@@ -112,10 +134,14 @@ UPLOAD_BODY = {
 # -- ingest plans -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IngestPlan:
-    """What an ingest job reads: files with their mapping (as data), identities, cutting."""
+    """What an ingest job reads: files (path, mapping as data, name, sha256), identities, settings.
 
-    sources: tuple[tuple[Path, dict[str, Any]], ...]
-    identities: Path | None
+    `stored` is the log's stitching settings after this upload, but for the identity entry,
+    which the job sets once it has read the table.
+    """
+
+    sources: tuple[tuple[Path, dict[str, Any], str, str], ...]
+    identities: tuple[Path, str] | None
     gap: timedelta | None
     goals: tuple[str, ...]
     stored: dict[str, Any]
@@ -126,14 +152,6 @@ def _one(upload: Upload, name: str) -> str | None:
     if len(values) > 1:
         raise InputError(f"send at most one {name!r}", column=name, found=f"{len(values)} values")
     return values[0] if values else None
-
-
-def _parse_gap(text: str) -> timedelta | None:
-    from ...miner.durations import parse_duration
-
-    if text.strip().lower() in ("none", "off", "0"):
-        return None
-    return parse_duration(text, what="gap")
 
 
 def _mapping_data(upload: Upload) -> dict[str, Any] | None:
@@ -185,7 +203,7 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
     mapping = _mapping_data(upload)
     timezone = _one(upload, "timezone")
     known = dict((stored or {}).get("sources", {}))
-    sources: list[tuple[Path, dict[str, Any]]] = []
+    sources: list[tuple[Path, dict[str, Any], str, str]] = []
     for i, f in enumerate(files):
         stem = f.name.split(".")[0].lower()
         how: dict[str, Any]
@@ -206,7 +224,7 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
         if timezone is not None:
             how["timezone"] = timezone
         mapping_from_dict(how, file=f.name)  # fail now, not in the job
-        sources.append((f.path, how))
+        sources.append((f.path, how, f.name, f.sha256))
         known[f.name] = how
     identity_files = upload.files_of("identities")
     if len(identity_files) > 1:
@@ -216,41 +234,44 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
     goals = goals or tuple((stored or {}).get("goals", ()))
     return IngestPlan(
         sources=tuple(sources),
-        identities=identity_files[0].path if identity_files else None,
-        gap=_parse_gap(gap_text),
+        identities=(identity_files[0].path, identity_files[0].name) if identity_files else None,
+        gap=parse_gap(gap_text),
         goals=goals,
-        stored={"sources": known, "gap": gap_text, "goals": list(goals)},
+        stored={
+            "stitch": {"format": STITCH_FORMAT, "order": None},
+            "sources": known,
+            "gap": gap_text,
+            "goals": list(goals),
+            "identities": (stored or {}).get("identities"),
+        },
     )
 
 
-def run_ingest(
-    ctx: JobContext, plan: IngestPlan, log_id: str, batch: str, *, append: bool
-) -> str | None:
-    """The ingest job: read, stitch and store one batch as a part of the log."""
-    from ...miner.ingest import SourceSpec, ingest_sources
+def run_ingest(ctx: JobContext, plan: IngestPlan, log_id: str, *, append: bool) -> str | None:
+    """The ingest job: store each file as a part, re-stitch the log, commit all at once."""
     from ...miner.sources import mapping_from_dict
 
     store = ctx.store
     try:
-        if append and any(
-            p.batch_sha256 == batch for p in store.list_log_parts(ctx.tenant_id, log_id)
-        ):
-            ctx.progress(1.0, "batch already in the log: nothing added", force=True)
-            return log_id
-        specs = [SourceSpec(p, mapping_from_dict(how, file=p.name)) for p, how in plan.sources]
-        log, _ = ingest_sources(
-            specs,
-            identities=plan.identities,
-            gap=plan.gap,
-            goals=plan.goals,
-            progress=ctx.stage_reporter(0.0, 0.8),
+        sources = [
+            (path, mapping_from_dict(how, file=name), name, sha)
+            for path, how, name, sha in plan.sources
+        ]
+        stored = store.get_log(ctx.tenant_id, log_id).mapping
+        path, name = plan.identities or (None, "")
+        entry, table = identities_change(stored, path, name)
+        version = append_sources(
+            store,
+            ctx.tenant_id,
+            log_id,
+            sources,
+            settings={**plan.stored, "identities": entry},
+            identities=table,
+            progress=ctx.stage_reporter(0.0, 0.9),
         )
-        if append:
-            # Journeys of a batch are stitched on their own: keep them apart from earlier ones.
-            log = EventLog(log.frame.with_columns(pl.col(CASE) + f"@{batch[:8]}"))
-        ctx.progress(0.85, "saving", force=True)
-        added = store.append_log_part(ctx.tenant_id, log_id, log, batch)
-        ctx.progress(1.0, "done" if added else "batch already in the log: nothing added")
+        if version is None and not append:
+            raise EmptySourceError("the upload holds no events", column="files")
+        ctx.progress(1.0, "done" if version else "batch already in the log: nothing added")
         return log_id
     except BaseException as exc:
         if not append:
@@ -301,13 +322,13 @@ async def create_log(
         info = await run_in_threadpool(
             lambda: store.create_log(tenant, name, None, mapping=plan.stored)
         )
-        log_id, batch = info.id, upload.batch_sha256()
+        log_id = info.id
         job = await run_in_threadpool(
             lambda: runner.submit(
                 tenant.id,
                 "ingest",
                 {"log": info.id, "files": [f.name for f in upload.files_of("files")]},
-                lambda ctx: run_ingest(ctx, plan, info.id, batch, append=False),
+                lambda ctx: run_ingest(ctx, plan, info.id, append=False),
                 cleanup=upload.cleanup,
             )
         )
@@ -336,6 +357,19 @@ async def append_events(
 ) -> JobPublic:
     """Same form as the upload; the log's stored mapping applies. The same batch adds nothing."""
     info = await run_in_threadpool(store.get_log, tenant, log_id)
+    if not restitches(info.mapping):
+        made_by = (
+            "`journeyminer run`: append with its job"
+            if "batch" in (info.mapping or {})
+            else "an older journeyminer that stitched each batch on its own: upload its"
+            " sources again as a new log"
+        )
+        raise InputError(
+            f"log {log_id!r} was made by {made_by}",
+            status=409,
+            title="Conflict",
+            extra={"id": log_id},
+        )
     if info.status == "pending":
         raise InputError(
             f"log {log_id!r} is still being ingested; append when it is ready",
@@ -346,13 +380,12 @@ async def append_events(
     upload = await _receive(request, store, settings.max_upload_bytes)
     try:
         plan = await run_in_threadpool(plan_ingest, upload, info.mapping)
-        batch = upload.batch_sha256()
         job = await run_in_threadpool(
             lambda: runner.submit(
                 tenant.id,
                 "append",
                 {"log": log_id, "files": [f.name for f in upload.files_of("files")]},
-                lambda ctx: run_ingest(ctx, plan, log_id, batch, append=True),
+                lambda ctx: run_ingest(ctx, plan, log_id, append=True),
                 cleanup=upload.cleanup,
             )
         )
@@ -447,7 +480,7 @@ def _quick(
     hit = cache.get(key)
     if hit is not None:
         return info.version, hit
-    log = apply_filters(store.read_log(tenant_id, log_id), filters)
+    log = apply_filters(read_journeys(store, tenant_id, log_id), filters)
     if what == "dfg":
         data = filter_dfg(discover_dfg(log), filters).to_dict()
     else:

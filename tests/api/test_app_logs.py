@@ -3,8 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from journeyminer.api.journeys import read_journeys
 
 from .conftest import API, SAMPLE, Api, assert_problem
+
+SOURCES = ("web", "call_center", "crm")
+
+
+def _halves(folder: Path, share: float = 0.6) -> None:
+    """Each sample source split in two by rows (the files run in time order): day 1, day 2."""
+    folder.mkdir()
+    for name in SOURCES:
+        header, *rows = (SAMPLE / f"{name}.csv").read_text().splitlines()
+        cut = int(len(rows) * share)
+        for day, chunk in ((1, rows[:cut]), (2, rows[cut:])):
+            (folder / f"{name}-day{day}.csv").write_text("\n".join([header, *chunk]) + "\n")
+
+
+def _form(folder: Path, days: tuple[int, ...]) -> tuple[list[Any], dict[str, Any]]:
+    files: list[Any] = [
+        ("files", (f"{n}-day{d}.csv", (folder / f"{n}-day{d}.csv").read_bytes(), "text/csv"))
+        for d in days
+        for n in SOURCES
+    ]
+    files.append(("identities", ("identities.csv", (SAMPLE / "identities.csv").read_bytes())))
+    data = {"preset": [n for _ in days for n in SOURCES], "timezone": "Europe/Amsterdam"}
+    return files, data
 
 
 def test_uploading_the_sample_sources_ingests_one_log_as_a_job(api: Api) -> None:
@@ -47,7 +73,8 @@ def test_appending_the_same_batch_twice_adds_it_once(api: Api) -> None:
     assert first.status_code == 202 and first.json()["kind"] == "append"
     assert api.wait(first.json()["status_url"])["status"] == "done"
     after = api.client.get(f"{API}/logs/{log_id}").json()
-    assert after["version"] == before["version"] + 1 and after["parts"] == 2
+    # One part per source file; the append is one new version of the log.
+    assert after["version"] == before["version"] + 1 and after["parts"] == 3
     assert after["events"] == before["events"] + 618
     assert "call_center" in after["channels"]
 
@@ -58,7 +85,7 @@ def test_appending_the_same_batch_twice_adds_it_once(api: Api) -> None:
     assert (again["version"], again["events"], again["parts"]) == (
         after["version"],
         after["events"],
-        2,
+        3,
     )
 
 
@@ -146,3 +173,78 @@ def test_deleting_a_log_makes_it_404(api: Api) -> None:
     assert api.client.delete(f"{API}/logs/{log_id}").status_code == 204
     assert_problem(api.client.get(f"{API}/logs/{log_id}"), 404)
     assert_problem(api.client.delete(f"{API}/logs/{log_id}"), 404)
+
+
+def test_a_journey_spanning_two_appended_batches_is_one_journey_as_in_one_upload(
+    api: Api, tmp_path: Path
+) -> None:
+    _halves(tmp_path / "days")
+    files, data = _form(tmp_path / "days", (1,))
+    job = api.wait(api.client.post(f"{API}/logs", files=files, data=data).json()["status_url"])
+    appended = job["log"]
+    day1 = api.client.get(f"{API}/logs/{appended}").json()
+    files, data = _form(tmp_path / "days", (2,))
+    first = api.client.post(f"{API}/logs/{appended}/events", files=files, data=data)
+    assert api.wait(first.json()["status_url"])["status"] == "done"
+
+    files, data = _form(tmp_path / "days", (1, 2))
+    single = api.wait(api.client.post(f"{API}/logs", files=files, data=data).json()["status_url"])
+    files, data = _form(tmp_path / "days", (2,))
+    alone = api.wait(api.client.post(f"{API}/logs", files=files, data=data).json()["status_url"])
+
+    got = api.client.get(f"{API}/logs/{appended}").json()
+    want = api.client.get(f"{API}/logs/{single['log']}").json()
+    day2 = api.client.get(f"{API}/logs/{alone['log']}").json()
+    counts = ("events", "cases", "journeys", "customers", "start", "end", "activities")
+    assert {k: got[k] for k in counts} == {k: want[k] for k in counts}
+    assert got["events"] == day1["events"] + day2["events"]
+    # Journeys that span both days are one journey, not one per batch.
+    assert got["journeys"] < day1["journeys"] + day2["journeys"]
+
+    tenant = api.store.get_tenant_by_name("acme")
+    stitched = read_journeys(api.store, tenant, appended).frame
+    assert stitched.equals(read_journeys(api.store, tenant, single["log"]).frame)
+    assert not stitched["case_id"].str.contains("@").any()
+    for read in ("variants", "dfg"):
+        a = api.client.get(f"{API}/logs/{appended}/{read}").json()
+        b = api.client.get(f"{API}/logs/{single['log']}/{read}").json()
+        assert {k: v for k, v in a.items() if k not in ("log", "version")} == {
+            k: v for k, v in b.items() if k not in ("log", "version")
+        }
+
+    # The same batch again adds nothing: same version, same parts, same journeys.
+    again = api.client.post(f"{API}/logs/{appended}/events", files=files, data=data)
+    job = api.wait(again.json()["status_url"])
+    assert job["status"] == "done" and "nothing added" in job["stage"]
+    after = api.client.get(f"{API}/logs/{appended}").json()
+    assert {k: after[k] for k in ("version", "parts", *counts)} == {
+        k: got[k] for k in ("version", "parts", *counts)
+    }
+
+
+def test_an_identity_table_sent_with_an_append_replaces_the_logs(api: Api, tmp_path: Path) -> None:
+    log_id = api.ingest(identities=False)
+    before = api.client.get(f"{API}/logs/{log_id}").json()
+    assert before["mapping"]["identities"] is None
+    identities = (SAMPLE / "identities.csv").read_bytes()
+    web = (SAMPLE / "web.csv").read_bytes()
+    files = [("files", ("web.csv", web, "text/csv")), ("identities", ("ids.csv", identities))]
+    job = api.wait(api.client.post(f"{API}/logs/{log_id}/events", files=files).json()["status_url"])
+    assert job["status"] == "done"
+    after = api.client.get(f"{API}/logs/{log_id}").json()
+    # No new file (web.csv is in the log), but a new identity table: a new version, re-stitched.
+    assert after["version"] == before["version"] + 1 and after["parts"] == before["parts"]
+    assert after["mapping"]["identities"]["file"] == "ids.csv"
+    assert after["events"] == before["events"] and after["customers"] < before["customers"]
+    full = api.client.get(f"{API}/logs/{api.ingest()}").json()
+    assert (after["journeys"], after["customers"]) == (full["journeys"], full["customers"])
+    stored = list((api.settings.workspace / "logs" / log_id).glob("identities-*.parquet"))
+    assert len(stored) == 1 and api.store.check() == []
+
+
+def test_a_log_made_by_a_batch_job_refuses_appends_over_http(api: Api) -> None:
+    tenant = api.store.get_tenant_by_name("acme")
+    info = api.store.create_log(tenant, "nightly", mapping={"batch": {"format": 1}})
+    files = [("files", ("web.csv", (SAMPLE / "web.csv").read_bytes(), "text/csv"))]
+    body = assert_problem(api.client.post(f"{API}/logs/{info.id}/events", files=files), 409)
+    assert "journeyminer run" in body["detail"]
