@@ -141,8 +141,9 @@ def stitch_sources(
     warnings: list[str] = []
     if dropped:
         warnings.append(f"{dropped} events without a timestamp were left out")
-    source_ids = events.get_column(CASE).n_unique()
+    source_ids = 0  # counted below: without an identity table, one per customer
     if identities is not None:
+        source_ids = events.get_column(CASE).n_unique()
         identities = check_identities(identities)
         events = events.join(
             identities, left_on=CASE, right_on=SOURCE_ID, how="left", maintain_order="left"
@@ -170,6 +171,9 @@ def stitch_sources(
     # Sorting on a dense integer code of the customer (its rank among sorted names) is the
     # same order as sorting the names, and several times faster than a string sort.
     names = events.get_column(CUSTOMER_ID).unique().sort()
+    customers = names.len()
+    if identities is None:
+        source_ids = customers
     events = (
         events.drop(CASE)
         .with_columns(pl.col(CUSTOMER_ID).cast(pl.Enum(names)).to_physical().alias(_CUSTOMER_CODE))
@@ -178,7 +182,6 @@ def stitch_sources(
     events = events.with_columns(_journey_ids(gap, goals).alias(CASE)).drop(_CUSTOMER_CODE)
     order = [CASE, ACTIVITY, TIMESTAMP, CHANNEL]
     events = events.select(order + [c for c in events.columns if c not in order])
-    customers = events.get_column(CUSTOMER_ID).n_unique()
     if gap is None and not goals:
         events = events.drop(CUSTOMER_ID)  # the case id is the customer id
     # Journey ids need not sort like customers ('C1#10' < 'C1#2'): re-sort only when they don't.
