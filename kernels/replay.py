@@ -394,3 +394,80 @@ def case_channels(
     if stop.size != offsets.size - 1:
         raise ValueError("stop must hold one position per case")
     return _case_channels(offsets, channel, stop)
+
+
+@njit(**SERIAL)
+def _first_cases(variant, k, e):
+    first = np.full((k, e), -1, dtype=np.int64)
+    filled = np.zeros(k, dtype=np.int64)
+    for c in range(variant.size):
+        v = variant[c]
+        if filled[v] < e:
+            first[v, filled[v]] = c
+            filled[v] += 1
+    return first
+
+
+def first_cases(variant: np.ndarray, k: int, e: int) -> np.ndarray:
+    """The first `e` cases (in log order) of each of `k` variants.
+
+    variant: int64[n_cases], values in 0..k-1. Returns int64[k, e] case indexes, ascending in
+    each row, padded with -1 where a variant has fewer than `e` cases. Cost: O(n_cases).
+    """
+    if not isinstance(variant, np.ndarray) or variant.dtype != np.int64 or variant.ndim != 1:
+        raise ValueError("variant must be a 1-d int64 numpy array, one variant id per case")
+    if k < 0 or e < 0:
+        raise ValueError("k and e must be >= 0")
+    if variant.size and (variant.min() < 0 or variant.max() >= k):
+        raise ValueError(f"variant must hold ids in 0..k-1 with k={k}")
+    return _first_cases(variant, np.int64(k), np.int64(e))
+
+
+@njit(**SERIAL)
+def _smallest_cases(key, group, first, n_variants, n_keys):
+    e = first.shape[1]
+    out = np.full((n_keys, e), -1, dtype=np.int64)
+    filled = np.zeros(n_keys, dtype=np.int64)
+    for j in range(key.size):
+        g = group[j]
+        q = key[j]
+        for m in range(e if g < n_variants else 1):
+            c = first[g, m] if g < n_variants else g - n_variants
+            if c < 0:
+                break
+            n = filled[q]
+            if n == e and c >= out[q, e - 1]:
+                continue
+            i = n if n < e else e - 1  # insert c, keeping the row ascending
+            while i > 0 and out[q, i - 1] > c:
+                out[q, i] = out[q, i - 1]
+                i -= 1
+            out[q, i] = c
+            if n < e:
+                filled[q] = n + 1
+    return out
+
+
+def smallest_cases(
+    key: np.ndarray, group: np.ndarray, first: np.ndarray, n_variants: int, n_keys: int
+) -> np.ndarray:
+    """Per key, the `e` smallest case indexes among its rows' cases, with repeats.
+
+    key: int64[r] in 0..n_keys-1; group: int64[r], a variant id (< n_variants) standing for the
+    cases `first[group]` (int64[n_variants, e] as from `first_cases`, -1 padded), or
+    n_variants + a case index standing for that case alone. A case counts once per row it
+    comes from. Returns int64[n_keys, e], ascending per key, -1 padded. Cost: O(r x e^2).
+    """
+    for name, arr in (("key", key), ("group", group)):
+        _check_codes(name, arr, np.int64, 0)
+    if key.size != group.size:
+        raise ValueError("key and group must have one value per row each")
+    if not isinstance(first, np.ndarray) or first.dtype != np.int64 or first.ndim != 2:
+        raise ValueError("first must be a 2-d int64 numpy array [n_variants, e]")
+    if first.shape[0] != n_variants:
+        raise ValueError("first must have one row per variant")
+    if key.size and (key.min() < 0 or key.max() >= n_keys):
+        raise ValueError(f"key must hold ids in 0..n_keys-1 with n_keys={n_keys}")
+    if group.size and group.min() < 0:
+        raise ValueError("group must hold variant ids or n_variants + case indexes")
+    return _smallest_cases(key, group, first, np.int64(n_variants), np.int64(n_keys))

@@ -37,8 +37,11 @@ case-level parts (`miner.windows`): time frames, rules, drop-off vs in progress.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +57,10 @@ from .deviations import (
     MapCodes,
     Replayed,
     gather_or_null,
+    list_series,
     rep_events,
     replay_log,
+    small_unique,
     type_lists,
 )
 from .errors import InputError
@@ -64,9 +69,9 @@ from .funnel import (
     Satisfaction,
     SegmentSplit,
     effort_before_goal,
-    funnel_by_phase,
+    funnel_counts,
     leak_points,
-    priorities,
+    rank_priorities,
     rules_summary,
     satisfaction_curve,
     segment_split,
@@ -106,6 +111,29 @@ class Fitness:
         return dict(self.__dict__)
 
 
+class _Once:
+    """A value built on first use by `build`, then kept (thread-safe; the builder is dropped)."""
+
+    def __init__(self, build: Callable[[], pl.DataFrame]) -> None:
+        self._build: Callable[[], pl.DataFrame] | None = build
+        self._value: pl.DataFrame | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:  # pickles as the built value
+        return {"value": self.get()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._build, self._value, self._lock = None, state["value"], threading.Lock()
+
+    def get(self) -> pl.DataFrame:
+        with self._lock:
+            if self._value is None:
+                assert self._build is not None
+                self._value = self._build()
+                self._build = None
+            return self._value
+
+
 @dataclass(frozen=True)
 class Comparison:
     """A log compared with a designed map: per journey, and aggregated from the journeys.
@@ -116,6 +144,7 @@ class Comparison:
     switches before the first goal event; null unless converted), furthest_phase, last_phase
     (of the last mapped touchpoint), leak_touchpoint and leak_phase (dropped journeys only),
     segment (first non-null value of the segment attribute), value (first non-null value).
+    `deviations` (one row per deviation of each journey) is built on first access.
     """
 
     map_name: str
@@ -124,7 +153,6 @@ class Comparison:
     timeout: timedelta  # idle time after which a journey without the goal has dropped off
     segment: str | None
     cases: pl.DataFrame  # one row per journey (columns above)
-    deviations: pl.DataFrame  # case_id, type, position, touchpoint, from, to, phase, detail
     variants: pl.DataFrame  # variant, activities, count, fits_path, converted, signature, types
     fitness: Fitness
     deviation_summary: pl.DataFrame  # type, journeys, share, occurrences
@@ -138,6 +166,13 @@ class Comparison:
     satisfaction: Satisfaction | None
     priorities: pl.DataFrame  # rank, kind, type, ..., title, journeys, gap, impact, examples
     by_segment: SegmentSplit | None
+    _deviations: _Once = field(repr=False, compare=False)
+
+    @property
+    def deviations(self) -> pl.DataFrame:
+        """case_id, type, position, touchpoint, from, to, phase, detail: every journey's
+        deviations in order (its variant's, then time frames, rules, drop-off); built once."""
+        return self._deviations.get()
 
     @property
     def frame(self) -> pl.DataFrame:
@@ -230,26 +265,33 @@ def compare_to_map(
     codes = MapCodes(designed, enc.activities)
     replayed = replay_log(enc, codes)
     windows = measure_windows(enc, codes, as_of_us)
-    cases = _cases(log, codes, replayed, windows, as_of_us, timeout // timedelta(microseconds=1))
+    pc = _PerCase.of(enc, replayed, windows, as_of_us, timeout // timedelta(microseconds=1))
+    cases = _cases(log, codes, replayed, pc)
     cases = cases.with_columns(
         _first_per_case(frame, enc, segment, pl.String).alias("segment"),
         _first_per_case(frame, enc, value_attribute, pl.Float64).alias("value"),
     )
-    deviations = _deviations(enc, codes, replayed, windows, cases)
-    mean_value = cases.filter(pl.col("converted")).get_column("value").mean()
+    mean_value = cases.get_column("value").filter(cases.get_column("converted")).mean()
     mean_value = float(mean_value) if mean_value is not None else None  # type: ignore[arg-type]
     phases = [p.id for p in designed.phases]
-    leaks = leak_points(cases, replayed.variant_acts, mean_value, [], examples=examples)
-    win = windows.frames.join(
-        cases.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_case"), "segment"),
-        on="_case",
-        how="left",
+    leaks = leak_points(
+        cases,
+        replayed.variant_acts,
+        mean_value,
+        [],
+        examples=examples,
+        through=_through(codes, replayed, pc),
     )
     split = None
     if segment is not None:
+        win = windows.frames.with_columns(
+            cases.get_column("segment").gather(windows.frames.get_column("_case"))
+        )
         split = segment_split(
             segment, cases, win, windows.frame_specs, replayed.variant_acts, phases, mean_value
         )
+    rows = _DeviationRows.of(replayed, windows, pc)
+    closed = ~pc.in_progress
     return Comparison(
         map_name=designed.name,
         map_version=designed.version,
@@ -257,20 +299,33 @@ def compare_to_map(
         timeout=timeout,
         segment=segment,
         cases=cases,
-        deviations=deviations,
         variants=replayed.variants,
         fitness=_fitness(cases),
-        deviation_summary=_deviation_summary(cases, deviations),
+        deviation_summary=rows.summary(enc.n_cases),
         blank_spots=_blank_spots(designed, enc, codes, replayed),
-        funnel=funnel_by_phase(cases, phases, []),
+        funnel=funnel_counts(
+            phases,
+            replayed.max_phase[pc.var],
+            replayed.last_phase[pc.var],
+            pc.converted,
+            pc.in_progress,
+            pc.dropped,
+        ),
         leaks=leaks,
-        time_frames=time_frames_summary(win, windows.frame_specs, []),
+        time_frames=time_frames_summary(windows.frames, windows.frame_specs, []),
         rules=rules_summary(windows.rules, windows.rule_specs),
-        paths=_paths(cases, replayed.variants, top_paths),
+        paths=_paths(cases, replayed, pc, top_paths),
         effort=effort_before_goal(cases),
         satisfaction=satisfaction_curve(frame, designed, score_attribute),
-        priorities=priorities(cases, deviations, leaks, mean_value, examples=examples),
+        priorities=rank_priorities(
+            rows.grouped(codes, cases.get_column(CASE), examples),
+            leaks,
+            mean_value,
+            int(closed.sum()),
+            int((pc.converted & closed).sum()),
+        ),
         by_segment=split,
+        _deviations=_Once(partial(_deviations, enc, codes, replayed, windows, cases)),
     )
 
 
@@ -295,35 +350,49 @@ def _epoch_us(moment: datetime) -> int:
 
 
 # -- per journey ----------------------------------------------------------------------------
-def _cases(
-    log: EventLog,
-    codes: MapCodes,
-    rp: Replayed,
-    win: Windows,
-    as_of_us: int,
-    timeout_us: int,
-) -> pl.DataFrame:
+@dataclass(frozen=True, eq=False)
+class _PerCase:
+    """The per-journey verdicts as numpy arrays, each [n_cases]."""
+
+    var: np.ndarray  # int64 variant id
+    goal: np.ndarray  # int64 position of the first goal event, -1
+    converted: np.ndarray  # bool
+    in_progress: np.ndarray  # bool
+    dropped: np.ndarray  # bool
+    masks: np.ndarray  # int64 bit (1 << type) per deviation type
+
+    @classmethod
+    def of(
+        cls, enc: EncodedLog, rp: Replayed, win: Windows, as_of_us: int, timeout_us: int
+    ) -> _PerCase:
+        var = rp.var
+        end_us = enc.ts[enc.offsets[1:] - 1]
+        goal = rp.goal_pos[var]
+        converted = goal >= 0
+        in_progress = ~converted & (as_of_us - end_us <= timeout_us)
+        dropped = ~converted & ~in_progress
+        masks = rp.flags[var] | win.bits | np.where(dropped, 1 << k.DROP_OFF, 0)
+        return cls(var, goal, converted, in_progress, dropped, masks)
+
+
+def _cases(log: EventLog, codes: MapCodes, rp: Replayed, pc: _PerCase) -> pl.DataFrame:
     enc = log.encoded
-    var = rp.var
+    var = pc.var
     first, last = enc.offsets[:-1], enc.offsets[1:] - 1
     start_us, end_us = enc.ts[first], enc.ts[last]
-    goal = rp.goal_pos[var]
-    converted = goal >= 0
-    in_progress = ~converted & (as_of_us - end_us <= timeout_us)
-    dropped = ~converted & ~in_progress
-    masks = rp.flags[var] | win.bits | np.where(dropped, 1 << k.DROP_OFF, 0)
+    goal, converted, masks = pc.goal, pc.converted, pc.masks
     fits = (masks & FIT_MASK) == 0
     low, high, switches, before = k.case_channels(enc.offsets, enc.channel, goal)
     last_phase = codes.decode_phase(rp.last_phase[var])
-    no = pl.Series(~dropped)
+    no = pl.Series(~pc.dropped)
     return pl.DataFrame(
         {
             CASE: log.frame.get_column(CASE).gather(first),
             "variant": var,
             "fits": fits,
             "converted": converted,
-            "in_progress": in_progress,
-            "dropped": dropped,
+            "in_progress": pc.in_progress,
+            "dropped": pc.dropped,
             "signature": rp.variants.get_column("signature").gather(var),
             "deviation_types": type_lists(masks),
             "start": pl.Series(start_us, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
@@ -348,7 +417,7 @@ def _channel_lists(enc: EncodedLog, low: np.ndarray, high: np.ndarray) -> pl.Ser
     if high.any():  # more than 64 channels: rare, and a 2-d unique is slower
         sets, inverse = np.unique(np.stack([low, high], axis=1), axis=0, return_inverse=True)
     else:
-        distinct, inverse = np.unique(low, return_inverse=True)
+        distinct, inverse = small_unique(low)
         sets = np.stack([distinct, np.zeros_like(distinct)], axis=1)
     names = enc.channels
     lists = [
@@ -356,6 +425,25 @@ def _channel_lists(enc: EncodedLog, low: np.ndarray, high: np.ndarray) -> pl.Ser
         for s in range(sets.shape[0])
     ]
     return pl.Series(lists, dtype=pl.List(pl.String)).gather(inverse.ravel())
+
+
+def _through(codes: MapCodes, rp: Replayed, pc: _PerCase) -> pl.DataFrame:
+    """Per activity: closed journeys that show it (through) and the converted among them."""
+    k_var = rp.rep.size
+    closed = ~pc.in_progress
+    n = np.bincount(pc.var[closed], minlength=k_var)[rp.variant_act_codes[0]]
+    conv = np.bincount(pc.var[pc.converted & closed], minlength=k_var)[rp.variant_act_codes[0]]
+    act = rp.variant_act_codes[1]
+    through = np.bincount(act, weights=n, minlength=codes.n_act).astype(np.int64)
+    shown = np.flatnonzero(through > 0)
+    return pl.DataFrame(
+        {
+            "touchpoint": codes.decode(shown),
+            "through": through[shown],
+            "conv": np.bincount(act, weights=conv, minlength=codes.n_act).astype(np.int64)[shown],
+        },
+        schema={"touchpoint": pl.String, "through": pl.Int64, "conv": pl.Int64},
+    )
 
 
 def _first_per_case(
@@ -373,7 +461,7 @@ def _first_per_case(
             expected="a numeric column such as order_value",
             found=str(values.dtype),
         )
-    present = np.flatnonzero(values.is_not_null().to_numpy())
+    present = values.is_not_null().arg_true().to_numpy().astype(np.int64)
     case = np.searchsorted(enc.offsets, present, side="right") - 1
     first = np.full(n, -1, dtype=np.int64)
     new = np.ones(case.size, dtype=bool)  # `case` ascends: keep where it changes
@@ -447,24 +535,164 @@ def _fitness(cases: pl.DataFrame) -> Fitness:
     )
 
 
-def _deviation_summary(cases: pl.DataFrame, deviations: pl.DataFrame) -> pl.DataFrame:
-    """Per deviation type: journeys with it, their share, and occurrences (rows)."""
-    got = deviations.group_by("type").agg(
-        pl.col(CASE).n_unique().cast(pl.Int64).alias("journeys"),
-        pl.len().cast(pl.Int64).alias("occurrences"),
-    )
-    return (
-        pl.DataFrame({"type": list(TYPES)}, schema={"type": pl.String})
-        .join(got, on="type", how="left", maintain_order="left")
-        .with_columns(pl.col("journeys", "occurrences").fill_null(0))
-        .select(
+_CODE_COLUMNS = ("type", "touchpoint", "from", "to", "phase")
+
+
+@dataclass(frozen=True, eq=False)
+class _DeviationRows:
+    """The rows of `Comparison.deviations` except drop-offs, without repeating them per journey.
+
+    A variant's records stand once for all its journeys (group = variant id); time-frame and
+    rule records for their journey alone (group = n_variants + case index). Arrays [r] in extended
+    codes, ordered as the rows first appear in the per-journey frame: by (first journey of the
+    group, position, type, variant records before case records, record order).
+    """
+
+    codes: dict[str, np.ndarray]  # type, touchpoint, from, to, phase
+    group: np.ndarray  # int64
+    size: np.ndarray  # int64 journeys in the group
+    closed: np.ndarray  # int64 closed journeys in the group
+    converted: np.ndarray  # int64 converted (closed) journeys in the group
+    var: np.ndarray  # int64[n_cases]: variant of each case
+    variant_size: np.ndarray  # int64[n_variants]: journeys per variant
+    n_variants: int
+    n_dropped: int
+
+    @classmethod
+    def of(cls, rp: Replayed, win: Windows, pc: _PerCase) -> _DeviationRows:
+        k_var = rp.rep.size
+        closed = ~pc.in_progress
+        size = np.bincount(pc.var, minlength=k_var)
+        n_closed = np.bincount(pc.var[closed], minlength=k_var)
+        n_conv = np.bincount(pc.var[pc.converted & closed], minlength=k_var)
+        names = (*_CODE_COLUMNS, "position", "unit")
+        v = {c: _int64(rp.records.get_column(c)) for c in names}
+        w = {c: _int64(win.records.get_column(c)) for c in names}
+        vu, wu = v["unit"], w["unit"]
+        first = np.concatenate([rp.rep[vu], wu])
+        position = np.concatenate([v["position"], w["position"]])
+        typ = np.concatenate([v["type"], w["type"]])
+        src = np.concatenate([np.zeros(vu.size, np.int64), np.ones(wu.size, np.int64)])
+        span = int(position.max()) + 1 if position.size else 1
+        if (pc.var.size + 1) * span * k.N_TYPES * 2 < 1 << 62:  # one packed key, stable sort
+            packed = ((first * span + position) * k.N_TYPES + typ) * 2 + src
+            order = np.argsort(packed, kind="stable")
+        else:
+            idx = np.concatenate([np.arange(vu.size), np.arange(wu.size)])
+            order = np.lexsort((idx, src, typ, position, first))
+        return cls(
+            codes={c: np.concatenate([v[c], w[c]])[order] for c in _CODE_COLUMNS},
+            group=np.concatenate([vu, k_var + wu])[order],
+            size=np.concatenate([size[vu], np.ones(wu.size, np.int64)])[order],
+            closed=np.concatenate([n_closed[vu], closed[wu].astype(np.int64)])[order],
+            converted=np.concatenate([n_conv[vu], (pc.converted & closed)[wu].astype(np.int64)])[
+                order
+            ],
+            var=pc.var,
+            variant_size=size,
+            n_variants=k_var,
+            n_dropped=int(pc.dropped.sum()),
+        )
+
+    def summary(self, n_cases: int) -> pl.DataFrame:
+        """Per deviation type: journeys with it, their share, and occurrences (rows)."""
+        typ = self.codes["type"]
+        variant = self.group < self.n_variants
+        seen = np.zeros((self.n_variants, k.N_TYPES), dtype=bool)  # (variant, type) pairs
+        seen[self.group[variant], typ[variant]] = True
+        journeys = (seen * self.variant_size[:, None]).sum(axis=0, dtype=np.int64)
+        case_pairs = np.unique(self.group[~variant] * k.N_TYPES + typ[~variant])  # one per case
+        journeys += np.bincount(case_pairs % k.N_TYPES, minlength=k.N_TYPES)
+        occurrences = np.bincount(typ, weights=self.size, minlength=k.N_TYPES)
+        journeys[k.DROP_OFF] += self.n_dropped
+        occurrences[k.DROP_OFF] += self.n_dropped
+        got = pl.DataFrame(
+            {
+                "type": list(TYPES),
+                "journeys": journeys,
+                "occurrences": occurrences.astype(np.int64),
+            },
+            schema={"type": pl.String, "journeys": pl.Int64, "occurrences": pl.Int64},
+        )
+        return got.select(
             "type",
             pl.col("journeys").alias("count"),
-            (pl.col("journeys") / max(cases.height, 1)).alias("share"),
+            (pl.col("journeys") / max(n_cases, 1)).alias("share"),
             "occurrences",
             pl.col("type").is_in(FIT_BREAKERS).alias("breaks_fit"),
         )
-    )
+
+    def _key_ids(self, codes: MapCodes) -> tuple[np.ndarray, np.ndarray, int]:
+        """Rows ordered by key (in order of first appearance), then by row: (key id of each,
+        row indexes, number of keys)."""
+        width = len(codes.names) + 1
+        n_phase = len(codes.designed.phases) + 1
+        if k.N_TYPES * width**3 * n_phase < 1 << 62:
+            c = self.codes
+            packed = c["type"] * width + c["touchpoint"] + 1
+            for name, span in (("from", width), ("to", width), ("phase", n_phase)):
+                packed = packed * span + c[name] + 1
+            rows = np.argsort(packed, kind="stable")
+            ordered = packed[rows]
+            new = np.ones(rows.size, dtype=bool)
+            new[1:] = ordered[1:] != ordered[:-1]
+            run = np.cumsum(new) - 1  # id of each distinct key in key order
+            rank = np.empty(int(new.sum()), dtype=np.int64)  # key order -> first-appearance
+            rank[np.argsort(rows[new], kind="stable")] = np.arange(rank.size)
+            gid = rank[run]
+            by = np.argsort(gid, kind="stable")  # keys in order of first appearance
+            return gid[by], rows[by], rank.size
+        keys = pl.DataFrame({c: self.codes[c] for c in _CODE_COLUMNS})
+        per = keys.with_row_index("_row").group_by(_CODE_COLUMNS, maintain_order=True).agg("_row")
+        lengths = per.get_column("_row").list.len().to_numpy().astype(np.int64)
+        rows = per.get_column("_row").explode().to_numpy().astype(np.int64)
+        gid = np.repeat(np.arange(lengths.size, dtype=np.int64), lengths)
+        return gid, rows, lengths.size
+
+    def grouped(self, codes: MapCodes, case_ids: pl.Series, examples: int) -> pl.DataFrame:
+        """Per (type, touchpoint, from, to, phase) in order of first appearance: journeys,
+        closed, converted and the first `examples` journeys' case ids, as `priorities` has."""
+        r = self.group.size
+        gid, rows, n_keys = self._key_ids(codes)
+        group = self.group[rows]
+        new = np.ones(r, dtype=bool)  # a group's rows of one key are adjacent: count it once
+        new[1:] = (gid[1:] != gid[:-1]) | (group[1:] != group[:-1])
+        lengths = np.bincount(gid, minlength=n_keys)
+
+        def per_key(values: np.ndarray) -> np.ndarray:
+            return np.bincount(gid, weights=values, minlength=n_keys).astype(np.int64)
+
+        # Example journeys: the first `examples` of each group are enough, a row counting its
+        # group's journeys once more (as the per-journey rows do); the smallest per key.
+        e = max(examples, 0)
+        first = k.first_cases(self.var, self.n_variants, e)
+        smallest = k.smallest_cases(gid, group, first, self.n_variants, n_keys)
+        kept = smallest >= 0
+        offsets = np.zeros(n_keys + 1, dtype=np.int64)
+        np.cumsum(kept.sum(axis=1), out=offsets[1:])
+        cand = smallest[kept]
+        head = rows[np.cumsum(lengths) - lengths] if n_keys else rows[:0]
+        key = {c: self.codes[c][head] for c in _CODE_COLUMNS}
+        return pl.DataFrame(
+            {
+                "type": pl.Series(TYPES, dtype=pl.String).gather(key["type"]),
+                "touchpoint": codes.decode(key["touchpoint"]),
+                "from": codes.decode(key["from"]),
+                "to": codes.decode(key["to"]),
+                "phase": codes.decode_phase(key["phase"]),
+                "journeys": per_key(self.size[rows] * new),
+                "closed": per_key(self.closed[rows]),
+                "converted": per_key(self.converted[rows]),
+                "examples": list_series(offsets, case_ids.gather(cand)),
+            },
+            schema={c: pl.String for c in _CODE_COLUMNS}
+            | {c: pl.Int64 for c in ("journeys", "closed", "converted")}
+            | {"examples": pl.List(pl.String)},
+        )
+
+
+def _int64(column: pl.Series) -> np.ndarray:
+    return np.asarray(column.to_numpy(), dtype=np.int64)
 
 
 def _blank_spots(
@@ -475,9 +703,8 @@ def _blank_spots(
     inner = np.ones(flat.size, dtype=bool)
     inner[list_offsets[:-1][np.diff(list_offsets) > 0]] = False
     width = max(codes.n_act, 1)
-    seen = set(
-        np.unique(enc.act[flat[:-1]][inner[1:]] * width + enc.act[flat[1:]][inner[1:]]).tolist()
-    )
+    pairs = enc.act[flat[:-1]][inner[1:]].astype(np.int64) * width + enc.act[flat[1:]][inner[1:]]
+    seen = set(np.flatnonzero(np.bincount(pairs, minlength=1)).tolist())
     rank = {t.id: i for i, t in enumerate(designed.touchpoints)}
     shown = set(enc.activities)
     touchpoints = [t for t in designed.touchpoints if t.observable and t.id not in shown]
@@ -508,12 +735,18 @@ def _blank_spots(
     )
 
 
-def _paths(cases: pl.DataFrame, variants: pl.DataFrame, top: int) -> pl.DataFrame:
+def _paths(cases: pl.DataFrame, rp: Replayed, pc: _PerCase, top: int) -> pl.DataFrame:
     """Conversion of the `top` most frequent variants (ids are sorted by count)."""
-    per = cases.group_by("variant").agg(
-        (~pl.col("in_progress")).sum().cast(pl.Int64).alias("closed"),
-        pl.col("converted").sum().cast(pl.Int64).alias("converted"),
-        pl.col("in_progress").sum().cast(pl.Int64).alias("in_progress"),
+    variants = rp.variants
+    k_var = rp.rep.size
+    per = pl.DataFrame(
+        {
+            "variant": np.arange(k_var, dtype=np.int64),
+            "closed": np.bincount(pc.var[~pc.in_progress], minlength=k_var),
+            "converted": np.bincount(pc.var[pc.converted], minlength=k_var),
+            "in_progress": np.bincount(pc.var[pc.in_progress], minlength=k_var),
+        },
+        schema={c: pl.Int64 for c in ("variant", "closed", "converted", "in_progress")},
     )
     return (
         variants.head(top)

@@ -99,13 +99,28 @@ def gather_or_null(names: pl.Series, codes: np.ndarray | pl.Series) -> pl.Series
 
 def list_series(offsets: np.ndarray, values: pl.Series) -> pl.Series:
     """A list column from flat values and int64 offsets, zero-copy (Arrow large lists)."""
-    array = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values.to_arrow())
+    # Offsets through polars: `pa.array` of a numpy array imports pandas (~0.4 s once).
+    arrow_offsets = pl.Series(offsets, dtype=pl.Int64).to_arrow()
+    array = pa.LargeListArray.from_arrays(arrow_offsets, values.to_arrow())
     return pl.Series(array, dtype=pl.List(values.dtype))
+
+
+def small_unique(values: np.ndarray, limit: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(values, return_inverse=True)` of a 1-d integer array; a table lookup (no sort,
+    no hashing) when every value lies in 0..limit-1, as bit masks of a few types or channels do."""
+    if values.size and values.min() >= 0 and values.max() < limit:
+        present = np.zeros(int(values.max()) + 1, dtype=bool)
+        present[values] = True
+        distinct = np.flatnonzero(present).astype(values.dtype)
+        slot = np.cumsum(present, dtype=np.intp) - 1
+        return distinct, slot[values]
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return distinct, inverse.ravel()
 
 
 def type_lists(masks: np.ndarray) -> pl.Series:
     """Sorted type names of each bit mask; built once per distinct mask, then gathered."""
-    distinct, inverse = np.unique(masks, return_inverse=True)
+    distinct, inverse = small_unique(masks)
     lists = [sorted(TYPES[t] for t in range(len(TYPES)) if m >> t & 1) for m in distinct.tolist()]
     return pl.Series(lists, dtype=pl.List(pl.String)).gather(inverse.ravel())
 
@@ -124,6 +139,7 @@ class Replayed:
     records: pl.DataFrame  # RECORD_SCHEMA, unit = variant, sorted by (unit, position, type)
     variants: pl.DataFrame  # variant, activities, count, fits_path, converted, signature, ...
     variant_acts: pl.DataFrame  # variant, activity: distinct activities of each variant
+    variant_act_codes: np.ndarray  # int64[2, a]: the same pairs as (variant, activity code)
 
 
 def replay_log(enc: EncodedLog, codes: MapCodes) -> Replayed:
@@ -144,7 +160,7 @@ def replay_log(enc: EncodedLog, codes: MapCodes) -> Replayed:
     skipped = _skipped(enc, codes, rep, rec)
     if skipped.shape[1]:
         flags = flags.copy()
-        flags[np.unique(skipped[0])] |= 1 << k.SKIPPED
+        flags[skipped[0]] |= 1 << k.SKIPPED  # repeated indexes set the same bit
         rec = np.concatenate([rec, skipped], axis=1)
         rec = rec[:, np.lexsort((rec[2], rec[1], rec[0]))]
     last_phase = np.full(rep.size, -1, dtype=np.int64)
@@ -153,7 +169,12 @@ def replay_log(enc: EncodedLog, codes: MapCodes) -> Replayed:
     flat, list_offsets = rep_events(enc, rep)
     width = max(codes.n_act, 1)
     var_of_flat = np.repeat(np.arange(rep.size, dtype=np.int64), np.diff(list_offsets))
-    distinct = np.unique(var_of_flat * width + enc.act[flat])
+    if rep.size * width <= 1 << 27:  # distinct (variant, activity), sorted: a bit table
+        seen = np.zeros((rep.size, width), dtype=bool)
+        seen[var_of_flat, enc.act[flat]] = True
+        distinct = np.flatnonzero(seen.ravel()).astype(np.int64)
+    else:
+        distinct = np.unique(var_of_flat * width + enc.act[flat])
     phase_code = np.where(rec[3] >= 0, rec[3], rec[5])
     records = pl.DataFrame(
         {
@@ -195,6 +216,7 @@ def replay_log(enc: EncodedLog, codes: MapCodes) -> Replayed:
         variant_acts=pl.DataFrame(
             {"variant": distinct // width, "activity": codes.decode(distinct % width)}
         ),
+        variant_act_codes=np.stack([distinct // width, distinct % width]),
     )
 
 
@@ -203,7 +225,7 @@ def _skipped(enc: EncodedLog, codes: MapCodes, rep: np.ndarray, rec: np.ndarray)
     if unexpected.size == 0:
         return np.zeros((7, 0), dtype=np.int64)
     width = len(codes.names)
-    distinct, path = np.unique(rec[4, unexpected] * width + rec[5, unexpected], return_inverse=True)
+    distinct, path = small_unique(rec[4, unexpected] * width + rec[5, unexpected])
     lists = skip_paths(
         codes.designed,
         [codes.names[c] for c in (distinct // width).tolist()],

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from .designed import DesignedMap
@@ -72,6 +73,44 @@ def funnel_by_phase(cases: pl.DataFrame, phases: list[str], by: list[str]) -> pl
     )
 
 
+def funnel_counts(
+    phases: list[str],
+    furthest: np.ndarray,
+    last: np.ndarray,
+    converted: np.ndarray,
+    in_progress: np.ndarray,
+    dropped: np.ndarray,
+) -> pl.DataFrame:
+    """`funnel_by_phase(cases, phases, [])` from per-journey numpy arrays: furthest and last
+    phase as positions in `phases` (int, -1: none), converted, in_progress, dropped (bool)."""
+    n = len(phases)
+    # One histogram per (phase + 1, converted, closed) and per (phase + 1, dropped, in progress).
+    at = np.bincount(
+        (furthest + 1) * 4 + converted * 2 + ~in_progress, minlength=4 * (n + 1)
+    ).reshape(-1, 4)[1:]
+    ends = np.bincount((last + 1) * 4 + dropped * 2 + in_progress, minlength=4 * (n + 1))
+    ends = ends.reshape(-1, 4)[1:]
+
+    def reached(per_phase: np.ndarray) -> np.ndarray:  # journeys whose furthest phase >= i
+        return np.cumsum(per_phase[::-1])[::-1]
+
+    counts = {
+        "reached": reached(at.sum(axis=1)),
+        "converted": reached(at[:, 2] + at[:, 3]),
+        "closed": reached(at[:, 1] + at[:, 3]),
+        "dropped": ends[:, 2] + ends[:, 3],
+        "in_progress": ends[:, 1] + ends[:, 3],
+    }
+    out = pl.DataFrame(
+        {"phase": phases, **{c: v[:n].astype(np.int64) for c, v in counts.items()}},
+        schema={"phase": pl.String, **_COUNTS},
+    )
+    return out.with_columns(
+        _rate("dropped", "closed").alias("drop_rate"),
+        _rate("converted", "closed").alias("conversion_rate"),
+    )
+
+
 _COUNTS = {k: pl.Int64 for k in ("reached", "converted", "closed", "dropped", "in_progress")}
 
 
@@ -90,12 +129,25 @@ def leak_points(
     by: list[str],
     *,
     examples: int = 3,
+    through: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Leak points of dropped journeys with volume, shares and value at risk (module docstring)."""
-    closed = cases.filter(~pl.col("in_progress"))
-    dropped = closed.filter(pl.col("dropped"))
+    """Leak points of dropped journeys with volume, shares and value at risk (module docstring).
+
+    `through` (without `by` only): touchpoint, through, conv: closed journeys that show the
+    touchpoint and the converted among them, when the caller has them already; touchpoints
+    no closed journey shows are left out.
+    """
+    # Only the columns each part needs; a dropped journey is closed.
+    closed = cases.select(*by, "variant", "converted", "dropped").filter(
+        ~cases.get_column("in_progress")
+    )
+    dropped = cases.select(*by, CASE, "leak_touchpoint", "leak_phase", "value").filter(
+        cases.get_column("dropped") & ~cases.get_column("in_progress")
+    )
     through = (
-        closed.group_by([*by, "variant"])
+        through
+        if through is not None and not by
+        else closed.group_by([*by, "variant"])
         .agg(pl.len().alias("n"), pl.col("converted").sum().alias("conv"))
         .join(variant_acts, on="variant")
         .group_by([*by, "activity"])
@@ -202,6 +254,14 @@ class Effort:
 
 def effort_before_goal(cases: pl.DataFrame) -> Effort:
     """Touchpoints and channel switches before the goal; conversion by contacts and switches."""
+    cases = cases.select(
+        "converted",
+        "in_progress",
+        "goal_position",
+        "n_events",
+        "switches_before_goal",
+        "channel_switches",
+    )
     converted = cases.filter(pl.col("converted"))
     summary = pl.concat(
         [
@@ -356,13 +416,8 @@ def priorities(
     examples: int = 3,
 ) -> pl.DataFrame:
     """Deviations and leak points ranked by impact, each with its evidence (module docstring)."""
-    closed = cases.filter(~pl.col("in_progress"))
-    total_closed = closed.height
-    total_converted = int(closed.get_column("converted").sum())
-    value = pl.lit(mean_value if mean_value is not None else 1.0, dtype=pl.Float64)
-    with_ = pl.col("converted") / pl.col("closed")
-    without = (total_converted - pl.col("converted")) / (total_closed - pl.col("closed"))
-    devs = (
+    closed = cases.select("converted", "in_progress").filter(~pl.col("in_progress"))
+    grouped = (
         deviations.filter(pl.col("type") != "drop_off")
         .join(cases.select(CASE, "converted", "in_progress"), on=CASE, how="left")
         .group_by(_KEY, maintain_order=True)
@@ -372,7 +427,25 @@ def priorities(
             (pl.col("converted") & ~pl.col("in_progress")).sum().cast(pl.Int64).alias("converted"),
             pl.col(CASE).head(examples).alias("examples"),
         )
-        .with_columns(
+    )
+    total_converted = int(closed.get_column("converted").sum())
+    return rank_priorities(grouped, leaks, mean_value, closed.height, total_converted)
+
+
+def rank_priorities(
+    grouped: pl.DataFrame,
+    leaks: pl.DataFrame,
+    mean_value: float | None,
+    total_closed: int,
+    total_converted: int,
+) -> pl.DataFrame:
+    """`priorities` from the deviations grouped by (type, touchpoint, from, to, phase) in order
+    of first appearance (journeys, closed, converted, examples per group) and the leak points."""
+    value = pl.lit(mean_value if mean_value is not None else 1.0, dtype=pl.Float64)
+    with_ = pl.col("converted") / pl.col("closed")
+    without = (total_converted - pl.col("converted")) / (total_closed - pl.col("closed"))
+    devs = (
+        grouped.with_columns(
             pl.when(pl.col("closed") > 0).then(with_).alias("conversion_rate"),
             pl.when(pl.col("closed") < total_closed).then(without).alias("baseline_rate"),
         )

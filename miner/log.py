@@ -272,8 +272,14 @@ def encode(frame: pl.DataFrame) -> EncodedLog:
             channels=(),
             case_ids=np.array([], dtype=object),
         )
-    activities = frame.get_column(ACTIVITY).unique().drop_nulls().sort()
-    channels = frame.get_column(CHANNEL).unique().drop_nulls().sort()
+    # One pass for the distinct names and the case runs, so polars runs the three side by side.
+    first = frame.select(
+        pl.col(ACTIVITY).unique().drop_nulls().sort().implode(),
+        pl.col(CHANNEL).unique().drop_nulls().sort().implode(),
+        pl.col(CASE).rle().implode(),
+    )
+    activities = pl.Series(ACTIVITY, first.item(0, ACTIVITY), dtype=pl.String)
+    channels = pl.Series(CHANNEL, first.item(0, CHANNEL), dtype=pl.String)
     if channels.len() > 127:
         raise SourceError(
             f"{channels.len()} distinct channels; journeyminer supports at most 127",
@@ -290,7 +296,7 @@ def encode(frame: pl.DataFrame) -> EncodedLog:
         .fill_null(NO_CHANNEL)
         .alias("ch"),
     )
-    runs = frame.select(pl.col(CASE).rle()).unnest(CASE)
+    runs = first.select(pl.col(CASE).explode()).unnest(CASE)
     lengths = runs.get_column("len").to_numpy().astype(np.int64)
     offsets = np.zeros(lengths.size + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])

@@ -52,7 +52,11 @@ def measure_windows(enc: EncodedLog, codes: MapCodes, as_of_us: int) -> Windows:
         np.array([codes.log_code(t.from_touchpoint) for t in tfs], dtype=np.int32),
         np.array([codes.log_code(t.to_touchpoint) for t in tfs], dtype=np.int32),
     )
-    p_first, p_last = k.phase_spans(enc.offsets, codes.phase[enc.act], len(designed.phases))
+    timed = [j for j, p in enumerate(designed.phases) if p.max is not None]
+    if timed:  # spans of the phases with a time frame only, numbered in map order
+        local = np.full(len(designed.phases) + 1, -1, dtype=np.int32)
+        local[timed] = np.arange(len(timed), dtype=np.int32)
+        p_first, p_last = k.phase_spans(enc.offsets, local[codes.phase][enc.act], len(timed))
     specs = [
         (
             f"{t.from_touchpoint} -> {t.to_touchpoint}",
@@ -66,9 +70,9 @@ def measure_windows(enc: EncodedLog, codes: MapCodes, as_of_us: int) -> Windows:
         for j, t in enumerate(tfs)
     ]
     specs += [
-        (f"phase {p.id}", p_first[:, j], p_last[:, j], p.max, -1, -1, j)
-        for j, p in enumerate(designed.phases)
-        if p.max is not None
+        (f"phase {p.id}", p_first[:, i], p_last[:, i], p.max, -1, -1, j)
+        for i, (j, p) in enumerate((j, designed.phases[j]) for j in timed)
+        if p.max is not None  # always: `timed` holds these phases only
     ]
     for label, start, end, limit, a, b, phase in specs:
         max_us = limit // timedelta(microseconds=1)
@@ -81,7 +85,7 @@ def measure_windows(enc: EncodedLog, codes: MapCodes, as_of_us: int) -> Windows:
             pl.DataFrame(
                 {
                     "_case": idx,
-                    "frame": pl.Series([label], dtype=pl.String).gather([0] * idx.size),
+                    "frame": _repeat(label, idx.size),
                     "measured": measured,
                     "duration_s": np.where(measured, dur / US, np.nan),
                     "breached": breached,
@@ -129,8 +133,8 @@ def measure_windows(enc: EncodedLog, codes: MapCodes, as_of_us: int) -> Windows:
                 pl.DataFrame(
                     {
                         "_case": idx,
-                        "rule": pl.Series([label], dtype=pl.String).gather([0] * idx.size),
-                        "kind": pl.Series([rule.kind], dtype=pl.String).gather([0] * idx.size),
+                        "rule": _repeat(label, idx.size),
+                        "kind": _repeat(rule.kind, idx.size),
                         "breaches": count[idx, j],
                     },
                     schema=RULE_SCHEMA,
@@ -211,6 +215,11 @@ def _records(
         },
         schema=RECORD_SCHEMA,
     )
+
+
+def _repeat(value: str, n: int) -> pl.Series:
+    # A string column of n copies of `value`.
+    return pl.Series([value], dtype=pl.String).gather(np.zeros(n, dtype=np.int64))
 
 
 def _unit(limit: timedelta) -> tuple[str, float]:
