@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeyminer.kernels import replay as k
@@ -264,3 +264,27 @@ def test_wrappers_reject_wrong_dtypes_and_shapes() -> None:
             np.array([0, 0], np.int64),
             np.zeros(0, np.int64),
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 4), max_size=40),
+    st.integers(0, 4),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 12)), max_size=30),
+)
+def test_example_case_kernels_match_their_naive_twins(
+    variant: list[int], e: int, rows: list[tuple[int, int]]
+) -> None:
+    from journeyminer.kernels.replay import first_cases, smallest_cases
+    from tests.naive_replay import naive_first_cases, naive_smallest_cases
+
+    k = 5
+    first = first_cases(np.array(variant, dtype=np.int64), k, e)
+    assert first.tolist() == naive_first_cases(variant, k, e)
+    n_keys = 4
+    key = [q for q, _ in rows]
+    group = [g for _, g in rows]  # < k: a variant id; >= k: the single case g - k
+    got = smallest_cases(
+        np.array(key, dtype=np.int64), np.array(group, dtype=np.int64), first, k, n_keys
+    )
+    assert got.tolist() == naive_smallest_cases(key, group, first.tolist(), n_keys, e)
