@@ -261,26 +261,7 @@ class LogsMixin(StoreBase):
         report: Mapping[str, Any],
     ) -> None:
         """Keep the stitched log of `version` with its report and counts, if still current."""
-        try:
-            rel = write_merged(self.root, log_id, log)
-        except OSError:
-            return  # the cache is an optimisation; a full disk must not fail the read
-        old: str | None = None
-        with self._db.write() as con:
-            row = con.execute(
-                "SELECT merged_path FROM logs WHERE id = ? AND version = ?", (log_id, version)
-            ).fetchone()
-            if row is not None:
-                old = row[0]
-                con.execute(
-                    "UPDATE logs SET merged_path = ?, merged_version = ?, stitch_report = ?"
-                    " WHERE id = ?",
-                    (rel, version, to_json(report), log_id),
-                )
-                _set_stats(con, log_id, stats)
-        stale = rel if row is None else old
-        if stale:
-            remove_files(self.root, [self.root / stale])
+        self._cache_merged(log_id, version, log, stats=stats, report=report)
 
     def get_log(self, tenant: TenantRef, log_id: str) -> LogInfo:
         """A log's metadata: version, counts, date range, activities, channels."""
@@ -363,7 +344,15 @@ class LogsMixin(StoreBase):
                 f"a {table[:-1]} named {name!r} already exists", extra={"name": name}
             )
 
-    def _cache_merged(self, log_id: str, version: int, log: EventLog) -> None:
+    def _cache_merged(
+        self,
+        log_id: str,
+        version: int,
+        log: EventLog,
+        *,
+        stats: Mapping[str, Any] | None = None,
+        report: Mapping[str, Any] | None = None,
+    ) -> None:
         try:
             rel = write_merged(self.root, log_id, log)
         except OSError:
@@ -379,6 +368,12 @@ class LogsMixin(StoreBase):
                     "UPDATE logs SET merged_path = ?, merged_version = ? WHERE id = ?",
                     (rel, version, log_id),
                 )
+                if report is not None:
+                    con.execute(
+                        "UPDATE logs SET stitch_report = ? WHERE id = ?", (to_json(report), log_id)
+                    )
+                if stats is not None:
+                    _set_stats(con, log_id, stats)
         stale = rel if row is None else old
         if stale:
             remove_files(self.root, [self.root / stale])
