@@ -240,23 +240,17 @@ def canonical_frame(
 
 
 ROW = "__row"
-_RANK = "__rank"
 
 
 def sort_events(frame: pl.DataFrame, *, by: str = CASE) -> pl.DataFrame:
     """Stable sort by (`by`, timestamp): equal timestamps keep their input order.
 
-    Text keys are replaced by their rank among the sorted distinct values (the same order,
-    as an integer), and the input position is an explicit last key: together 3-4x faster on
-    10M events than a string sort with polars' `maintain_order=True`, with the same result.
+    The input position is an explicit last key: polars' `maintain_order=True` gives the same
+    order but is slower on large frames. (Sorting on the rank of each case id among the
+    distinct ids instead was slower on a quiet machine: the Enum cast costs more than it saves.)
     """
-    key = by
-    if frame.schema[by] == pl.String:
-        distinct = frame.get_column(by).unique().drop_nulls().sort()
-        rank = frame.get_column(by).cast(pl.Enum(distinct)).to_physical()
-        frame, key = frame.with_columns(rank.alias(_RANK)), _RANK
-    ordered = frame.with_row_index(ROW).sort([key, TIMESTAMP, ROW], nulls_last=True)
-    return ordered.drop(ROW, *([_RANK] if key == _RANK else []))
+    ordered = frame.with_row_index(ROW).sort([by, TIMESTAMP, ROW])
+    return ordered.drop(ROW)
 
 
 def encode(frame: pl.DataFrame) -> EncodedLog:
