@@ -124,3 +124,61 @@ def print_table(rows: list[dict[str, Any]], baseline: str, title: str) -> None:
             f"| {r['name']} | {r['min_s']:.2f} | {r['median_s']:.2f} | {ratio:.2f}x | "
             f"{r.get('import_s', 0.0):.2f} | {r['peak_rss_mb']:.0f} | {rss:.2f}x |"
         )
+
+
+def run_limited(
+    script: str,
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    timeout: float,
+    *,
+    limit_prefix: str = "pm4py",
+    memory_limit: int | None = None,
+) -> dict[str, Any]:
+    """One contender in a fresh process (address space capped for `limit_prefix` ones)."""
+
+    def limit() -> None:
+        if memory_limit is not None and name.startswith(limit_prefix):
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, script, "--worker", name, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=timeout,
+        preexec_fn=limit,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name} failed (rc {proc.returncode}):\n{proc.stderr[-2000:]}")
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["process_s"] = time.perf_counter() - start
+    return out
+
+
+def measure_phases(
+    run: Callable[[], dict[str, Any]], repeat: int, *, long_s: float
+) -> dict[str, Any]:
+    """`repeat` runs of `run` (one only if the first takes over `long_s`): min/median of
+    `work_s`, medians of the phases and of the optional per-run extras, the largest RSS."""
+    runs = [run()]
+    while len(runs) < repeat and runs[0]["work_s"] < long_s:
+        runs.append(run())
+    secs = [r["work_s"] for r in runs]
+    out = dict(runs[-1])
+    out.update(
+        min_s=min(secs),
+        median_s=statistics.median(secs),
+        peak_rss_mb=max(r["peak_rss_mb"] for r in runs),
+        import_s=statistics.median(r["import_s"] for r in runs),
+        runs=len(runs),
+        phases={k: statistics.median(r["phases"][k] for r in runs) for k in runs[0]["phases"]},
+    )
+    for key in ("again_s", "read_s", "format_s"):
+        if key in out:
+            out[key] = statistics.median(r[key] for r in runs)
+    out.pop("work_s", None)
+    return out

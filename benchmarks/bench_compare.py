@@ -47,9 +47,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -59,7 +56,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import machine, peak_rss_mb, write_results
+from _harness import machine, measure_phases, peak_rss_mb, run_limited, write_results
 
 DATA = Path(__file__).resolve().parent.parent / "bench-data"
 SCRIPT = str(Path(__file__).resolve())
@@ -395,47 +392,14 @@ def worker() -> None:
 # -- parent -------------------------------------------------------------------------------
 def run_child(name: str, args: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
     """One contender in a fresh process; raises on failure or timeout."""
-
-    def limit() -> None:
-        if name.startswith("pm4py"):
-            resource.setrlimit(resource.RLIMIT_AS, (PM4PY_MEMORY_LIMIT, PM4PY_MEMORY_LIMIT))
-
-    proc = subprocess.run(
-        [sys.executable, SCRIPT, "--worker", name, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=timeout,
-        preexec_fn=limit,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"{name} failed (rc {proc.returncode}):\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_limited(SCRIPT, name, args, env, timeout, memory_limit=PM4PY_MEMORY_LIMIT)
 
 
 def measure(
     name: str, args: list[str], repeat: int, env: dict[str, str], timeout: float
 ) -> dict[str, Any]:
-    """`repeat` runs (one only if the first takes over two minutes): min/median of `work_s`."""
-    runs = [run_child(name, args, env, timeout)]
-    while len(runs) < repeat and runs[0]["work_s"] < 120:
-        runs.append(run_child(name, args, env, timeout))
-    secs = [r["work_s"] for r in runs]
-    out = dict(runs[-1])
-    out.update(
-        min_s=min(secs),
-        median_s=statistics.median(secs),
-        peak_rss_mb=max(r["peak_rss_mb"] for r in runs),
-        import_s=statistics.median(r["import_s"] for r in runs),
-        runs=len(runs),
-        phases={k: statistics.median(r["phases"][k] for r in runs) for k in runs[0]["phases"]},
-    )
-    for key in ("again_s", "read_s", "format_s"):
-        if key in out:
-            out[key] = statistics.median(r[key] for r in runs)
-    out.pop("work_s", None)
-    return out
+    """`repeat` runs (one only if the first takes over 120 s): min/median of `work_s`."""
+    return measure_phases(lambda: run_child(name, args, env, timeout), repeat, long_s=120)
 
 
 def _with_read(row: dict[str, Any], name: str) -> dict[str, Any]:

@@ -31,9 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import machine, peak_rss_mb, write_results
+from _harness import machine, measure_phases, peak_rss_mb, run_limited, write_results
 from bench_data import COLS, write_raw_log
 
 DATA = Path(__file__).resolve().parent.parent / "bench-data"
@@ -408,52 +405,14 @@ def worker() -> None:
 # -- parent -------------------------------------------------------------------------------
 def run_child(name: str, args: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
     """One contender in a fresh process; raises on failure or timeout."""
-    limit = None
-    if name == "pm4py":
-
-        def limit() -> None:
-            resource.setrlimit(resource.RLIMIT_AS, (PM4PY_MEMORY_LIMIT, PM4PY_MEMORY_LIMIT))
-
-    t = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, SCRIPT, "--worker", name, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=timeout,
-        preexec_fn=limit,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"{name} failed (rc {proc.returncode}):\n{proc.stderr[-2000:]}")
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    out["process_s"] = time.perf_counter() - t
-    return out
+    return run_limited(SCRIPT, name, args, env, timeout, memory_limit=PM4PY_MEMORY_LIMIT)
 
 
 def measure(
     name: str, args: list[str], repeat: int, env: dict[str, str], timeout: float
 ) -> dict[str, Any]:
-    """`repeat` runs (one only if the first takes over a minute): min/median of `work_s`."""
-    runs = [run_child(name, args, env, timeout)]
-    while len(runs) < repeat and runs[0]["work_s"] < 60:
-        runs.append(run_child(name, args, env, timeout))
-    secs = [r["work_s"] for r in runs]
-    out = dict(runs[-1])
-    out.update(
-        min_s=min(secs),
-        median_s=statistics.median(secs),
-        peak_rss_mb=max(r["peak_rss_mb"] for r in runs),
-        import_s=statistics.median(r["import_s"] for r in runs),
-        runs=len(runs),
-        phases={k: statistics.median(r["phases"][k] for r in runs) for k in runs[0]["phases"]},
-    )
-    if "again_s" in out:
-        out["again_s"] = statistics.median(r["again_s"] for r in runs)
-    if "format_s" in out:
-        out["format_s"] = statistics.median(r["format_s"] for r in runs)
-    out.pop("work_s", None)
-    return out
+    """`repeat` runs (one only if the first takes over 60 s): min/median of `work_s`."""
+    return measure_phases(lambda: run_child(name, args, env, timeout), repeat, long_s=60)
 
 
 CHECKS = ("edges", "pairs", "variants", "cases", "start_sum", "edge_dur_sum_s", "case_dur_sum_s")
