@@ -8,6 +8,7 @@ that break naive code: equal timestamps, single-event cases, unicode names, miss
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -173,4 +174,27 @@ NAMED_ROWS: dict[str, list[tuple[str, str, int, str | None]]] = {
         ("c2", "a", BASE_US + 10, "web"),
         ("c3", "b", BASE_US + 20, None),
     ],
+}
+
+
+# The contract of `Comparison.cases` (miner/compare.py): the columns and dtypes that hidden
+# journeys, drift and the overlay rely on.
+COMPARISON_CASES: dict[str, Any] = {
+    "case_id": pl.String,
+    "variant": pl.Int64,
+    "fits": pl.Boolean,
+    "converted": pl.Boolean,
+    "in_progress": pl.Boolean,
+    "signature": pl.List(pl.String),
+    "deviation_types": pl.List(pl.String),
+    "start": pl.Datetime("us", "UTC"),
+    "end": pl.Datetime("us", "UTC"),
+    "duration_s": pl.Float64,
+    "n_events": pl.Int64,
+    "channels": pl.List(pl.String),
+    "channel_switches": pl.Int64,
+    "leak_touchpoint": pl.String,
+    "leak_phase": pl.String,
+    "segment": pl.String,
+    "value": pl.Float64,
 }

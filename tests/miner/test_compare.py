@@ -16,7 +16,7 @@ from journeyminer.miner.errors import InputError
 from journeyminer.miner.generate import generate, read_truth
 from journeyminer.miner.log import EventLog
 from tests.miner.test_ingest import SAMPLE, ingest_sample
-from tests.strategies import BASE_US, frame_from_rows
+from tests.strategies import BASE_US, COMPARISON_CASES, frame_from_rows
 
 FIT_BREAKERS = ["unknown_touchpoint", "unexpected_transition", "skipped_touchpoint"]
 FIT_BREAKERS += ["wrong_start", "drop_off"]
@@ -136,25 +136,7 @@ def test_a_log_on_designed_paths_only_fits_completely() -> None:
 def test_cases_frame_has_the_contract_columns(sample: tuple[EventLog, Comparison]) -> None:
     log, result = sample
     schema = result.cases.schema
-    want = {
-        "case_id": pl.String,
-        "variant": pl.Int64,
-        "fits": pl.Boolean,
-        "converted": pl.Boolean,
-        "in_progress": pl.Boolean,
-        "signature": pl.List(pl.String),
-        "deviation_types": pl.List(pl.String),
-        "start": pl.Datetime("us", "UTC"),
-        "end": pl.Datetime("us", "UTC"),
-        "duration_s": pl.Float64,
-        "n_events": pl.Int64,
-        "channels": pl.List(pl.String),
-        "channel_switches": pl.Int64,
-        "leak_touchpoint": pl.String,
-        "leak_phase": pl.String,
-        "segment": pl.String,
-        "value": pl.Float64,
-    }
+    want = COMPARISON_CASES
     assert {k: schema[k] for k in want} == want
     assert result.deviations.columns == [
         "case_id",

@@ -12,28 +12,10 @@ import pytest
 
 from journeyminer.miner.errors import InputError, NotFoundError
 from journeyminer.miner.hidden import HIDDEN_SCHEMA, find_hidden_journeys
+from tests.strategies import COMPARISON_CASES
 
 SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "omnichannel"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
-CASE_SCHEMA: dict[str, Any] = {
-    "case_id": pl.String,
-    "variant": pl.Int64,
-    "fits": pl.Boolean,
-    "converted": pl.Boolean,
-    "in_progress": pl.Boolean,
-    "signature": pl.List(pl.String),
-    "deviation_types": pl.List(pl.String),
-    "start": pl.Datetime("us", "UTC"),
-    "end": pl.Datetime("us", "UTC"),
-    "duration_s": pl.Float64,
-    "n_events": pl.Int64,
-    "channels": pl.List(pl.String),
-    "channel_switches": pl.Int64,
-    "leak_touchpoint": pl.String,
-    "leak_phase": pl.String,
-    "segment": pl.String,
-    "value": pl.Float64,
-}
 
 
 def make_cases(rows: list[dict[str, Any]]) -> pl.DataFrame:
@@ -66,7 +48,7 @@ def make_cases(rows: list[dict[str, Any]]) -> pl.DataFrame:
             "value": row.get("value"),
         }
         full.append(out)
-    return pl.DataFrame(full, schema=CASE_SCHEMA)
+    return pl.DataFrame(full, schema=COMPARISON_CASES)
 
 
 def known_cases() -> pl.DataFrame:
