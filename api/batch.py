@@ -88,8 +88,7 @@ from .journeys import (
     STITCH_FORMAT,
     identities_change,
     journeys_of,
-    like_stored,
-    source_frame,
+    source_part,
     stitch_snapshot,
 )
 from .log_files import sha256_file
@@ -333,16 +332,15 @@ def _append_batches(
             continue
         update(f"appending {b.path.name}", n, len(batches))
         try:
-            frame = source_frame(b.path, job.mapping(b.source), b.label)
+            new = source_part(store, log_id, b.path, job.mapping(b.source), b.label, stored)
         except EmptySourceError:
             report.warnings.append(f"{b.label}: no events, nothing appended")
             report.batches.append(_batch_row(b, sha, "empty", 0))
             continue
-        frame = like_stored(stored, frame, b.label)
-        added = store.append_log_part(tenant, log_id, EventLog(frame), sha)
+        added = store.append_log_parts(tenant, log_id, [(new, sha)]) is not None
         known.add(sha)
-        stored = {**frame.schema, **stored}
-        report.batches.append(_batch_row(b, sha, "added" if added else "skipped", frame.height))
+        stored = {**new.schema, **stored}
+        report.batches.append(_batch_row(b, sha, "added" if added else "skipped", new.events))
 
 
 def _store_settings(store: Store, tenant: str, log_id: str, job: Job) -> None:

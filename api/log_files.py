@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,27 +17,48 @@ import polars as pl
 
 from ..miner.errors import SourceError
 from ..miner.log import CASE, TIMESTAMP, EventLog, atomic_write_parquet
+from ..miner.stitch_files import LogSummary
 from .files import fsync_dir
 
 CUSTOMER = "customer_id"
 
 
-def write_part(root: Path, log_id: str, frame: pl.DataFrame) -> str:
-    """Write a part under a fresh, not yet referenced name; return its relative path."""
-    rel = f"logs/{log_id}/part-{secrets.token_hex(8)}.parquet"
+@dataclass(frozen=True)
+class PartFile:
+    """A part written before it is appended (e.g. streamed from a source file): its path
+    relative to the workspace, its rows and its schema. Appending it hands it to the store,
+    which removes it unless the append commits it."""
+
+    rel: str
+    events: int
+    schema: Mapping[str, pl.DataType]
+
+
+def fresh_rel(log_id: str, kind: str) -> str:
+    """A fresh, not yet referenced path for a file of the log: kind 'part' or 'merged'."""
+    return f"logs/{log_id}/{kind}-{secrets.token_hex(8)}.parquet"
+
+
+def synced(root: Path, rel: str) -> str:
+    """Sync the folders of a file just written under `root`, so its name survives a crash."""
     path = root / rel
-    atomic_write_parquet(frame, path)
     fsync_dir(path.parent)
     fsync_dir(path.parent.parent)
     return rel
 
 
+def write_part(root: Path, log_id: str, frame: pl.DataFrame) -> str:
+    """Write a part under a fresh, not yet referenced name; return its relative path."""
+    rel = fresh_rel(log_id, "part")
+    atomic_write_parquet(frame, root / rel)
+    return synced(root, rel)
+
+
 def write_merged(root: Path, log_id: str, log: EventLog) -> str:
     """Write the merge of a log's parts under a fresh name; return its relative path."""
-    rel = f"logs/{log_id}/merged-{secrets.token_hex(8)}.parquet"
-    atomic_write_parquet(log.frame, root / rel)
-    fsync_dir((root / rel).parent)
-    return rel
+    rel = fresh_rel(log_id, "merged")
+    log.write_parquet(root / rel)
+    return synced(root, rel)
 
 
 def write_identities(root: Path, log_id: str, table: pl.DataFrame) -> str:
@@ -49,18 +71,16 @@ def write_identities(root: Path, log_id: str, table: pl.DataFrame) -> str:
     return rel
 
 
-def log_stats(log: EventLog, customers: int | None) -> dict[str, Any]:
-    """The counts and ranges `part_stats` gives, of an EventLog in memory (e.g. stitched)."""
-    frame = log.frame
-    first, last = log.time_range()
+def summary_stats(summary: LogSummary, customers: int | None) -> dict[str, Any]:
+    """The counts and ranges `part_stats` gives, of a stitched log's summary."""
     return {
-        "events": frame.height,
-        "cases": frame.get_column(CASE).n_unique(),
+        "events": summary.events,
+        "cases": summary.cases,
         "customers": customers,
-        "start": first.isoformat() if first is not None else None,
-        "end": last.isoformat() if last is not None else None,
-        "activities": frame.get_column("activity").drop_nulls().unique().sort().to_list(),
-        "channels": frame.get_column("channel").drop_nulls().unique().sort().to_list(),
+        "start": summary.start.isoformat() if summary.start is not None else None,
+        "end": summary.end.isoformat() if summary.end is not None else None,
+        "activities": list(summary.activities),
+        "channels": list(summary.channels),
     }
 
 
@@ -100,12 +120,12 @@ def part_stats(root: Path, parts: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def check_part_schema(root: Path, parts: Sequence[str], frame: pl.DataFrame) -> None:
+def check_part_schema(root: Path, parts: Sequence[str], schema: Mapping[str, pl.DataType]) -> None:
     """An appended batch must type its shared columns like the parts before it."""
     stored: dict[str, pl.DataType] = {}
     for part in parts:
         stored.update(pl.read_parquet_schema(root / part))
-    for column, dtype in frame.schema.items():
+    for column, dtype in schema.items():
         if column in stored and stored[column] != dtype:
             raise SourceError(
                 f"column {column!r} has another type than in the log's earlier parts",

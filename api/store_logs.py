@@ -33,9 +33,12 @@ from ..miner.errors import (
 from ..miner.log import EventLog
 from .files import remove_files
 from .log_files import (
+    PartFile,
     check_part_schema,
+    fresh_rel,
     part_stats,
     sha256_file,
+    synced,
     write_identities,
     write_merged,
     write_part,
@@ -45,8 +48,10 @@ from .store_base import LOG_SELECT, StoreBase, TenantRef, new_id, tenant_id_of, 
 
 LogStatus = Literal["pending", "ready", "failed"]
 
-#: Stitches a snapshot of a log to be: (stitched log, its stats, the stitch report).
-Stitcher = Callable[[LogSnapshot], tuple[EventLog, dict[str, Any], dict[str, Any]]]
+#: Stitches a snapshot of a log to be into a file: (snapshot, path) -> (stats, stitch report).
+Stitcher = Callable[[LogSnapshot, Path], tuple[dict[str, Any], dict[str, Any]]]
+#: What an append takes: events in memory, or a part file already written (`PartFile`).
+Batch = EventLog | pl.DataFrame | PartFile
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -108,7 +113,7 @@ class LogsMixin(StoreBase):
         self,
         tenant: TenantRef,
         log_id: str,
-        batches: Sequence[tuple[EventLog | pl.DataFrame, str]],
+        batches: Sequence[tuple[Batch, str]],
         *,
         mapping: Mapping[str, Any] | None = None,
         identities: pl.DataFrame | None = None,
@@ -116,15 +121,17 @@ class LogsMixin(StoreBase):
     ) -> int | None:
         """Append batches (events, sha256) as parts and replace settings, in one commit.
 
-        Batches whose hash is in the log already, and empty ones, are left out. `mapping`
-        replaces the log's metadata, `identities` its identity table. With `stitch`, the
-        stitched log of the new version is computed before the commit and committed with it
-        (cache and counts). The new version, or None when nothing changed.
+        Batches whose hash is in the log already, and empty ones, are left out (a `PartFile`
+        left out is removed). `mapping` replaces the log's metadata, `identities` its
+        identity table. With `stitch`, the stitched log of the new version is written before
+        the commit and committed with it (cache and counts). The new version, or None when
+        nothing changed.
         """
         tenant_id = tenant_id_of(tenant)
         frames = [
             (b.frame if isinstance(b, EventLog) else b, _check_sha(sha)) for b, sha in batches
         ]
+        files = [b.rel for b, _ in frames if isinstance(b, PartFile)]
         settings = to_json(mapping) if mapping is not None else None
         written: list[tuple[str, str, int]] = []
         id_rel: str | None = None
@@ -159,9 +166,10 @@ class LogsMixin(StoreBase):
                         merged=None,
                         stitch_report=None,
                     )
-                    log, stats, report = stitch(snap)
-                    merged = write_merged(self.root, log_id, log)
+                    merged = fresh_rel(log_id, "merged")
                     written.append((merged, "", 0))  # removed unless committed
+                    stats, report = stitch(snap, self.root / merged)
+                    synced(self.root, merged)
                 elif adding:
                     stats = part_stats(self.root, all_parts)
                 else:
@@ -195,15 +203,17 @@ class LogsMixin(StoreBase):
                 return version + 1
             raise InternalError(f"log {log_id!r} kept changing while appending; try again")
         finally:
-            if not committed:
-                leftovers = [rel for rel, _, _ in written] + ([id_rel] if id_rel else [])
-                remove_files(self.root, [self.root / rel for rel in leftovers])
+            kept = {rel for rel, _, _ in written} if committed else set()
+            leftovers = [] if committed else [rel for rel, _, _ in written]
+            leftovers += [] if committed or not id_rel else [id_rel]
+            leftovers += [rel for rel in files if rel not in kept]
+            remove_files(self.root, [self.root / rel for rel in dict.fromkeys(leftovers)])
 
     def _write_parts(
         self,
         log_id: str,
         parts: list[str],
-        pending: list[tuple[pl.DataFrame, str]],
+        pending: list[tuple[pl.DataFrame | PartFile, str]],
         written: list[tuple[str, str, int]],
     ) -> list[tuple[str, str, int]]:
         """Write the pending batches not written yet; every batch checked against the parts."""
@@ -211,11 +221,15 @@ class LogsMixin(StoreBase):
         stale = [w for w in written if not w[1]]
         remove_files(self.root, [self.root / rel for rel, _, _ in stale])
         done = {sha for _, sha, _ in out}
-        for frame, sha in pending:
-            check_part_schema(self.root, [*parts, *(rel for rel, _, _ in out)], frame)
-            if sha not in done:
-                out.append((write_part(self.root, log_id, frame), sha, frame.height))
-                done.add(sha)
+        for batch, sha in pending:
+            check_part_schema(self.root, [*parts, *(rel for rel, _, _ in out)], batch.schema)
+            if sha in done:
+                continue
+            if isinstance(batch, PartFile):
+                out.append((batch.rel, sha, batch.events))
+            else:
+                out.append((write_part(self.root, log_id, batch), sha, batch.height))
+            done.add(sha)
         return out
 
     def read_log(self, tenant: TenantRef, log_id: str) -> EventLog:
@@ -256,12 +270,13 @@ class LogsMixin(StoreBase):
         self,
         log_id: str,
         version: int,
-        log: EventLog,
+        rel: str,
         stats: Mapping[str, Any],
         report: Mapping[str, Any],
     ) -> None:
-        """Keep the stitched log of `version` with its report and counts, if still current."""
-        self._cache_merged(log_id, version, log, stats=stats, report=report)
+        """Keep the stitched log of `version` written at `rel` (`fresh_rel(log_id, "merged")`)
+        with its report and counts, if still current; else remove the file."""
+        self._adopt_merged(log_id, version, rel, stats=stats, report=report)
 
     def get_log(self, tenant: TenantRef, log_id: str) -> LogInfo:
         """A log's metadata: version, counts, date range, activities, channels."""
@@ -344,19 +359,23 @@ class LogsMixin(StoreBase):
                 f"a {table[:-1]} named {name!r} already exists", extra={"name": name}
             )
 
-    def _cache_merged(
-        self,
-        log_id: str,
-        version: int,
-        log: EventLog,
-        *,
-        stats: Mapping[str, Any] | None = None,
-        report: Mapping[str, Any] | None = None,
-    ) -> None:
+    def _cache_merged(self, log_id: str, version: int, log: EventLog) -> None:
         try:
             rel = write_merged(self.root, log_id, log)
         except OSError:
             return  # the cache is an optimisation; a full disk must not fail the read
+        self._adopt_merged(log_id, version, rel)
+
+    def _adopt_merged(
+        self,
+        log_id: str,
+        version: int,
+        rel: str,
+        *,
+        stats: Mapping[str, Any] | None = None,
+        report: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Make `rel` the merge cache of `version` if that is still the log's; else remove it."""
         old: str | None = None
         with self._db.write() as con:
             row = con.execute(
@@ -441,12 +460,13 @@ def _batches(con: sqlite3.Connection, log_id: str) -> set[str]:
 
 
 def _new_frames(
-    frames: Sequence[tuple[pl.DataFrame, str]], known: set[str]
-) -> list[tuple[pl.DataFrame, str]]:
-    out: list[tuple[pl.DataFrame, str]] = []
+    frames: Sequence[tuple[pl.DataFrame | PartFile, str]], known: set[str]
+) -> list[tuple[pl.DataFrame | PartFile, str]]:
+    out: list[tuple[pl.DataFrame | PartFile, str]] = []
     seen = set(known)
     for frame, sha in frames:
-        if sha not in seen and frame.height:
+        rows = frame.events if isinstance(frame, PartFile) else frame.height
+        if sha not in seen and rows:
             out.append((frame, sha))
             seen.add(sha)
     return out

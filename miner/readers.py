@@ -39,7 +39,7 @@ from .sources import (
     SourceMapping,
     apply_mapping,
 )
-from .timestamps import SAMPLE_SIZE, detect_text_format, text_to_utc
+from .timestamps import EPOCH_FORMATS, SAMPLE_SIZE, detect_text_format, text_to_utc
 
 SourceFormat = Literal["csv", "parquet", "jsonl", "xes", "ocel-json", "ocel-xml"]
 EXTENSIONS: dict[str, SourceFormat] = {
@@ -87,9 +87,9 @@ def read_source(
             lazy = _timestamps_in_scan(lazy, cols, mapping)
             try:
                 raw = lazy.collect(engine="streaming")
-                if _PARSE_FAILED in raw.columns:
-                    failed = bool(raw.get_column(_PARSE_FAILED).any())
-                    raw = raw.drop(_PARSE_FAILED)
+                if PARSE_FAILED in raw.columns:
+                    failed = bool(raw.get_column(PARSE_FAILED).any())
+                    raw = raw.drop(PARSE_FAILED)
                     if failed:  # re-read as text: parse_timestamps names the first bad row
                         raw = _scan(readable, path, mapping, fmt)[0].collect(engine="streaming")
             except Exception as exc:
@@ -104,7 +104,7 @@ def read_source(
     return apply_mapping(raw, cols, mapping, file=path.name)
 
 
-_PARSE_FAILED = "__timestamp_failed"
+PARSE_FAILED = "__timestamp_failed"
 
 
 def _timestamps_in_scan(
@@ -128,8 +128,39 @@ def _timestamps_in_scan(
     parsed = text_to_utc(column, fmt, mapping.timezone)
     had_value = pl.col(column).is_not_null() & pl.col(column).str.contains(r"\S")
     return lazy.with_columns(
-        (had_value & parsed.is_null()).alias(_PARSE_FAILED), parsed.alias(column)
+        (had_value & parsed.is_null()).alias(PARSE_FAILED), parsed.alias(column)
     )
+
+
+@contextlib.contextmanager
+def scan_mapped(
+    path: str | Path, mapping: SourceMapping | None = None, *, format: SourceFormat | None = None
+) -> Iterator[tuple[pl.LazyFrame, ResolvedColumns] | None]:
+    """The mapped columns of a CSV, Parquet or JSON-lines source, timestamps parsed in the scan.
+
+    For reading a large file in batches (`miner.source_stream`): yields `(lazy, columns)`, or
+    None when the file is better read whole by `read_source` (XES, OCEL, a header or mapping
+    problem it reports precisely, or timestamps whose layout or epoch unit is decided on the
+    whole column). gzip and non-UTF-8 files are scanned from a temporary plain copy, removed
+    on exit. A flag column `PARSE_FAILED` marks rows whose timestamp did not parse.
+    """
+    path = Path(path)
+    mapping = mapping or SourceMapping()
+    _check_file(path)
+    fmt = format or detect_format(path)
+    if fmt not in ("csv", "parquet", "jsonl"):
+        yield None
+        return
+    with _plain_copy(path, mapping, fmt) as readable:
+        try:
+            lazy, cols, _ = _scan(readable, path, mapping, fmt)
+            lazy = _timestamps_in_scan(lazy, cols, mapping)
+            dtype = lazy.collect_schema().get(cols.timestamp)
+        except Exception:  # read_source names the file, row and column
+            yield None
+            return
+        parsed = isinstance(dtype, pl.Datetime | pl.Date)
+        yield (lazy, cols) if parsed or mapping.timestamp_format in EPOCH_FORMATS else None
 
 
 def scan_source(

@@ -17,9 +17,11 @@ import pytest
 from typer.testing import CliRunner
 
 import journeyminer.miner as miner_package
+from journeyminer.api import journeys
 from journeyminer.api.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_THRESHOLD, app
 from journeyminer.api.settings import Settings
 from journeyminer.api.store import Store
+from journeyminer.miner import stitch_files
 from journeyminer.miner.discover import discover
 from journeyminer.miner.generate import generate
 from journeyminer.miner.ingest import SourceSpec, ingest_sources
@@ -135,6 +137,26 @@ def test_appended_days_give_the_outputs_of_one_run_over_all_files(
     log, _ = ingest_sources(specs, identities=exports / "identities.csv")
     expected = json.dumps(discover(log).to_dict(), indent=2, ensure_ascii=False, default=str)
     assert (tmp_path / "fresh" / "out" / "discovery.json").read_text() == expected
+
+
+def test_stitching_a_range_of_customers_at_a_time_gives_the_same_outputs(
+    tmp_path: Path, days: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = make_job(tmp_path / "fresh", days, upto=6)
+    code, full, _ = run(str(fresh))
+    assert code == EXIT_OK
+    # Ranges of about 300 events: the ~3,000 events are stitched in ten or so pieces.
+    monkeypatch.setattr(journeys, "STITCH_BUCKET_EVENTS", 300)
+    in_ranges, stitched = stitch_files._in_ranges, []
+    monkeypatch.setattr(
+        stitch_files, "_in_ranges", lambda *a: stitched.append(in_ranges(*a)) or stitched[-1]
+    )
+    ranged = make_job(tmp_path / "ranged", days, upto=6)
+    code, pieces, _ = run(str(ranged))
+    assert code == EXIT_OK and stitched and all(r is not None for r in stitched)
+    assert outputs(tmp_path / "ranged") == outputs(tmp_path / "fresh")
+    keys = ("journeys", "events", "customers", "unmatched_ids")
+    assert {k: pieces.get(k) for k in keys} == {k: full.get(k) for k in keys}
 
 
 def test_running_the_same_files_twice_appends_nothing_twice(tmp_path: Path, days: Path) -> None:
