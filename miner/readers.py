@@ -39,7 +39,13 @@ from .sources import (
     SourceMapping,
     apply_mapping,
 )
-from .timestamps import EPOCH_FORMATS, SAMPLE_SIZE, detect_text_format, text_to_utc
+from .timestamps import (
+    EPOCH_FORMATS,
+    SAMPLE_SIZE,
+    detect_text_format,
+    guess_epoch_unit,
+    text_to_utc,
+)
 
 SourceFormat = Literal["csv", "parquet", "jsonl", "xes", "ocel-json", "ocel-xml"]
 EXTENSIONS: dict[str, SourceFormat] = {
@@ -135,14 +141,17 @@ def _timestamps_in_scan(
 @contextlib.contextmanager
 def scan_mapped(
     path: str | Path, mapping: SourceMapping | None = None, *, format: SourceFormat | None = None
-) -> Iterator[tuple[pl.LazyFrame, ResolvedColumns] | None]:
+) -> Iterator[tuple[pl.LazyFrame, ResolvedColumns, SourceMapping] | None]:
     """The mapped columns of a CSV, Parquet or JSON-lines source, timestamps parsed in the scan.
 
-    For reading a large file in batches (`miner.source_stream`): yields `(lazy, columns)`, or
-    None when the file is better read whole by `read_source` (XES, OCEL, a header or mapping
-    problem it reports precisely, or timestamps whose layout or epoch unit is decided on the
-    whole column). gzip and non-UTF-8 files are scanned from a temporary plain copy, removed
-    on exit. A flag column `PARSE_FAILED` marks rows whose timestamp did not parse.
+    For reading a large file in batches (`miner.source_stream`): yields `(lazy, columns,
+    mapping)`, or None when the file is better read whole by `read_source` (XES, OCEL, a
+    header or mapping problem it reports precisely, or text timestamps whose layout a sample
+    does not settle). Epoch numbers without a unit get the unit a whole read would guess
+    (from the largest magnitude: one streaming pass over the column) written into the
+    mapping that batches are mapped with. gzip and non-UTF-8 files are scanned from a
+    temporary plain copy, removed on exit. A flag column `PARSE_FAILED` marks rows whose
+    timestamp did not parse.
     """
     path = Path(path)
     mapping = mapping or SourceMapping()
@@ -159,8 +168,21 @@ def scan_mapped(
         except Exception:  # read_source names the file, row and column
             yield None
             return
-        parsed = isinstance(dtype, pl.Datetime | pl.Date)
-        yield (lazy, cols) if parsed or mapping.timestamp_format in EPOCH_FORMATS else None
+        if isinstance(dtype, pl.Datetime | pl.Date) or mapping.timestamp_format in EPOCH_FORMATS:
+            yield lazy, cols, mapping
+        elif dtype is not None and dtype.is_numeric():
+            try:
+                biggest = lazy.select(pl.col(cols.timestamp).abs().max()).collect().to_series()
+            except Exception:  # read_source names the file, row and column
+                yield None
+                return
+            yield (
+                lazy,
+                cols,
+                replace(mapping, timestamp_format=f"epoch_{guess_epoch_unit(biggest)}"),
+            )
+        else:
+            yield None
 
 
 def scan_source(

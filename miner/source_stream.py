@@ -71,7 +71,7 @@ def _stream(
     with scan_mapped(path, mapping) as scanned:
         if scanned is None:
             raise _Unstreamable(path.name)
-        lazy, cols = scanned
+        lazy, cols, mapping = scanned
         cols = replace(cols, keep=(*cols.keep, _ROW))
         lazy = lazy.with_row_index(_ROW)
         if PARSE_FAILED not in lazy.collect_schema().names():

@@ -85,7 +85,7 @@ def parse_timestamps(
     elif fmt in EPOCH_FORMATS:
         out = _from_epoch(values, fmt[len("epoch_") :])
     elif values.dtype.is_numeric():
-        out = _from_epoch(values, _guess_epoch_unit(values))
+        out = _from_epoch(values, guess_epoch_unit(values))
     elif values.dtype in (pl.String, pl.Categorical) or isinstance(values.dtype, pl.Enum):
         text = values.cast(pl.String)
         if text.head(SAMPLE_SIZE).str.contains(r"^\s|\s$").any():
@@ -112,7 +112,8 @@ def _to_utc(values: pl.Series, timezone: str) -> pl.Series:
     return values.dt.convert_time_zone(UTC)
 
 
-def _guess_epoch_unit(values: pl.Series) -> str:
+def guess_epoch_unit(values: pl.Series) -> str:
+    """The epoch unit (s, ms, us, ns) of numbers, from the largest magnitude among them."""
     biggest = values.abs().max()
     big = float(biggest) if biggest is not None else 0.0  # type: ignore[arg-type]
     for limit, unit in _EPOCH_LIMITS:
@@ -166,7 +167,7 @@ def _parse_text(
     if sample.len() == 0:
         return pl.Series(text.name, [None] * text.len(), dtype=pl.Datetime("us", UTC))
     if sample.str.contains(r"^-?\d+(\.\d+)?$").all():
-        return _from_epoch(text, _guess_epoch_unit(text.cast(pl.Float64, strict=False)))
+        return _from_epoch(text, guess_epoch_unit(text.cast(pl.Float64, strict=False)))
     if sample.str.contains(r"\dz$").any():  # a lower-case z: rare, worth a copy
         text = _normalize_zulu(text)
         sample = _normalize_zulu(sample)
@@ -251,7 +252,7 @@ def detect_text_format(sample: pl.Series) -> str | None:
     if values.len() == 0 or values.str.contains(r"^\s|\s$|\dz$").any():
         return None
     if values.str.contains(r"^-?\d+(\.\d+)?$").all():
-        return "epoch_" + _guess_epoch_unit(values.cast(pl.Float64))
+        return "epoch_" + guess_epoch_unit(values.cast(pl.Float64))
     for fmt in (*AWARE_FORMATS, *NAIVE_FORMATS):
         if _parses_all(values, fmt):
             return fmt

@@ -180,3 +180,26 @@ def test_any_csv_streams_to_what_a_whole_read_gives(
             write_source(path, mapping, tmp_path / "out.parquet", row_column=ROW)
     else:
         assert streamed(path, mapping, tmp_path / "out.parquet").equals(want)
+
+
+def test_epoch_numbers_in_parquet_stream_with_the_unit_a_whole_read_guesses(
+    tmp_path: Path,
+) -> None:
+    n = 200_000
+    path = tmp_path / "crm.parquet"
+    # The first rows look like seconds; the largest value says milliseconds.
+    stamps = [1_700_000_000 + i for i in range(n - 1)] + [1_704_133_371_853]
+    pl.DataFrame(
+        {"case": [f"k{i % 31}" for i in range(n)], "step": "a", "time": stamps}
+    ).write_parquet(path, row_group_size=20_000)
+    mapping = SourceMapping(case="case", activity="step", timestamp="time")
+    seen: list[int] = []
+    write_source(
+        path,
+        mapping,
+        tmp_path / "out.parquet",
+        row_column=ROW,
+        prepare=lambda f: seen.append(f.height) or f,
+    )
+    got = pl.read_parquet(tmp_path / "out.parquet").drop(ROW)
+    assert len(seen) > 2 and got.equals(read_source(path, mapping))
