@@ -18,10 +18,11 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/journeyminer ingest $(SAMPLE)/web.csv=web $(SAMPLE)/call_center.csv=call_center \
 		$(SAMPLE)/crm.csv=crm --identities $(SAMPLE)/identities.csv \
+		--customers $(SAMPLE)/customers.csv \
 		--timezone Europe/Amsterdam --out $(DEMO)/log.parquet
 	$(BIN)/journeyminer mine $(DEMO)/log.parquet --out $(DEMO)/discovery
 	$(BIN)/journeyminer compare $(DEMO)/log.parquet --map $(SAMPLE)/map.toml \
-		--segment device --out $(DEMO)/compare
+		--segment region --out $(DEMO)/compare
 	@echo "Outputs are in $(DEMO)/"
 
 test: install check

@@ -139,6 +139,13 @@ def ingest(
     identities: Annotated[
         Path | None, typer.Option(help="Identity table: source_id -> customer_id.")
     ] = None,
+    customers: Annotated[
+        Path | None,
+        typer.Option(
+            help="Customer table (CSV/Parquet): customer_id plus attributes (region, tier, ...)"
+            " copied onto every event of the customer, to split analyses by them."
+        ),
+    ] = None,
     gap: Annotated[
         str, typer.Option(help="Inactivity gap that starts a new journey, or 'none'.")
     ] = "30d",
@@ -164,8 +171,21 @@ def ingest(
                 goals=tuple(goal or ()),
                 progress=update,
             )
+            attached = None
+            if customers is not None:
+                from ..miner.customers import attach_customers, load_customers
+
+                log, attached = attach_customers(log, load_customers(customers))
             log.write_parquet(out_path)
         data = {"log": str(out_path), **report.to_dict()}
+        if attached is not None and customers is not None:
+            data["customer_attributes"] = attached.to_dict()
+            if attached.without_attributes:
+                data["warnings"] = [
+                    *data["warnings"],
+                    f"{attached.without_attributes} of {attached.customers} customers have no row"
+                    f" in {customers.name}; their {', '.join(attached.attributes)} stay empty",
+                ]
         if as_json:
             print_json(data)
             return
@@ -190,6 +210,12 @@ def _print_ingest(data: dict[str, Any]) -> None:
         f"identity: {data['matched_ids']:,} ids matched, {data['unmatched_ids']:,} unmatched "
         f"({data['unmatched_events']:,} events)"
     )
+    if "customer_attributes" in data:
+        c = data["customer_attributes"]
+        out.print(
+            f"customer attributes {', '.join(c['attributes'])}: {c['with_attributes']:,} of "
+            f"{c['customers']:,} customers"
+        )
     for w in data["warnings"]:
         out.print(f"[yellow]warning:[/] {w}")
     out.print(f"log written to [bold]{data['log']}[/]")

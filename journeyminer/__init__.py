@@ -39,6 +39,8 @@ _EXPORTS = {
     "load_mapping": "sources",
     "preset": "sources",
     "load_identities": "stitch",
+    "attach_customers": "customers",
+    "load_customers": "customers",
     "stitch_sources": "stitch",
 }
 
@@ -57,12 +59,14 @@ __all__ = [
     "Variants",
     "__version__",
     "analyze_against_map",
+    "attach_customers",
     "compare_to_map",
     "discover",
     "discover_dfg",
     "discover_variants",
     "find_hidden_journeys",
     "ingest_sources",
+    "load_customers",
     "load_identities",
     "load_map",
     "load_mapping",
@@ -76,6 +80,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .miner.analysis import MapAnalysis, analyze_against_map
     from .miner.compare import Comparison, compare_to_map
+    from .miner.customers import attach_customers, load_customers
     from .miner.designed import DesignedMap, load_map
     from .miner.discover import (
         DFG,

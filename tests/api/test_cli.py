@@ -189,3 +189,45 @@ def test_mine_bad_filter_names_the_parameter(tmp_path: Path) -> None:
     result = run("mine", str(log), "--paths", "1.5")
     assert result.exit_code == EXIT_BAD_INPUT
     assert "path_coverage" in result.stderr
+
+
+def test_ingest_with_a_customer_table_lets_compare_split_by_its_attribute(tmp_path: Path) -> None:
+    log = tmp_path / "log.parquet"
+    sources = [f"{SAMPLE / n}.csv={n}" for n in ("web", "call_center", "crm")]
+    made = runner.invoke(
+        app,
+        [
+            "ingest",
+            *sources,
+            "--identities",
+            str(SAMPLE / "identities.csv"),
+            "--customers",
+            str(SAMPLE / "customers.csv"),
+            "--out",
+            str(log),
+            "--json",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    report = json.loads(made.stdout)["customer_attributes"]
+    assert report["attributes"] == ["region", "existing_customer"] and report["with_attributes"]
+    compared = runner.invoke(
+        app,
+        ["compare", str(log), "--map", str(SAMPLE / "map.toml"), "--segment", "region", "--json"],
+    )
+    assert compared.exit_code == 0, compared.output
+    split = json.loads(compared.stdout)["by_segment"]
+    regions = {row["segment"] for row in split["headline"]}
+    assert {"north", "east", "south", "west"} <= regions
+
+
+def test_a_bad_customer_table_exits_2_without_output(tmp_path: Path) -> None:
+    bad = tmp_path / "customers.csv"
+    bad.write_text("customer_id,tier\nC1,a\nC1,b\n", encoding="utf-8")
+    out = tmp_path / "log.parquet"
+    result = runner.invoke(
+        app,
+        ["ingest", f"{SAMPLE / 'web.csv'}=web", "--customers", str(bad), "--out", str(out)],
+    )
+    assert result.exit_code == EXIT_BAD_INPUT and "C1" in result.output
+    assert not out.exists()
