@@ -14,6 +14,7 @@ A job file (TOML; relative paths are resolved against the job file's folder):
 
     [journeys]                     # how events become journeys (applied to all batches)
     identities = "exports/identities.csv"   # optional identity table
+    customers = "exports/customers.csv"     # optional: customer attributes to segment by
     gap = "30d"                    # inactivity gap that starts a new journey, or "none"
     goals = ["order_confirmed"]    # touchpoints that close a journey
     map = "map.toml"               # designed map, needed by "compare"
@@ -86,10 +87,10 @@ from ..miner.store_files import atomic_write_bytes, atomic_write_text
 from .batch_job import Job, JobAnalysis, JobThresholds, compare_module, load_job
 from .journeys import (
     STITCH_FORMAT,
-    identities_change,
     journeys_of,
     source_part,
     stitch_snapshot,
+    table_change,
 )
 from .log_files import sha256_file
 from .settings import Settings
@@ -348,7 +349,11 @@ def _store_settings(store: Store, tenant: str, log_id: str, job: Job) -> None:
     info = store.get_log(tenant, log_id)
     j = job.spec.journeys
     path = job.resolve(j.identities) if j.identities else None
-    entry, table = identities_change(info.mapping, path, job.label(path) if path else "")
+    entry, table = table_change("identities", info.mapping, path, job.label(path) if path else "")
+    path = job.resolve(j.customers) if j.customers else None
+    c_entry, c_table = table_change(
+        "customers", info.mapping, path, job.label(path) if path else ""
+    )
     order = [job.label(job.resolve(s.path)) for s in job.spec.sources]
     settings = {
         **(info.mapping or {}),
@@ -356,10 +361,19 @@ def _store_settings(store: Store, tenant: str, log_id: str, job: Job) -> None:
         "gap": j.gap,
         "goals": list(j.goals),
         "identities": entry,
+        "customers": c_entry,
     }
     # Stitch now only if there are parts: a first run whose files were all empty has none.
     stitch = stitch_snapshot if info.parts else None
-    store.append_log_parts(tenant, log_id, [], mapping=settings, identities=table, stitch=stitch)
+    store.append_log_parts(
+        tenant,
+        log_id,
+        [],
+        mapping=settings,
+        identities=table,
+        customers=c_table,
+        stitch=stitch,
+    )
 
 
 # -- analyses -------------------------------------------------------------------------------
@@ -372,6 +386,7 @@ def _analysis_params(job: Job, analysis: JobAnalysis) -> dict[str, Any]:
         "format": BATCH_FORMAT,
         "sources": [job.label(job.resolve(s.path)) for s in job.spec.sources],
         "identities": sha256_file(job.resolve(j.identities)) if j.identities else None,
+        "customers": sha256_file(job.resolve(j.customers)) if j.customers else None,
         "gap": j.gap,
         "goals": j.goals,
         "map": sha256_file(job.resolve(j.map)) if analysis.kind == "compare" and j.map else None,

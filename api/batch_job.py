@@ -43,9 +43,10 @@ class JobSource(_Model):
 
 
 class JobJourneys(_Model):
-    """`[journeys]`: identity table, journey cutting, designed map."""
+    """`[journeys]`: identity and customer tables, journey cutting, designed map."""
 
     identities: str | None = None
+    customers: str | None = None
     gap: str = "30d"
     goals: list[str] = Field(default_factory=list)
     map: str | None = None

@@ -166,7 +166,12 @@ ALTER TABLE logs ADD COLUMN identities_path TEXT;
 ALTER TABLE logs ADD COLUMN stitch_report TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# v4: a log may keep a customer table (attributes per stitched customer) as a file of its own.
+_V4 = """
+ALTER TABLE logs ADD COLUMN customers_path TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -8,6 +8,7 @@ remembers how to stitch in its metadata (`LogInfo.mapping`):
     {"stitch": {"format": 1, "order": [...] | null},   # marks such a log; order: see below
      "gap": "30d", "goals": [...],                      # journey cutting
      "identities": {"file": ..., "sha256": ...} | null, # the table itself is a file of the log
+     "customers": {"file": ..., "sha256": ...} | null,  # customer attributes, a file too
      "sources": ...}                                    # how each file was read (front door's own)
 
 `read_journeys` stitches the union of all parts (`stitch_parts`) exactly as one ingest of all
@@ -36,13 +37,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
 from ..miner.errors import ConflictError, NotFoundError, SourceError
 from ..miner.log import EventLog
-from ..miner.stitch_files import LogSummary
+from ..miner.stitch_files import Stitched
 from .files import remove_files
 from .log_files import PartFile, fresh_rel, sha256_file, summary_stats, synced
 from .records import LogSnapshot
@@ -55,7 +56,6 @@ __all__ = [
     "STITCH_FORMAT",
     "Journeys",
     "append_sources",
-    "identities_change",
     "journeys_of",
     "like_stored",
     "load_journeys",
@@ -65,6 +65,7 @@ __all__ = [
     "source_part",
     "stitch_parts",
     "stitch_snapshot",
+    "table_change",
 ]
 
 SOURCE_FILE = "source_file"
@@ -139,15 +140,27 @@ def stitch_snapshot(snap: LogSnapshot, dest: Path) -> tuple[dict[str, Any], dict
     settings = snap.mapping or {}
     order = (settings.get("stitch") or {}).get("order")
     identities = pl.scan_parquet(snap.identities) if snap.identities is not None else None
-    report, summary = stitch_parts(
+    customers = pl.scan_parquet(snap.customers) if snap.customers is not None else None
+    done = stitch_parts(
         snap.parts,
         identities,
         dest,
         gap=parse_gap(str(settings.get("gap") or DEFAULT_GAP)),
         goals=tuple(settings.get("goals") or ()),
         order=tuple(order) if order else None,
+        customers=customers,
     )
-    return summary_stats(summary, report["customers"]), report
+    report = done.report.to_dict()
+    if done.customers is not None:
+        match = done.customers
+        report["customer_attributes"] = match.to_dict()
+        if match.without_attributes:
+            file = (settings.get("customers") or {}).get("file", "the customer table")
+            report["warnings"].append(
+                f"{match.without_attributes} of {match.customers} customers have no row in "
+                f"{file}; their {', '.join(match.attributes)} stay empty"
+            )
+    return summary_stats(done.summary, report["customers"]), report
 
 
 def stitch_parts(
@@ -158,7 +171,8 @@ def stitch_parts(
     gap: timedelta | None,
     goals: Sequence[str] = (),
     order: Sequence[str] | None = None,
-) -> tuple[dict[str, Any], LogSummary]:
+    customers: pl.LazyFrame | None = None,
+) -> Stitched:
     """Stitch parts into `dest` as one ingest of all their files would; see the module
     docstring. Customers are stitched a range at a time (`miner.stitch_files`), so a log
     far larger than memory stitches in memory for `STITCH_BUCKET_EVENTS` events."""
@@ -174,16 +188,16 @@ def stitch_parts(
             )
             keyed.append((rank, label, n, path))
         paths = [path for *_, path in sorted(keyed)]
-    report, summary = stitch_to_parquet(
+    return stitch_to_parquet(
         [pl.scan_parquet(p).drop(SOURCE_FILE) for p in paths],
         identities,
         dest,
         gap=gap,
         goals=tuple(goals),
+        customers=customers,
         order_column=SOURCE_ROW,
         bucket_events=STITCH_BUCKET_EVENTS,
     )
-    return report.to_dict(), summary
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -234,20 +248,25 @@ def like_stored(stored: Mapping[str, pl.DataType], frame: pl.DataFrame, label: s
     return frame.with_columns(casts) if casts else frame
 
 
-def identities_change(
-    stored: Mapping[str, Any] | None, path: Path | None, label: str
+def table_change(
+    kind: Literal["identities", "customers"],
+    stored: Mapping[str, Any] | None,
+    path: Path | None,
+    label: str,
 ) -> tuple[dict[str, Any] | None, pl.DataFrame | None]:
-    """The identity entry of the settings and the table to store: None when `path` is known."""
+    """The settings entry of the log's identity or customer table, and the table to store:
+    None when `path` is None (the stored one stays) or holds the stored table already."""
+    from ..miner.customers import load_customers
     from ..miner.stitch import load_identities
 
     if path is None:
-        return (dict(stored["identities"]) if stored and stored.get("identities") else None), None
+        return (dict(stored[kind]) if stored and stored.get(kind) else None), None
     sha = sha256_file(path)
-    known = (stored or {}).get("identities") or {}
+    known = (stored or {}).get(kind) or {}
     entry = {"file": label, "sha256": sha}
     if known.get("sha256") == sha and known.get("file") == label:
         return entry, None
-    return entry, load_identities(path)
+    return entry, (load_identities(path) if kind == "identities" else load_customers(path))
 
 
 def append_sources(
@@ -258,13 +277,14 @@ def append_sources(
     *,
     settings: Mapping[str, Any],
     identities: pl.DataFrame | None = None,
+    customers: pl.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> int | None:
     """Append source files `(path, mapping, label, sha256)` as parts, stitch, commit at once.
 
     Files whose hash is in the log already are not read. `settings` replace the log's, and
-    `identities` (when given) its identity table. The new version, or None when nothing
-    changed (every file known, same settings).
+    `identities` / `customers` (when given) its identity / customer table. The new version,
+    or None when nothing changed (every file known, same settings).
     """
     update = progress or (lambda stage, done, total: None)
     known = {p.batch_sha256 for p in store.list_log_parts(tenant, log_id)}
@@ -292,5 +312,6 @@ def append_sources(
         batches,
         mapping=settings,
         identities=identities,
+        customers=customers,
         stitch=stitch_snapshot,
     )

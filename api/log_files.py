@@ -61,14 +61,13 @@ def write_merged(root: Path, log_id: str, log: EventLog) -> str:
     return synced(root, rel)
 
 
-def write_identities(root: Path, log_id: str, table: pl.DataFrame) -> str:
-    """Write a log's identity table (source_id, customer_id) under a fresh name; its path."""
-    rel = f"logs/{log_id}/identities-{secrets.token_hex(8)}.parquet"
-    path = root / rel
-    atomic_write_parquet(table, path)
-    fsync_dir(path.parent)
-    fsync_dir(path.parent.parent)
-    return rel
+def write_table(root: Path, log_id: str, column: str, table: pl.DataFrame) -> str:
+    """Write a table of a log under a fresh name; its path. `column`: the `logs` column that
+    will hold the path, `identities_path` (source_id, customer_id) or `customers_path`
+    (customer_id and attributes)."""
+    rel = f"logs/{log_id}/{column.removesuffix('_path')}-{secrets.token_hex(8)}.parquet"
+    atomic_write_parquet(table, root / rel)
+    return synced(root, rel)
 
 
 def summary_stats(summary: LogSummary, customers: int | None) -> dict[str, Any]:

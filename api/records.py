@@ -183,6 +183,7 @@ class LogSnapshot:
     identities: Path | None
     merged: Path | None
     stitch_report: dict[str, Any] | None
+    customers: Path | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row, parts: list[str], root: Path) -> LogSnapshot:
@@ -198,6 +199,7 @@ class LogSnapshot:
             identities=root / row["identities_path"] if row["identities_path"] else None,
             merged=root / row["merged_path"] if fresh else None,
             stitch_report=json.loads(report) if report else None,
+            customers=root / row["customers_path"] if row["customers_path"] else None,
         )
 
 

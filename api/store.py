@@ -7,6 +7,7 @@ Layout under `settings.workspace`:
     logs/<log id>/merged-*.parquet   the canonical merge of all parts (stitched, for logs
                                      stored before stitching: `journeys.py`), per version
     logs/<log id>/identities-*.parquet  the identity table such a log is stitched with
+    logs/<log id>/customers-*.parquet   its customer table (attributes per customer), if any
     results/<result id>/<name>       files of one cached analysis result
     trash/                           files on their way out
 
@@ -136,12 +137,10 @@ class Store(TenantsMixin, LogsMixin, MapsMixin, JobsMixin, ResultsMixin):
             refs |= {
                 r[0] for r in con.execute("SELECT merged_path FROM logs WHERE merged_path NOT NULL")
             }
-            refs |= {
-                r[0]
-                for r in con.execute(
-                    "SELECT identities_path FROM logs WHERE identities_path NOT NULL"
-                )
-            }
+            for column in ("identities_path", "customers_path"):
+                refs |= {
+                    r[0] for r in con.execute(f"SELECT {column} FROM logs WHERE {column} NOT NULL")
+                }
             for (paths,) in con.execute("SELECT paths FROM results"):
                 refs |= set(json.loads(paths).values())
         return refs

@@ -39,9 +39,9 @@ from .log_files import (
     part_stats,
     sha256_file,
     synced,
-    write_identities,
     write_merged,
     write_part,
+    write_table,
 )
 from .records import LogInfo, LogPart, LogSnapshot
 from .store_base import LOG_SELECT, StoreBase, TenantRef, new_id, tenant_id_of, to_json, utc_now
@@ -117,13 +117,14 @@ class LogsMixin(StoreBase):
         *,
         mapping: Mapping[str, Any] | None = None,
         identities: pl.DataFrame | None = None,
+        customers: pl.DataFrame | None = None,
         stitch: Stitcher | None = None,
     ) -> int | None:
         """Append batches (events, sha256) as parts and replace settings, in one commit.
 
         Batches whose hash is in the log already, and empty ones, are left out (a `PartFile`
         left out is removed). `mapping` replaces the log's metadata, `identities` its
-        identity table. With `stitch`, the stitched log of the new version is written before
+        identity table, `customers` its customer table. With `stitch`, the stitched log of the new version is written before
         the commit and committed with it (cache and counts). The new version, or None when
         nothing changed.
         """
@@ -134,7 +135,12 @@ class LogsMixin(StoreBase):
         files = [b.rel for b, _ in frames if isinstance(b, PartFile)]
         settings = to_json(mapping) if mapping is not None else None
         written: list[tuple[str, str, int]] = []
-        id_rel: str | None = None
+        new_tables = {
+            column: table
+            for column, table in (("identities_path", identities), ("customers_path", customers))
+            if table is not None
+        }
+        table_rels: dict[str, str] = {}  # column -> the table's new file
         committed = False
         try:
             for _ in range(8):
@@ -146,10 +152,11 @@ class LogsMixin(StoreBase):
                     known = _batches(con, log_id)
                 version = row["version"]
                 new_settings = settings is not None and settings != row["mapping"]
-                if identities is not None and id_rel is None:
-                    id_rel = write_identities(self.root, log_id, identities)
+                for column, table in new_tables.items():
+                    if column not in table_rels:
+                        table_rels[column] = write_table(self.root, log_id, column, table)
                 pending = _new_frames(frames, known)
-                if not pending and not new_settings and id_rel is None:
+                if not pending and not new_settings and not table_rels:
                     return None
                 written = self._write_parts(log_id, parts, pending, written)
                 adding = [w for w in written if w[1] not in known]
@@ -162,9 +169,14 @@ class LogsMixin(StoreBase):
                         status="ready",
                         parts=tuple(self.root / p for p in all_parts),
                         mapping=json.loads(settings or row["mapping"] or "null"),
-                        identities=_abs(self.root, id_rel or row["identities_path"]),
+                        identities=_abs(
+                            self.root, table_rels.get("identities_path") or row["identities_path"]
+                        ),
                         merged=None,
                         stitch_report=None,
+                        customers=_abs(
+                            self.root, table_rels.get("customers_path") or row["customers_path"]
+                        ),
                     )
                     merged = fresh_rel(log_id, "merged")
                     written.append((merged, "", 0))  # removed unless committed
@@ -178,16 +190,15 @@ class LogsMixin(StoreBase):
                     row = self._log_row(con, tenant_id, log_id)
                     if row["version"] != version:
                         continue
-                    old_ident, old_merged = row["identities_path"], row["merged_path"]
+                    old_tables = [row[column] for column in table_rels]
+                    old_merged = row["merged_path"]
                     for rel, sha, events in adding:
                         _add_part(con, log_id, rel, sha, events)
                     _bump(con, log_id, stats)
                     if settings is not None:
                         con.execute("UPDATE logs SET mapping = ? WHERE id = ?", (settings, log_id))
-                    if id_rel is not None:
-                        con.execute(
-                            "UPDATE logs SET identities_path = ? WHERE id = ?", (id_rel, log_id)
-                        )
+                    for column, rel in table_rels.items():
+                        con.execute(f"UPDATE logs SET {column} = ? WHERE id = ?", (rel, log_id))
                     if merged is not None:
                         con.execute(
                             "UPDATE logs SET merged_path = ?, merged_version = ?, stitch_report = ?"
@@ -195,8 +206,7 @@ class LogsMixin(StoreBase):
                             (merged, version + 1, to_json(report), log_id),
                         )
                     committed = True
-                stale = [old_ident if id_rel is not None else None]
-                stale.append(old_merged if merged is not None else None)
+                stale = [*old_tables, old_merged if merged is not None else None]
                 # Parts another append committed first (same hash) were written for nothing.
                 stale += [rel for rel, sha, _ in written if sha and sha in known]
                 remove_files(self.root, [self.root / p for p in stale if p])
@@ -205,7 +215,7 @@ class LogsMixin(StoreBase):
         finally:
             kept = {rel for rel, _, _ in written} if committed else set()
             leftovers = [] if committed else [rel for rel, _, _ in written]
-            leftovers += [] if committed or not id_rel else [id_rel]
+            leftovers += [] if committed else list(table_rels.values())
             leftovers += [rel for rel in files if rel not in kept]
             remove_files(self.root, [self.root / rel for rel in dict.fromkeys(leftovers)])
 

@@ -32,6 +32,14 @@ class CustomerMatch:
     with_attributes: int
     attributes: tuple[str, ...]
 
+    def __add__(self, other: CustomerMatch) -> CustomerMatch:
+        """The match over two logs with no customer in common (same table)."""
+        return CustomerMatch(
+            self.customers + other.customers,
+            self.with_attributes + other.with_attributes,
+            self.attributes,
+        )
+
     @property
     def without_attributes(self) -> int:
         """Customers of the log that have no row in the table (their attributes are null)."""

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
+from .customers import CustomerMatch, attach_customers
 from .log import ACTIVITY, CASE, CHANNEL, SORTED_KEY, SORTED_VALUE, EventLog
 from .stitch import CUSTOMER_ID, DEFAULT_GAP, SOURCE_ID, StitchReport, stitch_sources
 from .store_files import atomic_write
@@ -88,6 +89,38 @@ class _Counts:
                 self.fields[key] = self.fields.get(key, 0) + value
 
 
+@dataclass(frozen=True)
+class Stitched:
+    """What `stitch_to_parquet` wrote: the stitch report, the log's summary and, with a
+    customer table, how it matched the log's customers."""
+
+    report: StitchReport
+    summary: LogSummary
+    customers: CustomerMatch | None = None
+
+
+@dataclass(frozen=True)
+class _How:
+    """How to stitch: the tables and the journey cutting."""
+
+    identities: pl.LazyFrame | None
+    customers: pl.LazyFrame | None
+    gap: timedelta | None
+    goals: tuple[str, ...]
+
+    def stitch(
+        self, frames: Sequence[pl.DataFrame], low: str | None = None, high: str | None = None
+    ) -> tuple[EventLog, StitchReport, CustomerMatch | None]:
+        """Stitch the events of the customers in [low, high) (all without bounds)."""
+        identities = _slice(self.identities, low, high)
+        log, report = stitch_sources(frames, identities, gap=self.gap, goals=self.goals)
+        table = _slice(self.customers, low, high)
+        if table is None:
+            return log, report, None
+        log, match = attach_customers(log, table)
+        return log, report, match
+
+
 def stitch_to_parquet(
     sources: Sequence[pl.LazyFrame],
     identities: pl.LazyFrame | None,
@@ -95,25 +128,26 @@ def stitch_to_parquet(
     *,
     gap: timedelta | None = DEFAULT_GAP,
     goals: Sequence[str] = (),
+    customers: pl.LazyFrame | None = None,
     order_column: str | None = None,
     bucket_events: int = BUCKET_EVENTS,
-) -> tuple[StitchReport, LogSummary]:
+) -> Stitched:
     """Stitch `sources` as `stitch_sources` would and write the log to `dest` (atomically).
 
-    `order_column`: a column of every source that grows with the input order of its rows
-    (dropped from the log); without it, the order of the rows as scanned.
+    `customers`: a customer table (`load_customers`) whose attributes `attach_customers`
+    copies onto the events. `order_column`: a column of every source that grows with the
+    input order of its rows (dropped from the log); without it, the order as scanned.
     """
     dest = Path(dest)
+    how = _How(identities, customers, gap, tuple(goals))
     tagged = [_tagged(s, n, order_column) for n, s in enumerate(sources)]
     total = sum(int(t.select(pl.len()).collect().item()) for t in tagged)
     if total > bucket_events:
         with tempfile.TemporaryDirectory(prefix=".stitch-", dir=dest.parent) as work:
-            done = _in_ranges(
-                tagged, identities, dest, Path(work), total, bucket_events, gap, goals
-            )
+            done = _in_ranges(tagged, how, dest, Path(work), total, bucket_events)
         if done is not None:
             return done
-    return _in_one_piece(tagged, identities, dest, gap, goals)
+    return _in_one_piece(tagged, how, dest)
 
 
 def _tagged(source: pl.LazyFrame, n: int, order_column: str | None) -> pl.LazyFrame:
@@ -125,44 +159,37 @@ def _tagged(source: pl.LazyFrame, n: int, order_column: str | None) -> pl.LazyFr
     return source.with_columns(pl.lit(n, dtype=pl.Int32).alias(_SRC), pl.col(_ROW).cast(pl.Int64))
 
 
-def _in_one_piece(
-    tagged: Sequence[pl.LazyFrame],
-    identities: pl.LazyFrame | None,
-    dest: Path,
-    gap: timedelta | None,
-    goals: Sequence[str],
-) -> tuple[StitchReport, LogSummary]:
+def _in_one_piece(tagged: Sequence[pl.LazyFrame], how: _How, dest: Path) -> Stitched:
     frames = [t.collect().sort(_ROW).drop(_SRC, _ROW) for t in tagged]
-    table = identities.collect() if identities is not None else None
-    log, report = stitch_sources(frames, table, gap=gap, goals=goals)
+    log, report, match = how.stitch(frames)
     log.write_parquet(dest)
-    return report, LogSummary.of(log)
+    return Stitched(report, LogSummary.of(log), match)
 
 
 def _in_ranges(
     tagged: Sequence[pl.LazyFrame],
-    identities: pl.LazyFrame | None,
+    how: _How,
     dest: Path,
     work: Path,
     total: int,
     bucket_events: int,
-    gap: timedelta | None,
-    goals: Sequence[str],
-) -> tuple[StitchReport, LogSummary] | None:
+) -> Stitched | None:
     """Stitch range by range into `dest`; None when the ranges' journeys overlap."""
     events = pl.concat(list(tagged), how="diagonal_relaxed")
-    bounds = _boundaries(_customers(events, identities), total, math.ceil(total / bucket_events))
+    keyed = _customers(events, how.identities)
+    bounds = _boundaries(keyed, total, math.ceil(total / bucket_events))
     if not bounds:
         return None  # one customer, or all of them in one range: one piece it is
-    _partition(events, identities, bounds, work, total, bucket_events)
+    _partition(events, how.identities, bounds, work, total, bucket_events)
     counts, summary, outs = _Counts(), LogSummary(), []
+    matched: CustomerMatch | None = None
     last_case: str | None = None
     for b, (low, high) in enumerate(zip([None, *bounds], [*bounds, None], strict=True)):
         files = sorted((work / str(b)).glob("*.parquet"))
         if not files:
             continue
         frame = pl.read_parquet(files).sort(_SRC, _ROW).drop(_SRC, _ROW)
-        log, report = stitch_sources([frame], _slice(identities, low, high), gap=gap, goals=goals)
+        log, report, match = how.stitch([frame], low, high)
         del frame
         cases = log.frame.get_column(CASE)
         if last_case is not None and cases[0] <= last_case:
@@ -170,12 +197,14 @@ def _in_ranges(
         last_case = cases[-1]
         counts.add(report)
         summary = summary + LogSummary.of(log)
+        if match is not None:
+            matched = match if matched is None else matched + match
         outs.append(work / f"out-{b}.parquet")
         log.frame.write_parquet(outs[-1], statistics=True)
         del log, cases
     meta = {SORTED_KEY: SORTED_VALUE}
     atomic_write(dest, lambda tmp: pl.scan_parquet(outs).sink_parquet(tmp, metadata=meta))
-    return _report(counts, identities is not None), summary
+    return Stitched(_report(counts, how.identities is not None), summary, matched)
 
 
 def _customers(events: pl.LazyFrame, identities: pl.LazyFrame | None) -> pl.LazyFrame:
@@ -233,18 +262,16 @@ def _boundaries(events: pl.LazyFrame, total: int, buckets: int) -> list[str]:
     return sorted(picks - {sample[0]})
 
 
-def _slice(
-    identities: pl.LazyFrame | None, low: str | None, high: str | None
-) -> pl.DataFrame | None:
-    """The identities whose customer falls in [low, high)."""
-    if identities is None:
+def _slice(table: pl.LazyFrame | None, low: str | None, high: str | None) -> pl.DataFrame | None:
+    """The rows of an identity or customer table whose customer falls in [low, high)."""
+    if table is None:
         return None
     keep = pl.lit(True)
     if low is not None:
         keep = keep & (pl.col(CUSTOMER_ID) >= low)
     if high is not None:
         keep = keep & (pl.col(CUSTOMER_ID) < high)
-    return identities.filter(keep).collect()
+    return table.filter(keep).collect()
 
 
 def _report(counts: _Counts, has_identities: bool) -> StitchReport:

@@ -269,6 +269,9 @@ def _check_attribute(store: Store, tenant: Tenant, log_id: str, attribute: str) 
     columns: set[str] = set()
     for part in store.list_log_parts(tenant, log_id):
         columns |= set(pl.read_parquet_schema(part.path))
+    customers = store.log_snapshot(tenant, log_id).customers  # attributes stitched on
+    if customers is not None:
+        columns |= set(pl.read_parquet_schema(customers))
     columns -= {CASE, SOURCE_FILE, SOURCE_ROW}
     if attribute not in columns:
         raise InputError(

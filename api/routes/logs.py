@@ -47,10 +47,10 @@ from ..jobs import JobContext, uploads_folder
 from ..journeys import (
     STITCH_FORMAT,
     append_sources,
-    identities_change,
     parse_gap,
     read_journeys,
     restitches,
+    table_change,
 )
 from ..schemas import DfgRead, JobPublic, LogList, LogPublic, VariantsRead
 from ..store import Store, new_id
@@ -84,6 +84,7 @@ def _suffix_check(suffixes: tuple[str, ...], what: str) -> Any:
 FILE_FIELDS = {
     "files": _suffix_check(SOURCE_SUFFIXES, "source"),
     "identities": _suffix_check(IDENTITY_SUFFIXES, "identity table"),
+    "customers": _suffix_check(IDENTITY_SUFFIXES, "customer table"),
     "mapping": _suffix_check(MAPPING_SUFFIXES, "mapping"),
 }
 
@@ -111,6 +112,13 @@ _FORM = {
             "type": "string",
             "format": "binary",
             "description": "Identity table (source_id, customer_id) as CSV or Parquet.",
+        },
+        "customers": {
+            "type": "string",
+            "format": "binary",
+            "description": "Customer table (customer_id and attributes such as region) as CSV "
+            "or Parquet; its attributes are copied onto every event of the customer, to split "
+            "analyses by them (`segment`).",
         },
         "gap": {"type": "string", "example": "30d", "description": "Inactivity gap or 'none'."},
         "goal": {"type": "array", "items": {"type": "string"}, "description": "Goal touchpoints."},
@@ -142,6 +150,7 @@ class IngestPlan:
 
     sources: tuple[tuple[Path, dict[str, Any], str, str], ...]
     identities: tuple[Path, str] | None
+    customers: tuple[Path, str] | None
     gap: timedelta | None
     goals: tuple[str, ...]
     stored: dict[str, Any]
@@ -226,15 +235,18 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
         mapping_from_dict(how, file=f.name)  # fail now, not in the job
         sources.append((f.path, how, f.name, f.sha256))
         known[f.name] = how
-    identity_files = upload.files_of("identities")
+    identity_files, customer_files = upload.files_of("identities"), upload.files_of("customers")
     if len(identity_files) > 1:
         raise InputError("send at most one identity table", column="identities")
+    if len(customer_files) > 1:
+        raise InputError("send at most one customer table", column="customers")
     gap_text = _one(upload, "gap") or (stored or {}).get("gap") or DEFAULT_GAP
     goals = tuple(g.strip() for g in upload.fields.get("goal", []) if g.strip())
     goals = goals or tuple((stored or {}).get("goals", ()))
     return IngestPlan(
         sources=tuple(sources),
         identities=(identity_files[0].path, identity_files[0].name) if identity_files else None,
+        customers=(customer_files[0].path, customer_files[0].name) if customer_files else None,
         gap=parse_gap(gap_text),
         goals=goals,
         stored={
@@ -243,6 +255,7 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
             "gap": gap_text,
             "goals": list(goals),
             "identities": (stored or {}).get("identities"),
+            "customers": (stored or {}).get("customers"),
         },
     )
 
@@ -259,14 +272,17 @@ def run_ingest(ctx: JobContext, plan: IngestPlan, log_id: str, *, append: bool) 
         ]
         stored = store.get_log(ctx.tenant_id, log_id).mapping
         path, name = plan.identities or (None, "")
-        entry, table = identities_change(stored, path, name)
+        entry, table = table_change("identities", stored, path, name)
+        path, name = plan.customers or (None, "")
+        c_entry, c_table = table_change("customers", stored, path, name)
         version = append_sources(
             store,
             ctx.tenant_id,
             log_id,
             sources,
-            settings={**plan.stored, "identities": entry},
+            settings={**plan.stored, "identities": entry, "customers": c_entry},
             identities=table,
+            customers=c_table,
             progress=ctx.stage_reporter(0.0, 0.9),
         )
         if version is None and not append:

@@ -124,7 +124,7 @@ async function loadLogs(selectId) {
 }
 
 // Attributes worth splitting by, offered while the log does not list its own attributes.
-const SEGMENT_HINTS = ["device", "channel", "queue"];
+const SEGMENT_HINTS = ["device", "channel", "queue", "region"];
 const NOT_SEGMENTS = new Set(["case_id", "activity", "timestamp", "customer_id", "source_id", "session_id", "call_id"]);
 
 function logChanged() {
@@ -201,6 +201,8 @@ async function uploadLog(event) {
   });
   const identities = $("identities").files[0];
   if (identities) form.append("identities", identities, identities.name);
+  const customers = $("customers").files[0];
+  if (customers) form.append("customers", customers, customers.name);
   if ($("timezone").value.trim()) form.append("timezone", $("timezone").value.trim());
   if ($("log-name").value.trim()) form.append("name", $("log-name").value.trim());
   $("upload-button").disabled = true;

@@ -157,3 +157,42 @@ def test_a_queued_analysis_can_be_cancelled_and_has_no_result(make_api: MakeApi)
 def test_an_analysis_of_a_missing_log_is_a_404(api: Api) -> None:
     assert_problem(api.client.post(f"{API}/analyses", json={"log": "log_nope"}), 404)
     assert_problem(api.client.get(f"{API}/analyses/job_nope"), 404)
+
+
+def test_a_customer_table_sent_with_the_upload_gives_segments_by_its_attributes(
+    api: Api,
+) -> None:
+    customers = ("customers", ("customers.csv", (SAMPLE / "customers.csv").read_bytes()))
+    files = [
+        ("files", (f"{n}.csv", (SAMPLE / f"{n}.csv").read_bytes(), "text/csv"))
+        for n in ("web", "call_center", "crm")
+    ]
+    files += [
+        ("identities", ("identities.csv", (SAMPLE / "identities.csv").read_bytes())),
+        customers,
+    ]
+    made = api.client.post(f"{API}/logs", files=files, data={"timezone": "Europe/Amsterdam"})
+    job = api.wait(made.json()["status_url"])
+    assert job["status"] == "done", job
+    log = api.client.get(f"{API}/logs/{job['log']}").json()
+    assert log["mapping"]["customers"]["file"] == "customers.csv"
+    request = {"log": job["log"], "map": _upload_map(api), "kind": "compare", "segment": "region"}
+    done = api.wait(api.client.post(f"{API}/analyses", json=request).json()["status_url"])
+    assert done["status"] == "done", done
+    split = api.client.get(done["links"]["result"]).json()["by_segment"]
+    assert split["attribute"] == "region"
+    assert {"north", "east", "south", "west"} <= {row["segment"] for row in split["headline"]}
+
+
+def test_a_customer_table_with_conflicting_rows_fails_the_ingest_naming_the_customer(
+    api: Api,
+) -> None:
+    bad = b"customer_id,region\nC000001,west\nC000001,east\n"
+    files = [
+        ("files", ("web.csv", (SAMPLE / "web.csv").read_bytes(), "text/csv")),
+        ("customers", ("customers.csv", bad, "text/csv")),
+    ]
+    job = api.wait(api.client.post(f"{API}/logs", files=files).json()["status_url"])
+    assert job["status"] == "failed"
+    assert job["error"]["status"] == 422 and job["error"]["file"] == "customers.csv"
+    assert "C000001" in job["error"]["detail"] and job["error"]["row"] == 1

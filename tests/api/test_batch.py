@@ -78,6 +78,7 @@ def days(tmp_path_factory: pytest.TempPathFactory) -> Path:
             chunk = frame.slice(day * size, size)
             chunk.write_csv(out / f"{source}-day{day + 1}.csv", separator=sep)
     shutil.copy(root / "gen" / "identities.csv", out / "identities.csv")
+    shutil.copy(root / "gen" / "customers.csv", out / "customers.csv")
     shutil.copy(root / "gen" / "map.toml", out / "map.toml")
     return out
 
@@ -157,6 +158,26 @@ def test_stitching_a_range_of_customers_at_a_time_gives_the_same_outputs(
     assert outputs(tmp_path / "ranged") == outputs(tmp_path / "fresh")
     keys = ("journeys", "events", "customers", "unmatched_ids")
     assert {k: pieces.get(k) for k in keys} == {k: full.get(k) for k in keys}
+
+
+def test_a_customer_table_in_the_job_splits_compare_by_its_attributes(
+    tmp_path: Path, days: Path
+) -> None:
+    job = make_job(tmp_path / "segments", days, upto=6)
+    shutil.copy(days / "customers.csv", tmp_path / "segments" / "exports")
+    text = job.read_text(encoding="utf-8")
+    text = text.replace('gap = "30d"', 'customers = "exports/customers.csv"\ngap = "30d"').replace(
+        'kind = "compare"', 'kind = "compare"\nsegment = "region"'
+    )
+    job.write_text(text, encoding="utf-8")
+    code, first, _ = run(str(job))
+    assert code == EXIT_OK, first
+    split = json.loads((tmp_path / "segments" / "out" / "compare.json").read_text())["by_segment"]
+    assert split["attribute"] == "region" and len(split["headline"]) >= 4
+    # The same files and table again: nothing to add, results from the cache.
+    code, again, _ = run(str(job))
+    assert code == EXIT_OK and again["batches_added"] == 0
+    assert all(a["cached"] for a in again["analyses"])
 
 
 def test_running_the_same_files_twice_appends_nothing_twice(tmp_path: Path, days: Path) -> None:

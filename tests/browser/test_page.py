@@ -7,6 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import httpx
 import polars as pl
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
@@ -95,15 +96,20 @@ def test_a_cx_lead_compares_the_sample_with_its_designed_map(
     assert page.evaluate("sessionStorage.getItem('journeyminer.apiKey')") == server.token
     assert page.evaluate("localStorage.length") == 0 and page.context.cookies() == []
 
-    # Upload the three sources with their presets, the identities and the time zone.
+    # Upload the three sources with their presets, the identity and customer tables, the zone.
     page.locator("#upload-details").evaluate("d => d.open = true")
     page.set_input_files("#log-files", [SAMPLE / f"{n}.csv" for n in ("web", "call_center", "crm")])
     for i, preset in enumerate(("web", "call_center", "crm")):
         page.select_option(f"#preset-{i}", preset)
     page.set_input_files("#identities", SAMPLE / "identities.csv")
+    page.set_input_files("#customers", SAMPLE / "customers.csv")
     page.get_by_label("Time zone").fill("Europe/Amsterdam")
     page.get_by_role("button", name="Upload and read the log").click()
     expect(page.locator("#log-facts")).to_contain_text("2,741 journeys", timeout=30_000)
+    logs = httpx.get(
+        f"{server.url}/api/v1/logs", headers={"Authorization": f"Bearer {server.token}"}
+    ).json()["logs"]
+    assert logs[0]["mapping"]["customers"]["file"] == "customers.csv"
 
     page.set_input_files("#map-file", SAMPLE / "map.toml")
     page.get_by_role("button", name="Upload map").click()

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from journeyminer.miner.customers import attach_customers
 from journeyminer.miner.log import SORTED_KEY, SORTED_VALUE, EventLog
 from journeyminer.miner.stitch import stitch_sources
 from journeyminer.miner.stitch_files import LogSummary, stitch_to_parquet
@@ -58,19 +59,30 @@ def test_ranges_on_disk_equal_one_stitch_in_memory(
     goals = ("checkout",) if goal else ()
     want, want_report = stitch_sources(sources, identities, gap=gap, goals=goals)
     dest = tmp_path / f"log-{bucket}-{gap}-{goal}.parquet"
-    report, summary = stitch_to_parquet(
+    # A customer table with a row for some customers (and one customer the log lacks).
+    names = sorted(set(want.frame.get_column("customer_id" if gap or goals else "case_id")))
+    table = pl.DataFrame(
+        {
+            "customer_id": [*names[::2], "nobody"],
+            "tier": [f"t{i}" for i in range(len(names[::2]) + 1)],
+        }
+    )
+    want, want_match = attach_customers(want, table)
+    done = stitch_to_parquet(
         [s.lazy() for s in sources],
         identities.lazy() if identities is not None else None,
         dest,
         gap=gap,
         goals=goals,
+        customers=table.lazy(),
         bucket_events=bucket,
     )
     got = pl.read_parquet(dest)
     assert got.equals(want.frame)
     assert pl.read_parquet_metadata(dest).get(SORTED_KEY) == SORTED_VALUE
-    assert report == want_report
-    assert summary == LogSummary.of(want)
+    assert done.report == want_report
+    assert done.summary == LogSummary.of(want)
+    assert done.customers == want_match
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".stitch-")]
 
 
