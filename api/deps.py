@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from .jobs import JobRunner
 from .settings import Settings
@@ -39,6 +40,17 @@ async def get_runner(request: Request) -> JobRunner:
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
+def tenant_for(store: Store, authorization: str | None) -> Tenant | None:
+    """The tenant of an `Authorization` header value `Bearer <key>`; None if not valid.
+
+    Parsed as `HTTPBearer` does (scheme case-insensitive); `hot_reads` uses it directly.
+    """
+    scheme, token = get_authorization_scheme_param(authorization)
+    if not token or scheme.lower() != "bearer":
+        return None
+    return store.authenticate(token)
+
+
 async def get_tenant(
     request: Request,
     store: StoreDep,
@@ -47,8 +59,9 @@ async def get_tenant(
     """The tenant of the request's `Authorization: Bearer <key>`; 401 without a valid key.
 
     Async on purpose, like the trivial dependencies above: the check is one indexed SQLite
-    read (WAL: readers never wait for writers) and an HMAC, tens of microseconds, while a
-    hop to the thread pool costs milliseconds under load (GIL hand-offs; bench_api.py).
+    read (WAL: readers never wait for writers) and an HMAC, tens of microseconds (and a
+    verified key is remembered for `key_cache_s`), while a hop to the thread pool costs
+    milliseconds under load (GIL hand-offs; bench_api.py).
     """
     tenant = store.authenticate(credentials.credentials) if credentials is not None else None
     if tenant is None:

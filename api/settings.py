@@ -34,6 +34,21 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, description="HTTP server worker processes.")
     host: str = Field(default="127.0.0.1", description="Address `journeyminer serve` binds.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `journeyminer serve` binds.")
+    key_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "How long a verified API key is remembered; a key revoked by another process "
+            "is refused at most this long after. 0: look every key up on every request."
+        ),
+    )
+    hot_reads: bool = Field(
+        default=True,
+        description=(
+            "Answer the hottest GETs (an analysis, its result, a log) without FastAPI's "
+            "routing and dependency solving; same answers, off only to compare or debug."
+        ),
+    )
     sqlite_busy_timeout_s: float = Field(
         default=10.0, gt=0, description="How long a write waits for SQLite's lock."
     )

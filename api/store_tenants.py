@@ -1,4 +1,11 @@
-"""The store's tenants and their API keys (only a salted hash of each token is kept)."""
+"""The store's tenants and their API keys (only a salted hash of each token is kept).
+
+`authenticate` remembers a verified token for `settings.key_cache_s` seconds (default 5),
+so a client's burst of requests costs one key lookup, not one each. Revoking a key through
+this store forgets it at once; a key revoked by another process (`journeyminer keys revoke`
+while the server runs) is refused by this one at most `key_cache_s` seconds later.
+Unknown, malformed and revoked tokens are never remembered: they are looked up every time.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,53 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
+import time
+from functools import cached_property
 
 from ..miner.errors import ConflictError, InputError, NotFoundError
 from .records import ApiKey, Tenant
 from .store_base import StoreBase, TenantRef, new_id, tenant_id_of, utc_now
 
+#: Verified tokens remembered at most (the oldest is forgotten first).
+KEY_CACHE_SIZE = 1024
+
+
+class _KeyCache:
+    """token -> (tenant, key id, expiry on the monotonic clock), for verified tokens only."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self.entries: dict[str, tuple[Tenant, str, float]] = {}
+
+    def get(self, token: str) -> Tenant | None:
+        hit = self.entries.get(token)
+        if hit is None:
+            return None
+        if hit[2] < time.monotonic():
+            self.entries.pop(token, None)
+            return None
+        return hit[0]
+
+    def put(self, token: str, tenant: Tenant, key_id: str) -> None:
+        if self.ttl_s <= 0:
+            return
+        while len(self.entries) >= KEY_CACHE_SIZE:
+            self.entries.pop(next(iter(self.entries), ""), None)
+        self.entries[token] = (tenant, key_id, time.monotonic() + self.ttl_s)
+
+    def forget_key(self, key_id: str) -> None:
+        for token, hit in list(self.entries.items()):
+            if hit[1] == key_id:
+                self.entries.pop(token, None)
+
 
 class TenantsMixin(StoreBase):
     """Tenants and API keys."""
+
+    @cached_property
+    def _keys(self) -> _KeyCache:
+        # Made on first use: StoreBase.__init__ belongs to every resource, not only this one.
+        return _KeyCache(self.settings.key_cache_s)
 
     def create_tenant(self, name: str) -> Tenant:
         """Add a tenant; its name must be new."""
@@ -66,8 +112,15 @@ class TenantsMixin(StoreBase):
         return key_id, f"{key_id}.{secret}"
 
     def authenticate(self, token: str) -> Tenant | None:
-        """The tenant a valid, unrevoked token belongs to; None for anything else."""
-        key_id, dot, secret = token.strip().partition(".")
+        """The tenant a valid, unrevoked token belongs to; None for anything else.
+
+        A verified token is remembered for `settings.key_cache_s` seconds (module docstring).
+        """
+        token = token.strip()
+        tenant = self._keys.get(token)
+        if tenant is not None:
+            return tenant
+        key_id, dot, secret = token.partition(".")
         if not dot or not key_id.startswith("key_") or not secret:
             return None
         row = (
@@ -84,7 +137,9 @@ class TenantsMixin(StoreBase):
             return None
         if not hmac.compare_digest(_key_hash(bytes.fromhex(row["salt"]), secret), row["hash"]):
             return None
-        return Tenant.from_row(row)
+        tenant = Tenant.from_row(row)
+        self._keys.put(token, tenant, key_id)
+        return tenant
 
     def revoke_api_key(self, key_id: str, *, tenant: TenantRef | None = None) -> ApiKey:
         """Revoke a key (idempotent); with `tenant`, only that tenant's key."""
@@ -97,6 +152,7 @@ class TenantsMixin(StoreBase):
                 (utc_now(), key_id),
             )
             row = con.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        self._keys.forget_key(key_id)
         return ApiKey.from_row(row)
 
     def list_api_keys(self, tenant: TenantRef) -> list[ApiKey]:

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_api.py [--duration 30] [--clients 32] [--workers 1 2]
                                    [--upload-mb 1024] [--skip-upload] [--profile]
+                                   [--accept-gzip]
 
 For each `--workers` count: a fresh workspace, a key from `journeyminer keys create`, and
 `journeyminer serve --workers N` on a free loopback port (a child process, killed at the
@@ -9,8 +10,12 @@ end). The bundled sample (datasets/omnichannel) is uploaded and a discover and a
 analysis run on it; then `--clients` connections GET, in turn, `/analyses/{id}` and
 `/analyses/{id}/result` of both analyses and `/logs/{id}` for `--duration` seconds. The load
 comes from `wrk` (`apt-get install wrk`) when installed, else from an httpx AsyncClient in a
-separate process (slower: on 2 cores it competes with the server for CPU). The server's RSS
-(all its processes) is sampled with psutil every 0.25 s.
+separate process (slower: on 2 cores it competes with the server for CPU). The requests are
+plain GETs: no `Accept-Encoding` (so every result body is sent whole, 177-537 KB) and no
+`If-None-Match`. `--accept-gzip` sends `Accept-Encoding: gzip` as browsers and HTTP libraries
+do (results then come gzipped, from the server's cache), in rows named so. The server's RSS
+(all its processes) is sampled with psutil every 0.25 s, its CPU time per request measured
+(the steady number on a shared machine) and the 1-minute load average noted before and after.
 
 Upload: a CSV of about `--upload-mb` MB (about 50 bytes a row: case, touchpoint, timestamp,
 channel; blocks of 200k generated rows, each block shifted to new cases and days) is
@@ -71,8 +76,8 @@ def free_port() -> int:
 class Server:
     """`journeyminer serve` in a child process on a loopback port, with an API key."""
 
-    def __init__(self, workspace: Path, workers: int) -> None:
-        self.workspace, self.workers = workspace, workers
+    def __init__(self, workspace: Path, workers: int, accept_gzip: bool = False) -> None:
+        self.workspace, self.workers, self.accept_gzip = workspace, workers, accept_gzip
         self.env = {**os.environ, "JOURNEYMINER_WORKSPACE": str(workspace)}
         made = subprocess.run(
             [*CLI, "keys", "create", "--tenant", "bench", "--json"],
@@ -109,6 +114,11 @@ class Server:
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def load_headers(self) -> dict[str, str]:
+        """What the load's clients send with every GET."""
+        return {**self.auth, **({"Accept-Encoding": "gzip"} if self.accept_gzip else {})}
 
     def rss_mb(self) -> float:
         """RSS of the server and its worker processes, MiB."""
@@ -148,12 +158,12 @@ class Server:
 
 
 @contextmanager
-def serving(workers: int) -> Iterator[Server]:
+def serving(workers: int, accept_gzip: bool = False) -> Iterator[Server]:
     folder = Path(tempfile.mkdtemp(prefix="jm-bench-api-"))
     server: Server | None = None
     try:
         (folder / "ws").mkdir()
-        server = Server(folder / "ws", workers)
+        server = Server(folder / "ws", workers, accept_gzip)
         yield server
     finally:
         if server is not None:
@@ -248,7 +258,7 @@ local paths = {%s}
 local i = 0
 request = function()
   i = i %% #paths + 1
-  return wrk.format("GET", paths[i], {["Authorization"] = "Bearer %s"})
+  return wrk.format("GET", paths[i], %s)
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -264,7 +274,10 @@ end
 
 def load_wrk(server: Server, paths: list[str], duration: int, clients: int) -> dict[str, Any]:
     script = server.workspace / "load.lua"
-    script.write_text(WRK_SCRIPT % (", ".join(json.dumps(p) for p in paths), server.token))
+    headers = ", ".join(
+        f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in server.load_headers.items()
+    )
+    script.write_text(WRK_SCRIPT % (", ".join(json.dumps(p) for p in paths), f"{{{headers}}}"))
     out = subprocess.run(
         ["wrk", f"-t{WRK_THREADS}", f"-c{clients}", f"-d{duration}s", "--timeout", "10s", "-s", str(script),
          server.base],
@@ -280,11 +293,13 @@ def load_wrk(server: Server, paths: list[str], duration: int, clients: int) -> d
     return data
 
 
-async def _httpx_load(base: str, token: str, paths: list[str], duration: float, clients: int):
+async def _httpx_load(
+    base: str, headers: dict[str, str], paths: list[str], duration: float, clients: int
+):
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Accept-Encoding": "identity", **headers}  # httpx asks for gzip by default
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as http:
         end = time.perf_counter() + duration
 
@@ -317,7 +332,8 @@ async def _httpx_load(base: str, token: str, paths: list[str], duration: float, 
 
 
 def load_httpx(server: Server, paths: list[str], duration: int, clients: int) -> dict[str, Any]:
-    args = [server.base, server.token, json.dumps(paths), str(duration), str(clients)]
+    args = [server.base, json.dumps(server.load_headers), json.dumps(paths), str(duration),
+            str(clients)]  # fmt: skip
     out = subprocess.run(
         [sys.executable, __file__, "--load-worker", *args],
         capture_output=True,
@@ -479,9 +495,9 @@ def run_upload(server: Server, megabytes: int) -> dict[str, Any]:
 # -- main ---------------------------------------------------------------------------------
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--load-worker":
-        base, token, paths, duration, clients = sys.argv[2:7]
+        base, headers, paths, duration, clients = sys.argv[2:7]
         result = asyncio.run(
-            _httpx_load(base, token, json.loads(paths), float(duration), int(clients))
+            _httpx_load(base, json.loads(headers), json.loads(paths), float(duration), int(clients))
         )
         print(json.dumps(result))
         return
@@ -492,16 +508,23 @@ def main() -> None:
     parser.add_argument("--upload-mb", type=int, default=1024)
     parser.add_argument("--skip-upload", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--accept-gzip",
+        action="store_true",
+        help="The load's clients send Accept-Encoding: gzip (default: plain GETs).",
+    )
     parser.add_argument("--note", default="", help="A note stored with the results.")
     args = parser.parse_args()
 
     meta = {"machine": machine(), "note": args.note}
     rows: list[dict[str, Any]] = []
     for workers in args.workers:
-        with serving(workers) as server:
+        with serving(workers, args.accept_gzip) as server:
             ids = seed(server)
-            row = {"name": f"cached GETs, {workers} worker(s)", "workers": workers,
-                   "clients": args.clients, "duration_s": args.duration,
+            gz = ", Accept-Encoding: gzip" if args.accept_gzip else ""
+            row = {"name": f"cached GETs{gz}, {workers} worker(s)", "workers": workers,
+                   "accept_gzip": args.accept_gzip, "clients": args.clients,
+                   "duration_s": args.duration,
                    "discover_s": float(ids["discover_s"]), "compare_s": float(ids["compare_s"]),
                    **run_load(server, ids, args.duration, args.clients)}  # fmt: skip
             row["target_met"] = row["rps"] >= 1000 and row["p99_ms"] < 50 and not row["non_2xx"]
@@ -519,13 +542,18 @@ def main() -> None:
     path = write_results("api", rows, meta)
 
     print(f"\n### HTTP API ({meta['machine']})\n")
-    print("| load | req/s | p50 ms | p99 ms | non-2xx | server RSS MiB (peak) | target |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    print(
+        "| load | req/s | p50 ms | p99 ms | server CPU µs/req | load avg 1m | non-2xx "
+        "| server RSS MiB (peak) | target |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for r in rows:
         if "rps" in r:
             print(
                 f"| {r['name']} ({r['clients']} clients, {r['duration_s']} s, {r['client']}) | "
-                f"{r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['non_2xx']} | "
+                f"{r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                f"{r['server_cpu_us_per_request']:.0f} | "
+                f"{r['load_avg_1m_before']:.1f}-{r['load_avg_1m_after']:.1f} | {r['non_2xx']} | "
                 f"{r['rss_peak_mb']:.0f} | {'met' if r['target_met'] else 'not met'} |"
             )
     for r in rows:

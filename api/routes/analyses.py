@@ -10,10 +10,8 @@ with the log's settings, cached per log version).
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -23,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...miner.errors import InputError, NotFoundError
 from ...miner.log import CASE
+from ..cached_bodies import BodyCache
 from ..deps import RunnerDep, StoreDep, TenantDep
 from ..jobs import JobContext
 from ..journeys import SOURCE_FILE, SOURCE_ROW, read_journeys
@@ -367,70 +366,49 @@ def _result_file(store: Store, tenant: Tenant, analysis_id: str, name: str, miss
 _RESULT_RESPONSES = problem_responses(404, 409)
 
 
-class ResultBytes:
-    """An LRU of small result files' bytes: results never change once stored, and serving
-    them from memory spares the thread hops of a FileResponse (stat, open, reads, close).
+async def get_body_cache(request: Request) -> BodyCache:
+    """The app's cache of result bytes (made on first use; one per app).
 
-    A file over `max_file` is not cached (FileResponse streams it); `max_total` bounds the
-    memory. Only used after the store said the result exists, so a deleted one is never served.
+    Async, like every dependency of a hot route: a `def` one costs a thread-pool hop.
     """
-
-    def __init__(self, max_file: int = 4 << 20, max_total: int = 64 << 20) -> None:
-        """An empty cache."""
-        self.max_file, self.max_total = max_file, max_total
-        self._data: OrderedDict[Path, bytes] = OrderedDict()
-        self._size = 0
-
-    async def read(self, path: Path) -> bytes | None:
-        """The file's bytes (cached, or read in a worker thread), or None if it is too large."""
-        data = self._data.get(path)
-        if data is not None:
-            self._data.move_to_end(path)
-            return data
-        data = await run_in_threadpool(_read_small, path, self.max_file)
-        if data is None:
-            return None
-        if path not in self._data:
-            self._data[path] = data
-            self._size += len(data)
-        while self._size > self.max_total:
-            _, dropped = self._data.popitem(last=False)
-            self._size -= len(dropped)
-        return data
-
-
-def _read_small(path: Path, limit: int) -> bytes | None:
-    if path.stat().st_size > limit:
-        return None
-    return path.read_bytes()
-
-
-def get_result_bytes(request: Request) -> ResultBytes:
-    """The app's result-bytes cache (made on first use; one per app)."""
-    cache: ResultBytes | None = getattr(request.app.state, "result_bytes", None)
+    cache: BodyCache | None = getattr(request.app.state, "result_bodies", None)
     if cache is None:
-        cache = request.app.state.result_bytes = ResultBytes()
+        cache = request.app.state.result_bodies = BodyCache()
     return cache
 
 
-ResultBytesDep = Annotated[ResultBytes, Depends(get_result_bytes)]
+BodyCacheDep = Annotated[BodyCache, Depends(get_body_cache)]
 
 
 @router.get(
     "/{analysis_id}/result",
     summary="The result as JSON",
     response_class=FileResponse,
-    responses={200: {"content": {"application/json": {}}}, **_RESULT_RESPONSES},
+    responses={
+        200: {
+            "content": {"application/json": {}},
+            "headers": {
+                "ETag": {
+                    "description": "Send it back in `If-None-Match` to get a 304.",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        304: {"description": "Not modified: `If-None-Match` names the current ETag."},
+        **_RESULT_RESPONSES,
+    },
 )
 async def get_result(
-    analysis_id: str, tenant: TenantDep, store: StoreDep, cache: ResultBytesDep
+    analysis_id: str, request: Request, tenant: TenantDep, store: StoreDep, cache: BodyCacheDep
 ) -> Response:
-    """The whole result: DFG, variants, journey statistics (and segments)."""
+    """The whole result: DFG, variants, journey statistics (and segments).
+
+    Results never change: send `If-None-Match` with the `ETag` to get an empty 304, and
+    `Accept-Encoding: gzip` for a compressed body.
+    """
     path = _result_file(store, tenant, analysis_id, "result.json", "the result has no JSON")
-    data = await cache.read(path)
-    if data is None:
-        return FileResponse(path, media_type="application/json")
-    return Response(data, media_type="application/json")
+    response = await cache.respond(path, request.headers, "application/json")
+    return response or FileResponse(path, media_type="application/json")
 
 
 @router.get(

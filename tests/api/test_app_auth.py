@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from .conftest import API, SAMPLE, Api, assert_problem
+from journeyminer.api.store import Store
+from journeyminer.api.store_tenants import KEY_CACHE_SIZE
+
+from .conftest import API, SAMPLE, Api, MakeApi, assert_problem
 
 
 @pytest.mark.parametrize(
@@ -22,8 +27,47 @@ def test_a_missing_or_invalid_key_is_a_401_with_www_authenticate(
 
 def test_a_revoked_key_is_a_401(api: Api) -> None:
     assert api.client.get(f"{API}/logs").status_code == 200
-    api.store.revoke_api_key(api.key_id)
+    api.store.revoke_api_key(api.key_id)  # the server's own store forgets the key at once
     assert_problem(api.client.get(f"{API}/logs"), 401)
+
+
+def test_a_key_revoked_by_another_process_is_refused_after_key_cache_s(
+    make_api: MakeApi,
+) -> None:
+    api = make_api(key_cache_s=0.5)
+    assert api.client.get(f"{API}/logs").status_code == 200
+    with Store.open(api.settings) as other_process:
+        other_process.revoke_api_key(api.key_id)
+    assert api.client.get(f"{API}/logs").status_code == 200  # remembered for key_cache_s
+    time.sleep(0.6)
+    assert_problem(api.client.get(f"{API}/logs"), 401)
+    assert_problem(api.client.get(f"{API}/logs"), 401)  # a refused key is never remembered
+
+
+def test_with_key_cache_s_0_every_request_looks_its_key_up(make_api: MakeApi) -> None:
+    api = make_api(key_cache_s=0)
+    assert api.client.get(f"{API}/logs").status_code == 200
+    with Store.open(api.settings) as other_process:
+        other_process.revoke_api_key(api.key_id)
+    assert_problem(api.client.get(f"{API}/logs"), 401)
+
+
+def test_the_key_cache_remembers_verified_tokens_only_and_a_bounded_number(
+    make_api: MakeApi,
+) -> None:
+    api = make_api()
+    cache = api.store._keys
+    cache.entries.clear()
+    assert api.store.authenticate("key_nope.secret") is None
+    assert api.store.authenticate(f"{api.token}x") is None
+    assert api.store.authenticate(f"  {api.token} ").id == api.store.authenticate(api.token).id
+    assert list(cache.entries) == [api.token]
+    tenant = api.store.get_tenant_by_name("acme")
+    for i in range(KEY_CACHE_SIZE + 10):
+        cache.put(f"token-{i}", tenant, "key_x")
+    assert len(cache.entries) == KEY_CACHE_SIZE and api.token not in cache.entries
+    cache.forget_key("key_x")
+    assert not cache.entries
 
 
 def test_health_docs_and_openapi_need_no_key(api: Api) -> None:
