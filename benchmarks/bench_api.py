@@ -59,6 +59,9 @@ CLI = [sys.executable, "-c", "from journeyminer.api.cli import main; main()"]
 BLOCK_ROWS = 200_000
 #: One wrk thread: on 2 cores a second one takes the CPU the server needs (p99 x5 measured).
 WRK_THREADS = 1
+#: `taskset -c CPUS` prefixes for the server and the load (`--server-cpus`, `--client-cpus`):
+#: on a larger machine, the server on 2 cores of its own and the load on others.
+PIN: dict[str, list[str]] = {"server": [], "client": []}
 TOUCHPOINTS = ["ad_click", "landing_page", "search", "product_page", "add_to_cart",
                "checkout", "payment", "order_confirmed", "call_support", "complaint",
                "email_click", "delivered"]  # fmt: skip
@@ -93,7 +96,15 @@ class Server:
         self.log = workspace / "server.log"
         with open(self.log, "wb") as err:
             self.proc = subprocess.Popen(
-                [*CLI, "serve", "--port", str(self.port), "--workers", str(workers)],
+                [
+                    *PIN["server"],
+                    *CLI,
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(workers),
+                ],
                 env=self.env,
                 stdout=subprocess.DEVNULL,
                 stderr=err,
@@ -279,7 +290,7 @@ def load_wrk(server: Server, paths: list[str], duration: int, clients: int) -> d
     )
     script.write_text(WRK_SCRIPT % (", ".join(json.dumps(p) for p in paths), f"{{{headers}}}"))
     out = subprocess.run(
-        ["wrk", f"-t{WRK_THREADS}", f"-c{clients}", f"-d{duration}s", "--timeout", "10s", "-s", str(script),
+        [*PIN["client"], "wrk", f"-t{WRK_THREADS}", f"-c{clients}", f"-d{duration}s", "--timeout", "10s", "-s", str(script),
          server.base],
         capture_output=True,
         text=True,
@@ -514,9 +525,16 @@ def main() -> None:
         help="The load's clients send Accept-Encoding: gzip (default: plain GETs).",
     )
     parser.add_argument("--note", default="", help="A note stored with the results.")
+    parser.add_argument(
+        "--server-cpus", help="Pin the server to these CPUs (taskset -c), e.g. 0,1."
+    )
+    parser.add_argument("--client-cpus", help="Pin the load generator to these CPUs, e.g. 2,3.")
     args = parser.parse_args()
+    for role, cpus in (("server", args.server_cpus), ("client", args.client_cpus)):
+        PIN[role] = ["taskset", "-c", cpus] if cpus else []
 
-    meta = {"machine": machine(), "note": args.note}
+    meta = {"machine": machine(), "note": args.note, "server_cpus": args.server_cpus,
+            "client_cpus": args.client_cpus}  # fmt: skip
     rows: list[dict[str, Any]] = []
     for workers in args.workers:
         with serving(workers, args.accept_gzip) as server:
