@@ -1,6 +1,7 @@
 """Ingest speed and memory: journeyminer vs plain polars (read + sort) vs pm4py.
 
     python benchmarks/bench_ingest.py --events 10000000 [--xes-events 1000000] [--repeat 3]
+        [--skip-pm4py] [--skip-xes]
 
 Data: a generated omnichannel scenario (`journeyminer generate`), stitched once and written
 as one export in foreign column names (`events.csv`, `;`-separated, ISO timestamps with
@@ -214,6 +215,7 @@ def main() -> None:
     parser.add_argument("--xes-events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-pm4py", action="store_true")
+    parser.add_argument("--skip-xes", action="store_true", help="only the CSV and Parquet runs")
     args = parser.parse_args()
     folder = prepare(args.events, min(args.xes_events, args.events))
     script = str(Path(__file__).resolve())
@@ -230,6 +232,8 @@ def main() -> None:
             rows.append({**row, "name": n, "input": kind})
         print_table(rows, "polars read+sort", f"{kind.upper()} ingest, {args.events:,} events")
         write_results("ingest", rows, meta)
+    if args.skip_xes:
+        return
     path = str(folder / "events.xes")
     rows = [
         {

@@ -105,6 +105,7 @@ def ingest_sources(
     if progress:
         progress("stitching", len(sources), total)
     log, stitched = stitch_sources(frames, table, gap=gap, goals=goals)
+    del frames  # the sources go before the log's encoded view is built
     first, last = log.time_range()
     report = IngestReport(
         sources=tuple(per_source),

@@ -7,6 +7,7 @@ keep their input order, which is pm4py's rule too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -29,11 +30,17 @@ NO_CHANNEL = -1
 # Written into the Parquet footer of a canonical log, so reading it back skips the sort check.
 SORTED_KEY = "journeyminer.sorted"
 SORTED_VALUE = "case_id,timestamp,input-order"
+_ENCODER = "_encoder"  # where `EventLog.from_encoder` keeps its builder until first use
 
 
 @dataclass(frozen=True, eq=False)
 class EncodedLog:
-    """Plain numpy arrays the kernels work on; events of case i are `offsets[i]:offsets[i+1]`."""
+    """Plain numpy arrays the kernels work on; events of case i are `offsets[i]:offsets[i+1]`.
+
+    The arrays are writable only so that numba compiles one flavour; nothing writes to them
+    (`ts` may be the very buffer under the log's timestamp column). The case ids stay a polars
+    Series (`case_names`); `case_ids` turns them into Python strings only when asked.
+    """
 
     offsets: np.ndarray  # int64[n_cases + 1]
     act: np.ndarray  # int32[n_events], codes into `activities`
@@ -41,7 +48,12 @@ class EncodedLog:
     channel: np.ndarray  # int8[n_events], codes into `channels`, -1 when unknown
     activities: tuple[str, ...]  # sorted, so codes are deterministic
     channels: tuple[str, ...]  # sorted
-    case_ids: np.ndarray  # object[n_cases] of str, in log order
+    case_names: pl.Series  # String[n_cases], the case ids in log order
+
+    @cached_property
+    def case_ids(self) -> np.ndarray:
+        """object[n_cases] of str, in log order; built on first use (millions of Python strings)."""
+        return self.case_names.to_numpy().astype(object)
 
     @property
     def n_cases(self) -> int:
@@ -67,6 +79,17 @@ class EventLog:
         self._frame = frame
 
     # -- construction ---------------------------------------------------------------
+    @classmethod
+    def from_encoder(cls, frame: pl.DataFrame, encoder: Callable[[], EncodedLog]) -> EventLog:
+        """Wrap a sorted canonical frame whose encoded view `encoder()` builds on first use.
+
+        Stitching has the codes at hand, so encoding the frame again would be wasted; building
+        the view lazily keeps its arrays out of the ingest's peak (the sources are gone by then).
+        """
+        log = cls(frame, is_sorted=True)
+        log.__dict__[_ENCODER] = encoder
+        return log
+
     @classmethod
     def from_frame(
         cls,
@@ -144,7 +167,8 @@ class EventLog:
     @cached_property
     def encoded(self) -> EncodedLog:
         """The encoded view for the kernels, built once on first use (O(n_events), no loops)."""
-        return encode(self._frame)
+        encoder = self.__dict__.pop(_ENCODER, None)
+        return encoder() if encoder is not None else encode(self._frame)
 
     def time_range(self) -> tuple[Any, Any]:
         """First and last timestamp in the log (None, None when empty)."""
@@ -255,8 +279,7 @@ def sort_events(frame: pl.DataFrame, *, by: str = CASE) -> pl.DataFrame:
 
 def encode(frame: pl.DataFrame) -> EncodedLog:
     """Build the kernels' arrays from a sorted canonical frame in O(n_events)."""
-    n = frame.height
-    if n == 0:
+    if frame.height == 0:
         return EncodedLog(
             offsets=np.zeros(1, dtype=np.int64),
             act=np.zeros(0, dtype=np.int32),
@@ -264,7 +287,7 @@ def encode(frame: pl.DataFrame) -> EncodedLog:
             channel=np.zeros(0, dtype=np.int8),
             activities=(),
             channels=(),
-            case_ids=np.array([], dtype=object),
+            case_names=pl.Series(CASE, [], dtype=pl.String),
         )
     # One pass for the distinct names and the case runs, so polars runs the three side by side.
     first = frame.select(
@@ -274,34 +297,62 @@ def encode(frame: pl.DataFrame) -> EncodedLog:
     )
     activities = pl.Series(ACTIVITY, first.item(0, ACTIVITY), dtype=pl.String)
     channels = pl.Series(CHANNEL, first.item(0, CHANNEL), dtype=pl.String)
+    check_channels(channels)
+    runs = first.select(pl.col(CASE).explode()).unnest(CASE)
+    codes = frame.select(
+        pl.col(ACTIVITY).cast(pl.Enum(activities)).to_physical(),
+        pl.col(CHANNEL).cast(pl.Enum(channels)).to_physical(),
+    )
+    return encoded_view(
+        case_lengths=runs.get_column("len").to_numpy(),
+        case_ids=runs.get_column("value"),
+        act=codes.get_column(ACTIVITY),
+        ts=_kernel_array(
+            frame.get_column(TIMESTAMP).dt.cast_time_unit("us").dt.epoch("us"), np.int64
+        ),
+        channel=codes.get_column(CHANNEL),
+        activities=activities,
+        channels=channels,
+    )
+
+
+def check_channels(channels: pl.Series) -> None:
+    """Raise SourceError when there are more distinct channels than the int8 codes hold."""
     if channels.len() > 127:
         raise SourceError(
             f"{channels.len()} distinct channels; journeyminer supports at most 127",
             column=CHANNEL,
             expected="at most 127 channels (web, call_center, crm, ...)",
         )
-    coded = frame.select(
-        pl.col(ACTIVITY).cast(pl.Enum(activities)).to_physical().cast(pl.Int32).alias("act"),
-        pl.col(TIMESTAMP).dt.cast_time_unit("us").dt.epoch("us").alias("ts"),
-        pl.col(CHANNEL)
-        .cast(pl.Enum(channels))
-        .to_physical()
-        .cast(pl.Int8)
-        .fill_null(NO_CHANNEL)
-        .alias("ch"),
-    )
-    runs = first.select(pl.col(CASE).explode()).unnest(CASE)
-    lengths = runs.get_column("len").to_numpy().astype(np.int64)
-    offsets = np.zeros(lengths.size + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+
+
+def encoded_view(
+    *,
+    case_lengths: np.ndarray,
+    case_ids: pl.Series,
+    act: pl.Series,
+    ts: np.ndarray,
+    channel: pl.Series,
+    activities: pl.Series,
+    channels: pl.Series,
+) -> EncodedLog:
+    """The encoded view from codes already in log order.
+
+    `case_lengths[i]` events of case `case_ids[i]` follow one another; `act` and `channel` are
+    integer codes into the sorted `activities` and `channels` (a null channel becomes -1);
+    `ts` holds int64 microseconds since the epoch and is used as it is (stitching passes the
+    array under the frame's timestamp column). The codes are copied for the kernels.
+    """
+    offsets = np.zeros(len(case_lengths) + 1, dtype=np.int64)
+    np.cumsum(case_lengths, out=offsets[1:])
     return EncodedLog(
         offsets=offsets,
-        act=_kernel_array(coded.get_column("act"), np.int32),
-        ts=_kernel_array(coded.get_column("ts"), np.int64),
-        channel=_kernel_array(coded.get_column("ch"), np.int8),
+        act=_kernel_array(act, np.int32),
+        ts=ts,
+        channel=_kernel_array(channel.cast(pl.Int8).fill_null(NO_CHANNEL), np.int8),
         activities=tuple(activities.to_list()),
         channels=tuple(channels.to_list()),
-        case_ids=runs.get_column("value").to_numpy().astype(object),
+        case_names=case_ids.alias(CASE),
     )
 
 
