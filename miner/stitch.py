@@ -52,6 +52,41 @@ class StitchReport:
     dropped_no_timestamp: int
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
+    @classmethod
+    def counted(
+        cls,
+        *,
+        events: int,
+        customers: int,
+        journeys: int,
+        source_ids: int,
+        matched_ids: int,
+        unmatched_events: int,
+        dropped_no_timestamp: int,
+        identities: bool,
+    ) -> StitchReport:
+        """The report of these counts, with the warnings they call for (`identities`: whether
+        an identity table was given)."""
+        warnings = []
+        if dropped_no_timestamp:
+            warnings.append(f"{dropped_no_timestamp} events without a timestamp were left out")
+        if identities and unmatched_events:
+            warnings.append(
+                f"{source_ids - matched_ids} source ids ({unmatched_events} events) are not in "
+                "the identity table and stay their own customer"
+            )
+        return cls(
+            events=events,
+            customers=customers,
+            journeys=journeys,
+            source_ids=source_ids,
+            matched_ids=matched_ids,
+            unmatched_ids=source_ids - matched_ids,
+            unmatched_events=unmatched_events,
+            dropped_no_timestamp=dropped_no_timestamp,
+            warnings=tuple(warnings),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
         return {
@@ -149,10 +184,8 @@ def stitch_sources(
         raise SourceError("no sources to stitch", expected="at least one source")
     events = pl.concat(list(frames), how="diagonal_relaxed")
     dropped = events.get_column(TIMESTAMP).null_count()
-    warnings: list[str] = []
     if dropped:
         events = events.filter(pl.col(TIMESTAMP).is_not_null())
-        warnings.append(f"{dropped} events without a timestamp were left out")
     # Every name column becomes integer codes into its sorted distinct names, and stays so
     # until the end: sorting, cutting and gathering integers is several times faster and
     # smaller than strings, and each output column is built once, already in log order.
@@ -175,11 +208,6 @@ def stitch_sources(
         names, customer, matched_ids, unmatched_events = _customer_codes(
             source_names, codes.get_column(SOURCE_ID), check_identities(identities)
         )
-        if unmatched_events:
-            warnings.append(
-                f"{source_ids - matched_ids} source ids ({unmatched_events} events) are not in "
-                "the identity table and stay their own customer"
-            )
     else:
         names, customer = source_names, codes.get_column(SOURCE_ID)
         matched_ids, unmatched_events = 0, events.height
@@ -243,16 +271,15 @@ def stitch_sources(
     del order, timeline
     frame = _log_frame(events, [CASE, ACTIVITY, TIMESTAMP, CHANNEL, *rest], coded, dictionaries)
     log = EventLog.from_encoder(frame, encoder)
-    report = StitchReport(
+    report = StitchReport.counted(
         events=frame.height,
         customers=names.len(),
         journeys=journeys.len(),
         source_ids=source_ids,
         matched_ids=matched_ids,
-        unmatched_ids=source_ids - matched_ids,
         unmatched_events=unmatched_events,
         dropped_no_timestamp=dropped,
-        warnings=tuple(warnings),
+        identities=identities is not None,
     )
     return log, report
 

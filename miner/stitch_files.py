@@ -276,22 +276,9 @@ def _slice(table: pl.LazyFrame | None, low: str | None, high: str | None) -> pl.
 
 def _report(counts: _Counts, has_identities: bool) -> StitchReport:
     c = counts.fields
-    warnings = []
-    if c["dropped_no_timestamp"]:
-        warnings.append(f"{c['dropped_no_timestamp']} events without a timestamp were left out")
-    if has_identities and c["unmatched_events"]:
-        warnings.append(
-            f"{c['unmatched_ids']} source ids ({c['unmatched_events']} events) are not in the "
-            "identity table and stay their own customer"
-        )
-    return StitchReport(
-        events=c["events"],
-        customers=c["customers"],
-        journeys=c["journeys"],
-        source_ids=c["source_ids"],
-        matched_ids=c["matched_ids"],
-        unmatched_ids=c["unmatched_ids"],
-        unmatched_events=c["unmatched_events"],
+    keys = ("events", "customers", "journeys", "source_ids", "matched_ids", "unmatched_events")
+    return StitchReport.counted(
+        **{k: c[k] for k in keys},
         dropped_no_timestamp=c["dropped_no_timestamp"],
-        warnings=tuple(warnings),
+        identities=has_identities,
     )
