@@ -1,10 +1,9 @@
-"""Replay against a designed journey map: each variant checked once, then per-case windows.
+"""Replay against a designed journey map: each variant checked once.
 
 `replay_variants` walks the representative case of every variant over the designed transition
-matrix and emits deviation records `(variant, position, type, a, b, n)`; `skipped_steps` adds
-the designed steps an unexpected jump passed over; `frame_positions`, `phase_spans` and
-`rule_breaches` measure time frames and rules per case (they depend on timestamps, so they
-run over all events); `case_channels` gives each case's channel set and switches.
+matrix and emits deviation records (`RECORD_ROWS`); `skipped_steps` finds the designed steps
+an unexpected jump passed over, and `merge_records` merges those records into the others. What depends on timestamps or on the case
+itself (time frames, rules, channels) is in `kernels.journeys`.
 
 Deviation types are small integer codes (below), numbered in the order a case lists the
 deviations found at one position. Kernels know codes only; names live in `miner.compare`.
@@ -28,14 +27,18 @@ TIME_FRAME = 6  # case level: a designed time frame breached
 RULE = 7  # case level: an orchestration rule breached
 DROP_OFF = 8  # case level: closed journey that never reached a goal
 N_TYPES = 9
-WITHIN, NOT_WHILE_OPEN = 0, 1  # rule kinds for `rule_breaches`
+MAX_PER_EVENT = 5  # records one event can add: wrong start, unknown, unexpected, regression, rework
+# Rows of a deviation record array: a touchpoint (an activity, or -1 for a pair), a pair from ->
+# to (or -1, -1), n (occurrences, for rework; else 0).
+RECORD_ROWS = ("variant", "position", "type", "touchpoint", "from", "to", "n")
 
 
 @njit(**SERIAL)
-def _replay(offsets, act, rep, allowed, phase, start, goal, n_codes, fill, out):
-    # fill=False: count an upper bound of records (no dedupe); fill=True: write deduped
-    # records into `out` (int64[6, capacity]: variant, position, type, a, b, n).
+def _replay(offsets, act, rep, allowed, phase, start, goal, n_codes, capacity):
+    # Deduped records in a growing int64[7, capacity] (RECORD_ROWS): an event adds at most
+    # MAX_PER_EVENT records, so the room is checked once per event.
     k = rep.size
+    out = np.zeros((7, max(capacity, MAX_PER_EVENT)), dtype=np.int64)
     flags = np.zeros(k, dtype=np.int64)
     goal_pos = np.full(k, -1, dtype=np.int64)
     last_known = np.full(k, -1, dtype=np.int64)
@@ -48,21 +51,25 @@ def _replay(offsets, act, rep, allowed, phase, start, goal, n_codes, fill, out):
         hi = offsets[rep[v] + 1]
         first = r
         for i in range(lo, hi):
+            if r + MAX_PER_EVENT > out.shape[1]:
+                bigger = np.zeros((7, 2 * out.shape[1]), dtype=np.int64)
+                bigger[:, :r] = out[:, :r]
+                out = bigger
             p = i - lo
             a = act[i]
             known = phase[a] >= 0
             if p == 0 and not start[a]:
                 flags[v] |= 1 << WRONG_START
-                if fill:
-                    out[0, r], out[1, r], out[2, r], out[3, r], out[4, r] = v, p, 0, a, -1
+                out[0, r], out[1, r], out[2, r], out[3, r] = v, p, WRONG_START, a
+                out[4, r], out[5, r] = -1, -1
                 r += 1
             if stamp[a] != v:
                 stamp[a] = v
                 occ[a] = 0
                 if not known:
                     flags[v] |= 1 << UNKNOWN
-                    if fill:
-                        out[0, r], out[1, r], out[2, r], out[3, r], out[4, r] = v, p, 1, a, -1
+                    out[0, r], out[1, r], out[2, r], out[3, r] = v, p, UNKNOWN, a
+                    out[4, r], out[5, r] = -1, -1
                     r += 1
             occ[a] += 1
             if p > 0 and known and phase[act[i - 1]] >= 0:
@@ -72,30 +79,28 @@ def _replay(offsets, act, rep, allowed, phase, start, goal, n_codes, fill, out):
                     if not hit:
                         continue
                     flags[v] |= 1 << typ
-                    new = True
-                    if fill:  # first occurrence of the pair in this variant only
-                        for j in range(first, r):
-                            if out[2, j] == typ and out[3, j] == b and out[4, j] == a:
-                                new = False
-                                break
-                        if new:
-                            out[0, r], out[1, r], out[2, r], out[3, r], out[4, r] = v, p, typ, b, a
+                    new = True  # first occurrence of the pair in this variant only
+                    for j in range(first, r):
+                        if out[2, j] == typ and out[4, j] == b and out[5, j] == a:
+                            new = False
+                            break
                     if new:
+                        out[0, r], out[1, r], out[2, r], out[3, r] = v, p, typ, -1
+                        out[4, r], out[5, r] = b, a
                         r += 1
             if occ[a] == 2:
                 flags[v] |= 1 << REWORK
-                if fill:
-                    out[0, r], out[1, r], out[2, r], out[3, r], out[4, r] = v, p, 5, a, -1
+                out[0, r], out[1, r], out[2, r], out[3, r] = v, p, REWORK, a
+                out[4, r], out[5, r] = -1, -1
                 r += 1
             if goal[a] and goal_pos[v] < 0:
                 goal_pos[v] = p
             if known:
                 last_known[v] = p
                 max_phase[v] = max(max_phase[v], phase[a])
-        if fill:
-            for j in range(first, r):
-                out[5, j] = occ[out[3, j]] if out[2, j] == REWORK else 0
-    return r, flags, goal_pos, last_known, max_phase
+        for j in range(first, r):
+            out[6, j] = occ[out[3, j]] if out[2, j] == REWORK else 0
+    return out[:, :r].copy(), flags, goal_pos, last_known, max_phase
 
 
 def _check_codes(name: str, arr: np.ndarray, dtype: type, n_act: int, ndim: int = 1) -> None:
@@ -119,13 +124,13 @@ def replay_variants(
     offsets: int64[n_cases + 1]; act: int32[n_events] codes; representative: int64[k] case
     indexes; allowed: bool[m, m] (m >= n_act; [a, b] = designed flow a -> b, diagonal True
     when a repeat is rework rather than a hidden path); phase: int32[m], -1 outside the map;
-    start, goal: bool[m]. Returns (records int64[6, r] rows variant, position, type, a, b, n,
-    sorted by variant then position then type; flags int64[k] bit (1 << type) per type found;
+    start, goal: bool[m]. Returns (records int64[7, r] with RECORD_ROWS, sorted by variant then
+    position then type; flags int64[k] bit (1 << type) per type found;
     goal_pos int64[k] first goal position or -1; last_known int64[k] position of the last
     mapped activity or -1; max_phase int64[k] furthest phase or -1). Unexpected transitions
     and regressions are recorded at the first occurrence of each pair, unknown activities at
     their first occurrence, rework at the second. Cost: O(variant events x distinct deviating
-    pairs per variant), run twice (count, then fill).
+    pairs per variant), in one pass.
     """
     _check_log(offsets, act)
     n_act = int(act.max()) + 1 if act.size else 0
@@ -139,11 +144,8 @@ def replay_variants(
     _check_codes("start", start, np.bool_, n_act)
     _check_codes("goal", goal, np.bool_, n_act)
     n_codes = max(n_act, 1)
-    args = (offsets, act, representative, allowed, phase, start, goal, n_codes)
-    bound = _replay(*args, False, np.zeros((6, 0), dtype=np.int64))[0]
-    out = np.zeros((6, bound), dtype=np.int64)
-    r, flags, goal_pos, last_known, max_phase = _replay(*args, True, out)
-    return out[:, :r].copy(), flags, goal_pos, last_known, max_phase
+    capacity = 4 * representative.size + 1024  # grows when a log deviates more
+    return _replay(offsets, act, representative, allowed, phase, start, goal, n_codes, capacity)
 
 
 @njit(**SERIAL)
@@ -223,251 +225,41 @@ def skipped_steps(
 
 
 @njit(**SERIAL)
-def _frame_positions(offsets, act, frm, to):
-    n, f = offsets.size - 1, frm.size
-    first_from = np.full((n, f), -1, dtype=np.int64)
-    first_to = np.full((n, f), -1, dtype=np.int64)
-    for c in range(n):
-        for i in range(offsets[c], offsets[c + 1]):
-            a = act[i]
-            for k in range(f):
-                if first_from[c, k] < 0:
-                    if a == frm[k]:
-                        first_from[c, k] = i
-                elif first_to[c, k] < 0 and a == to[k]:
-                    first_to[c, k] = i
-    return first_from, first_to
-
-
-def frame_positions(
-    offsets: np.ndarray, act: np.ndarray, frm: np.ndarray, to: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per case and time frame: the first `frm` event and the first `to` event after it.
-
-    offsets: int64[n_cases + 1]; act: int32[n_events]; frm, to: int32[f] activity codes
-    (-1: not in the log). Returns two int64[n_cases, f] event indexes, -1 where absent.
-    Cost: O(n_events x f).
-    """
-    _check_log(offsets, act)
-    for name, arr in (("frm", frm), ("to", to)):
-        _check_codes(name, arr, np.int32, 0)
-    if frm.size != to.size:
-        raise ValueError("frm and to must have one code per time frame each")
-    return _frame_positions(offsets, act, frm, to)
+def _before(a, i, b, j):
+    # Record column i of `a` sorts before column j of `b`: by variant, position, type.
+    for q in range(3):
+        if a[q, i] != b[q, j]:
+            return a[q, i] < b[q, j]
+    return True
 
 
 @njit(**SERIAL)
-def _phase_spans(offsets, event_phase, n_phases):
-    n = offsets.size - 1
-    first = np.full((n, n_phases), -1, dtype=np.int64)
-    last = np.full((n, n_phases), -1, dtype=np.int64)
-    for c in range(n):
-        for i in range(offsets[c], offsets[c + 1]):
-            p = event_phase[i]
-            if p >= 0:
-                if first[c, p] < 0:
-                    first[c, p] = i
-                last[c, p] = i
-    return first, last
-
-
-def phase_spans(
-    offsets: np.ndarray, event_phase: np.ndarray, n_phases: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per case and phase: the first and the last event index in that phase, -1 if none.
-
-    offsets: int64[n_cases + 1]; event_phase: int32[n_events] phase of each event (-1: none,
-    else < n_phases). Returns two int64[n_cases, n_phases]. Cost: O(n_events + n_cases x P).
-    """
-    _check_log(offsets, event_phase)
-    if event_phase.size and int(event_phase.max()) >= n_phases:
-        raise ValueError(f"event_phase must lie in -1..n_phases-1 with n_phases={n_phases}")
-    return _phase_spans(offsets, event_phase, n_phases)
-
-
-@njit(**SERIAL)
-def _rule_breaches(offsets, act, ts, kind, a, b, c, max_us, as_of):
-    n, nr = offsets.size - 1, kind.size
-    applicable = np.zeros((n, nr), dtype=np.bool_)
-    breaches = np.zeros((n, nr), dtype=np.int64)
-    first = np.full((n, nr), -1, dtype=np.int64)
-    for case in range(n):
-        lo, hi = offsets[case], offsets[case + 1]
-        for k in range(nr):
-            if kind[k] == WITHIN:  # backwards, carrying the next `then` (b)
-                next_then = -1
-                for i in range(hi - 1, lo - 1, -1):
-                    if act[i] == a[k]:
-                        applicable[case, k] = True
-                        late = (
-                            ts[next_then] - ts[i] > max_us[k]
-                            if next_then >= 0
-                            else as_of - ts[i] > max_us[k]
-                        )
-                        if late:
-                            breaches[case, k] += 1
-                            first[case, k] = i
-                    if act[i] == b[k]:
-                        next_then = i
-            else:  # no `a` while a `b` is open until the next `c`
-                open_ = False
-                for i in range(lo, hi):
-                    if act[i] == a[k] and open_:
-                        breaches[case, k] += 1
-                        if first[case, k] < 0:
-                            first[case, k] = i
-                    if act[i] == c[k]:
-                        open_ = False
-                    if act[i] == b[k]:
-                        open_ = True
-                        applicable[case, k] = True
-    return applicable, breaches, first
-
-
-def rule_breaches(
-    offsets: np.ndarray,
-    act: np.ndarray,
-    ts: np.ndarray,
-    kind: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    c: np.ndarray,
-    max_us: np.ndarray,
-    as_of: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per case and rule: applicable, number of breaches, first breaching event index (-1).
-
-    kind: int8[r] (WITHIN: every `a` needs a `b` after it within max_us, and a missing `b`
-    breaches once as_of - ts(a) > max_us; NOT_WHILE_OPEN: no `a` after a `b` until the next
-    `c`); a, b, c: int32[r] activity codes (-1: not in the log); max_us: int64[r]; as_of: µs.
-    The breaching event is the `a`. Returns bool/int64/int64 [n_cases, r]. Cost: O(n_events x r).
-    """
-    _check_log(offsets, act, ts)
-    _check_codes("kind", kind, np.int8, 0)
-    for name, arr in (("a", a), ("b", b), ("c", c)):
-        _check_codes(name, arr, np.int32, 0)
-    _check_codes("max_us", max_us, np.int64, 0)
-    if not kind.size == a.size == b.size == c.size == max_us.size:
-        raise ValueError("kind, a, b, c and max_us must have one value per rule each")
-    return _rule_breaches(offsets, act, ts, kind, a, b, c, max_us, np.int64(as_of))
-
-
-@njit(**SERIAL)
-def _case_channels(offsets, channel, stop):
-    n = offsets.size - 1
-    lo_mask = np.zeros(n, dtype=np.uint64)
-    hi_mask = np.zeros(n, dtype=np.uint64)
-    switches = np.zeros(n, dtype=np.int64)
-    before = np.zeros(n, dtype=np.int64)
-    for c in range(n):
-        prev = -1
-        for i in range(offsets[c], offsets[c + 1]):
-            ch = channel[i]
-            if ch < 0:
-                continue
-            if ch < 64:
-                lo_mask[c] |= np.uint64(1) << np.uint64(ch)
-            else:
-                hi_mask[c] |= np.uint64(1) << np.uint64(ch - 64)
-            if prev >= 0 and ch != prev:
-                switches[c] += 1
-                if stop[c] < 0 or i - offsets[c] < stop[c]:
-                    before[c] += 1
-            prev = ch
-    return lo_mask, hi_mask, switches, before
-
-
-def case_channels(
-    offsets: np.ndarray, channel: np.ndarray, stop: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Each case's channel set and channel switches, in all and before position `stop`.
-
-    offsets: int64[n_cases + 1]; channel: int8[n_events] (-1: none, skipped as in
-    `stats.channel_switches`); stop: int64[n_cases] (-1: no stop). Returns (low, high uint64
-    bit sets of channels 0..63 and 64..127, switches int64, switches among events before
-    `stop` int64), each [n_cases]. Cost: O(n_events).
-    """
-    if not isinstance(channel, np.ndarray) or channel.dtype != np.int8 or channel.ndim != 1:
-        raise ValueError("channel must be a 1-d int8 numpy array of channel codes (-1 = none)")
-    _check_log(offsets, np.empty(channel.size, dtype=np.int32))
-    _check_codes("stop", stop, np.int64, 0)
-    if stop.size != offsets.size - 1:
-        raise ValueError("stop must hold one position per case")
-    return _case_channels(offsets, channel, stop)
-
-
-@njit(**SERIAL)
-def _first_cases(variant, k, e):
-    first = np.full((k, e), -1, dtype=np.int64)
-    filled = np.zeros(k, dtype=np.int64)
-    for c in range(variant.size):
-        v = variant[c]
-        if filled[v] < e:
-            first[v, filled[v]] = c
-            filled[v] += 1
-    return first
-
-
-def first_cases(variant: np.ndarray, k: int, e: int) -> np.ndarray:
-    """The first `e` cases (in log order) of each of `k` variants.
-
-    variant: int64[n_cases], values in 0..k-1. Returns int64[k, e] case indexes, ascending in
-    each row, padded with -1 where a variant has fewer than `e` cases. Cost: O(n_cases).
-    """
-    if not isinstance(variant, np.ndarray) or variant.dtype != np.int64 or variant.ndim != 1:
-        raise ValueError("variant must be a 1-d int64 numpy array, one variant id per case")
-    if k < 0 or e < 0:
-        raise ValueError("k and e must be >= 0")
-    if variant.size and (variant.min() < 0 or variant.max() >= k):
-        raise ValueError(f"variant must hold ids in 0..k-1 with k={k}")
-    return _first_cases(variant, np.int64(k), np.int64(e))
-
-
-@njit(**SERIAL)
-def _smallest_cases(key, group, first, n_variants, n_keys):
-    e = first.shape[1]
-    out = np.full((n_keys, e), -1, dtype=np.int64)
-    filled = np.zeros(n_keys, dtype=np.int64)
-    for j in range(key.size):
-        g = group[j]
-        q = key[j]
-        for m in range(e if g < n_variants else 1):
-            c = first[g, m] if g < n_variants else g - n_variants
-            if c < 0:
-                break
-            n = filled[q]
-            if n == e and c >= out[q, e - 1]:
-                continue
-            i = n if n < e else e - 1  # insert c, keeping the row ascending
-            while i > 0 and out[q, i - 1] > c:
-                out[q, i] = out[q, i - 1]
-                i -= 1
-            out[q, i] = c
-            if n < e:
-                filled[q] = n + 1
+def _merge_records(rec, extra):
+    n, m = rec.shape[1], extra.shape[1]
+    out = np.empty((rec.shape[0], n + m), dtype=np.int64)
+    i = 0
+    j = 0
+    for o in range(n + m):
+        if j >= m or (i < n and _before(rec, i, extra, j)):
+            for q in range(rec.shape[0]):
+                out[q, o] = rec[q, i]
+            i += 1
+        else:
+            for q in range(rec.shape[0]):
+                out[q, o] = extra[q, j]
+            j += 1
     return out
 
 
-def smallest_cases(
-    key: np.ndarray, group: np.ndarray, first: np.ndarray, n_variants: int, n_keys: int
-) -> np.ndarray:
-    """Per key, the `e` smallest case indexes among its rows' cases, with repeats.
+def merge_records(records: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """Two record arrays, each sorted by variant, position, type, merged in that order.
 
-    key: int64[r] in 0..n_keys-1; group: int64[r], a variant id (< n_variants) standing for the
-    cases `first[group]` (int64[n_variants, e] as from `first_cases`, -1 padded), or
-    n_variants + a case index standing for that case alone. A case counts once per row it
-    comes from. Returns int64[n_keys, e], ascending per key, -1 padded. Cost: O(r x e^2).
+    records, extra: int64[7, *] (RECORD_ROWS). On equal keys `records` come first; each side
+    keeps its order. Returns int64[7, n + m]. Cost: O(n + m), one pass.
     """
-    for name, arr in (("key", key), ("group", group)):
-        _check_codes(name, arr, np.int64, 0)
-    if key.size != group.size:
-        raise ValueError("key and group must have one value per row each")
-    if not isinstance(first, np.ndarray) or first.dtype != np.int64 or first.ndim != 2:
-        raise ValueError("first must be a 2-d int64 numpy array [n_variants, e]")
-    if first.shape[0] != n_variants:
-        raise ValueError("first must have one row per variant")
-    if key.size and (key.min() < 0 or key.max() >= n_keys):
-        raise ValueError(f"key must hold ids in 0..n_keys-1 with n_keys={n_keys}")
-    if group.size and group.min() < 0:
-        raise ValueError("group must hold variant ids or n_variants + case indexes")
-    return _smallest_cases(key, group, first, np.int64(n_variants), np.int64(n_keys))
+    for name, arr in (("records", records), ("extra", extra)):
+        if not isinstance(arr, np.ndarray) or arr.dtype != np.int64 or arr.ndim != 2:
+            raise ValueError(f"{name} must be a 2-d int64 numpy array of record columns")
+        if arr.shape[0] != len(RECORD_ROWS):
+            raise ValueError(f"{name} must have the {len(RECORD_ROWS)} rows {RECORD_ROWS}")
+    return _merge_records(records, extra)

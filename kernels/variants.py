@@ -1,8 +1,8 @@
 """Variants: cases with the same sequence of activities, found by hashing and checked exactly.
 
-Each case's code sequence gets a 64-bit hash; a hash table keyed by that hash maps it to a
-variant, and a case joins a variant only if its sequence really equals the variant's
-representative sequence, so hash collisions split into separate variants instead of merging.
+A case's code sequence, if short enough, packs exactly into one 64-bit key; a longer one gets a
+64-bit hash and is compared with a copy of the variant's codes. A hash table maps keys to
+variants, so hash collisions split into separate variants instead of merging.
 Variant ids are given in order of first appearance in the log, so they are deterministic.
 """
 
@@ -21,60 +21,127 @@ _MIX_2 = np.uint64(0x94D049BB133111EB)
 
 
 @njit(**SERIAL)
-def _sequence_hash(act, lo, hi):
-    # FNV-1a over the codes, then a splitmix64 finaliser for a well-spread table index.
-    h = _FNV_OFFSET
-    for i in range(lo, hi):
-        h = (h ^ np.uint64(act[i] + 1)) * _FNV_PRIME
-    h ^= np.uint64(hi - lo)
+def _mix(h):
+    # splitmix64 finaliser: a well-spread table index from any 64-bit key.
     h = (h ^ (h >> np.uint64(30))) * _MIX_1
     h = (h ^ (h >> np.uint64(27))) * _MIX_2
     return h ^ (h >> np.uint64(31))
 
 
 @njit(**SERIAL)
-def _same_sequence(offsets, act, a, b):
-    la = offsets[a + 1] - offsets[a]
-    same = la == offsets[b + 1] - offsets[b]
-    k = 0
-    while same and k < la:
-        same = act[offsets[a] + k] == act[offsets[b] + k]
-        k += 1
-    return same
+def _sequence_hash(act, lo, hi):
+    # FNV-1a over the codes and the length, then mixed.
+    h = _FNV_OFFSET
+    for i in range(lo, hi):
+        h = (h ^ np.uint64(act[i] + 1)) * _FNV_PRIME
+    return _mix(h ^ np.uint64(hi - lo))
+
+
+@njit(**SERIAL)
+def _grow(values, size):
+    # `values` copied into a new array of `size` (>= its length).
+    out = np.empty(size, dtype=values.dtype)
+    out[: values.size] = values
+    return out
+
+
+@njit(**SERIAL)
+def _rehash(vhash, vkey, vlong, n_var, size):
+    # A fresh open-addressing table of `size` slots holding variants 0..n_var-1: slot s is
+    # (key, entry) at [2s, 2s + 1], entry = 2 * variant + long + 1, 0 when empty.
+    table = np.zeros(2 * size, dtype=np.uint64)
+    mask = np.uint64(size - 1)
+    for v in range(n_var):
+        slot = vhash[v] & mask
+        while table[2 * slot + 1] != 0:
+            slot = (slot + np.uint64(1)) & mask
+        table[2 * slot] = vkey[v]
+        table[2 * slot + 1] = np.uint64(2 * v + vlong[v] + 1)
+    return table
 
 
 @njit(**SERIAL)
 def _case_variants(offsets, act, hash_mask):
+    # A sequence of up to `short` codes packs exactly into one 64-bit key (digits code + 1,
+    # never 0, so the key also fixes the length): the table lookup alone decides. A longer one
+    # is keyed by its hash and compared with a copy of the variant's codes. The table grows
+    # with the variants (load <= 1/2) and holds key and variant side by side, so most cases
+    # cost one cache miss.
     n_cases = offsets.size - 1
-    size = 1
-    while size < 2 * n_cases:
-        size *= 2
-    table = np.full(size, -1, dtype=np.int64)
+    n_codes, lowest = 1, 0
+    for i in range(act.size):
+        n_codes, lowest = max(n_codes, act[i] + 1), min(lowest, act[i])
+    bits = 1
+    while (1 << bits) <= n_codes:
+        bits += 1
+    short = 63 // bits if lowest >= 0 else -1  # a negative code would be a 0 digit: all long
+    size = 1024
+    cap = 1024
+    rep = np.empty(cap, dtype=np.int64)
+    vhash = np.empty(cap, dtype=np.uint64)
+    vkey = np.empty(cap, dtype=np.uint64)
+    vlong = np.zeros(cap, dtype=np.int64)
+    seq_start = np.zeros(cap + 1, dtype=np.int64)  # long variant v: seq[start[v]:start[v + 1]]
+    seq = np.empty(1024, dtype=act.dtype)
+    table = _rehash(vhash, vkey, vlong, 0, size)
     mask = np.uint64(size - 1)
     variant_of = np.empty(n_cases, dtype=np.int64)
-    rep = np.empty(n_cases, dtype=np.int64)
-    vhash = np.empty(n_cases, dtype=np.uint64)
-    count = np.zeros(n_cases, dtype=np.int64)
     n_var = 0
     for c in range(n_cases):
-        h = _sequence_hash(act, offsets[c], offsets[c + 1]) & hash_mask
+        lo, hi = offsets[c], offsets[c + 1]
+        is_long = hi - lo > short
+        if is_long:
+            key = _sequence_hash(act, lo, hi) & hash_mask
+            h = key
+        else:
+            key = np.uint64(0)
+            for i in range(lo, hi):
+                key = (key << np.uint64(bits)) | np.uint64(act[i] + 1)
+            h = _mix(key) & hash_mask
         slot = h & mask
         found = -1
-        while table[slot] != -1:
-            v = table[slot]
-            if vhash[v] == h and _same_sequence(offsets, act, rep[v], c):
-                found = v
-                break
+        while table[2 * slot + 1] != 0:
+            entry = np.int64(table[2 * slot + 1]) - 1
+            if table[2 * slot] == key and (entry & 1) == is_long:
+                v = int(entry >> 1)
+                same = True
+                if is_long:
+                    s = seq_start[v] - lo
+                    same = seq_start[v + 1] - seq_start[v] == hi - lo
+                    for i in range(lo, hi):
+                        if not same:
+                            break
+                        same = seq[s + i] == act[i]
+                if same:
+                    found = v
+                    break
             slot = (slot + np.uint64(1)) & mask
         if found == -1:
             found = n_var
-            table[slot] = found
-            rep[found] = c
-            vhash[found] = h
+            if n_var == cap:
+                cap *= 2
+                rep, vhash, vkey = _grow(rep, cap), _grow(vhash, cap), _grow(vkey, cap)
+                vlong, seq_start = _grow(vlong, cap), _grow(seq_start, cap + 1)
+            end = seq_start[n_var]
+            if is_long:
+                end += hi - lo
+                if end > seq.size:
+                    seq = _grow(seq, max(2 * seq.size, end))
+                seq[seq_start[n_var] : end] = act[lo:hi]
+            seq_start[n_var + 1] = end
+            rep[found], vhash[found], vkey[found], vlong[found] = c, h, key, is_long
+            table[2 * slot] = key
+            table[2 * slot + 1] = np.uint64(2 * found + is_long + 1)
             n_var += 1
+            if 2 * n_var > size:
+                size *= 2
+                mask = np.uint64(size - 1)
+                table = _rehash(vhash, vkey, vlong, n_var, size)
         variant_of[c] = found
-        count[found] += 1
-    return variant_of, count[:n_var].copy(), rep[:n_var].copy(), vhash[:n_var].copy()
+    count = np.zeros(n_var, dtype=np.int64)
+    for c in range(n_cases):
+        count[variant_of[c]] += 1
+    return variant_of, count, rep[:n_var].copy(), vhash[:n_var].copy()
 
 
 def case_variants(
@@ -83,8 +150,9 @@ def case_variants(
     """Variant id of each case, with each variant's count, representative case and hash.
 
     offsets: int64[n_cases + 1]; act: int32[n_events]. Returns (variant int64[n_cases],
-    count int64[k], representative int64[k] (first case in log order), hash uint64[k]);
-    ids follow first appearance. Cost: O(n_events) expected, plus a sequence compare per hash hit.
+    count int64[k], representative int64[k] (first case in log order), hash uint64[k] (the
+    table hash of its key)); ids follow first appearance. Cost: O(n_events) expected, about one
+    cache miss per case, plus a sequence compare per hash hit of a long sequence.
     """
     _check_log(offsets, act)
     return _case_variants(offsets, act, np.uint64(0xFFFFFFFFFFFFFFFF))

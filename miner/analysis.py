@@ -14,7 +14,7 @@ from typing import Any
 
 from .compare import Comparison, compare_to_map
 from .designed import DesignedMap
-from .discover import discover_dfg, discover_variants
+from .discover import discover_dfg
 from .hidden import HiddenJourneys, find_hidden_journeys
 from .log import EventLog, atomic_write_parquet
 from .overlay import Overlay, build_overlay
@@ -67,7 +67,8 @@ def analyze_against_map(
     """Compare `log` with `designed`, group hidden journeys, annotate the map with volumes."""
     comparison = compare_to_map(log, designed, segment=segment, as_of=as_of)
     hidden = find_hidden_journeys(comparison.cases, min_support=min_support)
+    # The comparison's variants are discover_variants' (same ids, activities and counts).
     overlay = build_overlay(
-        designed, discover_dfg(log), comparison.cases, variants=discover_variants(log)
+        designed, discover_dfg(log), comparison.cases, variants=comparison.variants
     )
     return MapAnalysis(comparison=comparison, hidden=hidden, overlay=overlay)

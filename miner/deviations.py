@@ -10,6 +10,7 @@ deviation type is in `miner.compare`.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,9 @@ class MapCodes:
         self.phase_of_code = designed.phase_codes(self.names)
         self.name_series = pl.Series("name", self.names, dtype=pl.String)
         self.phase_series = pl.Series("phase", [p.id for p in designed.phases], dtype=pl.String)
+        # The same with a null in front: decoding code + 1 maps -1 to null in one gather.
+        self._names_or_null = pl.Series("name", [None, *self.names], dtype=pl.String)
+        self._phases_or_null = pl.Series("phase", [None, *self.phase_series], dtype=pl.String)
 
     def log_code(self, name: str | None) -> int:
         """Code of an activity the log shows; -1 for None or one the log never shows."""
@@ -84,11 +88,11 @@ class MapCodes:
 
     def decode(self, codes: np.ndarray | pl.Series) -> pl.Series:
         """Names of extended codes; null for -1."""
-        return gather_or_null(self.name_series, codes)
+        return self._names_or_null.gather(codes + 1)
 
     def decode_phase(self, codes: np.ndarray | pl.Series) -> pl.Series:
         """Phase ids of phase positions; null for -1."""
-        return gather_or_null(self.phase_series, codes)
+        return self._phases_or_null.gather(codes + 1)
 
 
 def gather_or_null(names: pl.Series, codes: np.ndarray | pl.Series) -> pl.Series:
@@ -120,8 +124,23 @@ def small_unique(values: np.ndarray, limit: int = 1 << 20) -> tuple[np.ndarray, 
 
 def type_lists(masks: np.ndarray) -> pl.Series:
     """Sorted type names of each bit mask; built once per distinct mask, then gathered."""
+    return bit_lists(masks, TYPES, sort=True)
+
+
+def bit_lists(masks: np.ndarray, names: Sequence[str], *, sort: bool = False) -> pl.Series:
+    """The names of the set bits of each bit mask (int64 or uint64) as a list column, in bit
+    order (or sorted); each distinct list is built once, then gathered."""
+
+    def names_of(mask: int) -> list[str]:
+        got = [names[b] for b in range(len(names)) if mask >> b & 1]
+        return sorted(got) if sort else got
+
+    top = int(masks.max()) if masks.size else 0
+    if masks.size and masks.min() >= 0 and top < 1 << 12:  # one list per possible mask
+        lists = [names_of(m) for m in range(top + 1)]
+        return pl.Series(lists, dtype=pl.List(pl.String)).gather(masks.astype(np.int64))
     distinct, inverse = small_unique(masks)
-    lists = [sorted(TYPES[t] for t in range(len(TYPES)) if m >> t & 1) for m in distinct.tolist()]
+    lists = [names_of(m) for m in distinct.tolist()]
     return pl.Series(lists, dtype=pl.List(pl.String)).gather(inverse.ravel())
 
 
@@ -131,7 +150,8 @@ class Replayed:
     """Each variant's verdict (ids sorted like `discover_variants`) and its deviation records."""
 
     var: np.ndarray  # int64[n_cases]: variant id of each case
-    rep: np.ndarray  # int64[k]: representative case of each variant
+    rep: np.ndarray  # int64[k]: representative case of each variant (its first)
+    sequences: tuple[np.ndarray, np.ndarray]  # int32 codes of the variants end to end, offsets
     flags: np.ndarray  # int64[k]: bit (1 << type) per deviation type found
     goal_pos: np.ndarray  # int64[k]: position of the first goal event, -1
     last_phase: np.ndarray  # int64[k]: phase of the last mapped touchpoint, -1
@@ -144,37 +164,34 @@ class Replayed:
 
 def replay_log(enc: EncodedLog, codes: MapCodes) -> Replayed:
     """Check each variant once against the map; skipped steps from one BFS per source."""
-    variant_of, count, rep, _ = case_variants(enc.offsets, enc.act)
-    order = variant_order(enc.offsets, enc.act, count, rep)
+    variant_of, count, first_case, _ = case_variants(enc.offsets, enc.act)
+    # The variants' sequences copied end to end (first cases ascend: one forward pass), so the
+    # kernels below walk a few MB instead of jumping through the whole log.
+    seq_offsets, seq = _take_cases(enc.offsets, enc.act, first_case)
+    order = variant_order(seq_offsets, seq, count, np.arange(count.size, dtype=np.int64))
     new_id = np.empty(order.size, dtype=np.int64)
     new_id[order] = np.arange(order.size, dtype=np.int64)
-    rep, count = rep[order], count[order]
-    raw, flags, goal_pos, last_known, max_phase = k.replay_variants(
-        enc.offsets, enc.act, rep, codes.allowed, codes.phase, codes.start, codes.goal
+    rep, count = first_case[order], count[order]
+    rec, flags, goal_pos, last_known, max_phase = k.replay_variants(
+        seq_offsets, seq, order, codes.allowed, codes.phase, codes.start, codes.goal
     )
-    pair = (raw[2] == k.UNEXPECTED) | (raw[2] == k.REGRESSION)
-    none = np.full(raw.shape[1], -1, dtype=np.int64)
-    touchpoint = np.where(pair, -1, raw[3])
-    frm, to = np.where(pair, raw[3], none), np.where(pair, raw[4], none)
-    rec = np.stack([raw[0], raw[1], raw[2], touchpoint, frm, to, raw[5]])
-    skipped = _skipped(enc, codes, rep, rec)
+    skipped = _skipped(seq_offsets, seq, codes, order, rec)
     if skipped.shape[1]:
         flags = flags.copy()
         flags[skipped[0]] |= 1 << k.SKIPPED  # repeated indexes set the same bit
-        rec = np.concatenate([rec, skipped], axis=1)
-        rec = rec[:, np.lexsort((rec[2], rec[1], rec[0]))]
+        rec = k.merge_records(rec, skipped)
+    list_offsets, acts = _take_cases(seq_offsets, seq, order)  # now in sorted order
     last_phase = np.full(rep.size, -1, dtype=np.int64)
     has = last_known >= 0
-    last_phase[has] = codes.phase[enc.act[enc.offsets[rep[has]] + last_known[has]]]
-    flat, list_offsets = rep_events(enc, rep)
+    last_phase[has] = codes.phase[acts[list_offsets[:-1][has] + last_known[has]]]
     width = max(codes.n_act, 1)
     var_of_flat = np.repeat(np.arange(rep.size, dtype=np.int64), np.diff(list_offsets))
     if rep.size * width <= 1 << 27:  # distinct (variant, activity), sorted: a bit table
         seen = np.zeros((rep.size, width), dtype=bool)
-        seen[var_of_flat, enc.act[flat]] = True
+        seen[var_of_flat, acts] = True
         distinct = np.flatnonzero(seen.ravel()).astype(np.int64)
     else:
-        distinct = np.unique(var_of_flat * width + enc.act[flat])
+        distinct = np.unique(var_of_flat * width + acts)
     phase_code = np.where(rec[3] >= 0, rec[3], rec[5])
     records = pl.DataFrame(
         {
@@ -196,7 +213,7 @@ def replay_log(enc: EncodedLog, codes: MapCodes) -> Replayed:
     variants = pl.DataFrame(
         {
             "variant": np.arange(rep.size, dtype=np.int64),
-            "activities": list_series(list_offsets, codes.decode(enc.act[flat])),
+            "activities": list_series(list_offsets, codes.name_series.gather(acts)),
             "count": count,
             "fits_path": (flags & PATH_MASK) == 0,
             "converted": goal_pos >= 0,
@@ -207,6 +224,7 @@ def replay_log(enc: EncodedLog, codes: MapCodes) -> Replayed:
     return Replayed(
         var=new_id[variant_of],
         rep=rep,
+        sequences=(acts, list_offsets),
         flags=flags,
         goal_pos=goal_pos,
         last_phase=last_phase,
@@ -220,7 +238,22 @@ def replay_log(enc: EncodedLog, codes: MapCodes) -> Replayed:
     )
 
 
-def _skipped(enc: EncodedLog, codes: MapCodes, rep: np.ndarray, rec: np.ndarray) -> np.ndarray:
+def _take_cases(
+    offsets: np.ndarray, values: np.ndarray, cases: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The events of `cases` laid end to end: (int64 offsets [len(cases) + 1], values)."""
+    lengths = np.diff(offsets)[cases]
+    out_offsets = np.zeros(cases.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out_offsets[1:])
+    flat = np.repeat(offsets[cases] - out_offsets[:-1], lengths) + np.arange(
+        out_offsets[-1], dtype=np.int64
+    )
+    return out_offsets, values[flat]
+
+
+def _skipped(
+    offsets: np.ndarray, act: np.ndarray, codes: MapCodes, rep: np.ndarray, rec: np.ndarray
+) -> np.ndarray:
     unexpected = np.flatnonzero(rec[2] == k.UNEXPECTED)
     if unexpected.size == 0:
         return np.zeros((7, 0), dtype=np.int64)
@@ -235,8 +268,8 @@ def _skipped(enc: EncodedLog, codes: MapCodes, rep: np.ndarray, rec: np.ndarray)
     np.cumsum([len(x) for x in lists], out=path_offsets[1:])
     path_codes = np.array([codes.code[t] for x in lists for t in x], dtype=np.int64)
     src, code = k.skipped_steps(
-        enc.offsets,
-        enc.act,
+        offsets,
+        act,
         rep,
         rec[0, unexpected],
         rec[1, unexpected],
@@ -287,25 +320,22 @@ def skip_paths(designed: DesignedMap, sources: list[str], targets: list[str]) ->
     return out
 
 
-def rep_events(enc: EncodedLog, rep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Event indexes of the cases `rep` laid end to end, and their int64 list offsets."""
-    lengths = np.diff(enc.offsets)[rep]
-    list_offsets = np.zeros(rep.size + 1, dtype=np.int64)
-    np.cumsum(lengths, out=list_offsets[1:])
-    flat = np.repeat(enc.offsets[rep] - list_offsets[:-1], lengths) + np.arange(
-        list_offsets[-1], dtype=np.int64
-    )
-    return flat, list_offsets
-
-
 def _signatures(codes: MapCodes, rec: np.ndarray, n_variants: int) -> pl.Series:
-    # Unknown touchpoints by name and unexpected transitions as "a->b", by first occurrence.
+    # Unknown touchpoints by name and unexpected transitions as "a->b", by first occurrence;
+    # each distinct label is built once, then gathered.
     r = rec[:, (rec[2] == k.UNKNOWN) | (rec[2] == k.UNEXPECTED)]
+    width = len(codes.names)
+    key = np.where(r[2] == k.UNKNOWN, r[3], width + r[4] * width + r[5])
+    distinct, inverse = small_unique(key)
+    pair = distinct >= width
+    unknown = np.where(pair, -1, distinct)
+    frm = np.where(pair, (distinct - width) // width, -1)
+    to = np.where(pair, (distinct - width) % width, -1)
     label = (
-        pl.DataFrame({"t": codes.decode(r[3]), "f": codes.decode(r[4]), "to": codes.decode(r[5])})
+        pl.DataFrame({"t": codes.decode(unknown), "f": codes.decode(frm), "to": codes.decode(to)})
         .select(pl.coalesce("t", pl.col("f") + "->" + pl.col("to")))
         .to_series()
     )
     offsets = np.zeros(n_variants + 1, dtype=np.int64)
     np.cumsum(np.bincount(r[0], minlength=n_variants), out=offsets[1:])
-    return list_series(offsets, label)
+    return list_series(offsets, label.gather(inverse))

@@ -1,4 +1,4 @@
-"""What the comparison means for the business: funnel, leaks, effort, satisfaction, priorities.
+"""What the comparison means for the business: funnel, leaks, priorities, segments.
 
 Every function here aggregates the per-journey frame of `miner.compare` (one row per journey)
 with polars, optionally split by grouping columns (`by`, e.g. ["segment"]). Definitions:
@@ -12,16 +12,12 @@ with polars, optionally split by grouping columns (`by`, e.g. ["segment"]). Defi
   converts 0). `value_at_risk` = sum over the leaked journeys of (their own value, or the mean
   value of converted journeys when they have none) x pass_conversion; `conversions_lost` =
   journeys x pass_conversion.
-- effort before success: events before the first goal event and channel switches among
-  them, for converted journeys; conversion of closed journeys by contacts (events before the
-  goal, or all events when not converted) and by channel switches (likewise).
-- satisfaction: mean score per touchpoint and phase; a dip is a touchpoint whose mean lies
-  below the mean of the previous phase that has scores; peak and end are per journey (its
-  highest and its last score), averaged over the journeys with scores.
 - priorities: each deviation (type, touchpoint, from, to, phase) and each leak point, ranked
   by impact = closed journeys x conversion gap x mean value of converted journeys (x 1 when
   the log carries no value). A deviation's gap is the conversion of closed journeys without
   it minus with it, so a negative impact marks a deviation that converts better.
+
+Effort before success is in `miner.effort`, the satisfaction curve in `miner.satisfaction`.
 """
 
 from __future__ import annotations
@@ -32,12 +28,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .designed import DesignedMap
-from .errors import InputError
-from .log import ACTIVITY, CASE
-
-CONTACTS_CAP = 20
-SWITCHES_CAP = 10
+from .deviations import list_series
+from .log import CASE
 
 
 def funnel_by_phase(cases: pl.DataFrame, phases: list[str], by: list[str]) -> pl.DataFrame:
@@ -171,8 +163,57 @@ def leak_points(
             pl.col(CASE).head(examples).alias("examples"),
         )
         .rename({"leak_touchpoint": "touchpoint", "leak_phase": "phase"})
-        .join(through, on=[*by, "touchpoint"], how="left")
     )
+    return _rank_leaks(leaks, through, totals, by)
+
+
+def leak_points_of(
+    case: np.ndarray,
+    key: np.ndarray,
+    names: pl.DataFrame,
+    value: pl.Series,
+    case_ids: pl.Series,
+    mean_value: float | None,
+    closed: int,
+    through: pl.DataFrame,
+    *,
+    examples: int = 3,
+) -> pl.DataFrame:
+    """`leak_points(cases, ..., [], through=through)` from the dropped journeys alone.
+
+    case: int64[d], the dropped journeys (ascending indexes into `case_ids`); key: int64[d], an
+    id of each one's (touchpoint, phase); names: _key, touchpoint, phase for every id; value:
+    Float64[d] (null: none); closed: closed journeys in all.
+    """
+    fill = pl.lit(mean_value, dtype=pl.Float64)
+    dropped = pl.DataFrame({"_key": key, "value": value, "_case": case})
+    leaks = dropped.group_by("_key", maintain_order=True).agg(
+        pl.len().cast(pl.Int64).alias("journeys"),
+        (pl.col("value").sum() + pl.col("value").null_count() * fill).alias("_value"),
+        pl.col("_case").head(examples).alias("examples"),
+    )
+    rows = leaks.get_column("examples")
+    offsets = np.zeros(leaks.height + 1, dtype=np.int64)
+    np.cumsum(rows.list.len().to_numpy(), out=offsets[1:])
+    leaks = leaks.with_columns(
+        list_series(offsets, case_ids.gather(rows.explode())).alias("examples")
+    )
+    leaks = leaks.join(names, on="_key", how="left", maintain_order="left").select(
+        "touchpoint", "phase", "journeys", "_value", "examples"
+    )
+    totals = pl.DataFrame(
+        {"_closed": [closed], "_dropped": [key.size]},
+        schema={"_closed": pl.UInt32, "_dropped": pl.UInt32},
+    )
+    return _rank_leaks(leaks, through, totals, [])
+
+
+def _rank_leaks(
+    leaks: pl.DataFrame, through: pl.DataFrame, totals: pl.DataFrame, by: list[str]
+) -> pl.DataFrame:
+    # Leak points (by..., touchpoint, phase, journeys, _value, examples) with their through
+    # counts and the closed/dropped totals: shares, pass conversion, value at risk, ranks.
+    leaks = leaks.join(through, on=[*by, "touchpoint"], how="left")
     leaks = leaks.join(totals, on=by, how="left") if by else leaks.join(totals, how="cross")
     passing = pl.col("through") - pl.col("journeys")
     pass_conversion = pl.when(passing > 0).then(pl.col("conv") / passing)
@@ -232,175 +273,6 @@ def rules_summary(rules: pl.DataFrame, specs: pl.DataFrame) -> pl.DataFrame:
         specs.join(got, on="rule", how="left")
         .with_columns(pl.col(c).fill_null(0) for c in ("applicable", "breached", "occurrences"))
         .with_columns(_rate("breached", "applicable").alias("breach_rate"))
-    )
-
-
-@dataclass(frozen=True)
-class Effort:
-    """Effort before success, and conversion by contacts and by channel switches."""
-
-    summary: pl.DataFrame  # measure, journeys, mean, median, p90, max (converted journeys)
-    by_contacts: pl.DataFrame  # contacts, or_more, journeys, converted, conversion_rate
-    by_channel_switches: pl.DataFrame  # channel_switches, or_more, journeys, converted, rate
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: {"summary": [...], "by_contacts": [...], "by_channel_switches": [...]}."""
-        return {
-            "summary": self.summary.to_dicts(),
-            "by_contacts": self.by_contacts.to_dicts(),
-            "by_channel_switches": self.by_channel_switches.to_dicts(),
-        }
-
-
-def effort_before_goal(cases: pl.DataFrame) -> Effort:
-    """Touchpoints and channel switches before the goal; conversion by contacts and switches."""
-    cases = cases.select(
-        "converted",
-        "in_progress",
-        "goal_position",
-        "n_events",
-        "switches_before_goal",
-        "channel_switches",
-    )
-    converted = cases.filter(pl.col("converted"))
-    summary = pl.concat(
-        [
-            converted.select(
-                pl.lit(measure).alias("measure"),
-                pl.col(column).count().cast(pl.Int64).alias("journeys"),
-                pl.col(column).mean().alias("mean"),
-                pl.col(column).median().cast(pl.Float64).alias("median"),
-                pl.col(column).quantile(0.9, "linear").alias("p90"),
-                pl.col(column).max().cast(pl.Int64).alias("max"),
-            )
-            for measure, column in (
-                ("touchpoints_before_goal", "goal_position"),
-                ("channel_switches_before_goal", "switches_before_goal"),
-            )
-        ]
-    )
-    closed = cases.filter(~pl.col("in_progress"))
-    contacts = pl.coalesce("goal_position", "n_events")
-    switches = pl.coalesce("switches_before_goal", "channel_switches")
-    return Effort(
-        summary=summary,
-        by_contacts=_by_count(closed, contacts, "contacts", CONTACTS_CAP),
-        by_channel_switches=_by_count(closed, switches, "channel_switches", SWITCHES_CAP),
-    )
-
-
-def _by_count(closed: pl.DataFrame, value: pl.Expr, name: str, cap: int) -> pl.DataFrame:
-    return (
-        closed.group_by(pl.min_horizontal(value, pl.lit(cap)).cast(pl.Int64).alias(name))
-        .agg(
-            pl.len().cast(pl.Int64).alias("journeys"),
-            pl.col("converted").sum().cast(pl.Int64).alias("converted"),
-        )
-        .sort(name)
-        .select(
-            name,
-            (pl.col(name) == cap).alias("or_more"),
-            "journeys",
-            "converted",
-            (pl.col("converted") / pl.col("journeys")).alias("conversion_rate"),
-        )
-    )
-
-
-@dataclass(frozen=True)
-class Satisfaction:
-    """The emotion curve: mean score per touchpoint and phase, dips, peak and end."""
-
-    touchpoints: pl.DataFrame  # touchpoint, phase, scores, mean, previous_phase_mean, dip
-    phases: pl.DataFrame  # phase, scores, mean
-    summary: dict[str, Any]  # journeys_scored, mean, peak/low touchpoint, mean_peak, mean_end
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: {"touchpoints": [...], "phases": [...], **summary}."""
-        return {
-            "touchpoints": self.touchpoints.to_dicts(),
-            "phases": self.phases.to_dicts(),
-            **self.summary,
-        }
-
-
-def satisfaction_curve(
-    frame: pl.DataFrame, designed: DesignedMap, score: str | None
-) -> Satisfaction | None:
-    """Satisfaction along the journey from a numeric score on events; None without scores."""
-    if score is None or score not in frame.columns:
-        return None
-    if not frame.schema[score].is_numeric():
-        raise InputError(
-            f"the score attribute {score!r} is not numeric",
-            column=score,
-            expected="a numeric column such as csat or nps",
-            found=str(frame.schema[score]),
-        )
-    ev = frame.select(CASE, ACTIVITY, pl.col(score).cast(pl.Float64).alias("score")).filter(
-        pl.col("score").is_not_null() & pl.col("score").is_not_nan()
-    )
-    if ev.height == 0:
-        return None
-    phase_of = {t.id: t.phase for t in designed.touchpoints}
-    phase_rank = {p.id: i for i, p in enumerate(designed.phases)}
-    tp_rank = {t.id: i for i, t in enumerate(designed.touchpoints)}
-    ev = ev.with_columns(
-        pl.col(ACTIVITY)
-        .replace_strict(phase_of, default=None, return_dtype=pl.String)
-        .alias("phase")
-    )
-    phases = (
-        ev.filter(pl.col("phase").is_not_null())
-        .group_by("phase")
-        .agg(pl.len().cast(pl.Int64).alias("scores"), pl.col("score").mean().alias("mean"))
-        .sort(pl.col("phase").replace_strict(phase_rank, return_dtype=pl.Int64))
-    )
-    previous: dict[str, float] = {}
-    last = None
-    for phase in designed.phases:  # the mean of the previous phase that has scores
-        if last is not None:
-            previous[phase.id] = last
-        got = phases.filter(pl.col("phase") == phase.id)
-        if got.height:
-            last = got.item(0, "mean")
-    touchpoints = (
-        ev.group_by(ACTIVITY, "phase")
-        .agg(pl.len().cast(pl.Int64).alias("scores"), pl.col("score").mean().alias("mean"))
-        .rename({ACTIVITY: "touchpoint"})
-        .with_columns(
-            pl.col("phase")
-            .replace_strict(previous, default=None, return_dtype=pl.Float64)
-            .alias("previous_phase_mean"),
-        )
-        .with_columns(
-            pl.col("mean").lt(pl.col("previous_phase_mean")).fill_null(False).alias("dip")
-        )
-        .sort(
-            pl.col("phase").replace_strict(phase_rank, default=None, return_dtype=pl.Int64),
-            pl.col("touchpoint").replace_strict(tp_rank, default=None, return_dtype=pl.Int64),
-            "touchpoint",
-            nulls_last=True,
-        )
-    )
-    journeys = ev.group_by(CASE).agg(
-        pl.col("score").max().alias("peak"), pl.col("score").last().alias("end")
-    )
-    best = touchpoints.sort("mean", "touchpoint", descending=[True, False]).row(0, named=True)
-    worst = touchpoints.sort("mean", "touchpoint").row(0, named=True)
-    return Satisfaction(
-        touchpoints=touchpoints,
-        phases=phases,
-        summary={
-            "journeys_scored": journeys.height,
-            "mean": ev.get_column("score").mean(),
-            "peak_touchpoint": best["touchpoint"],
-            "peak_mean": best["mean"],
-            "low_touchpoint": worst["touchpoint"],
-            "low_mean": worst["mean"],
-            "mean_peak": journeys.get_column("peak").mean(),
-            "mean_end": journeys.get_column("end").mean(),
-        },
     )
 
 

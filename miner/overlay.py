@@ -114,10 +114,12 @@ def build_overlay(
     dfg: DFG,
     cases: pl.DataFrame | None = None,
     *,
-    variants: Variants | None = None,
+    variants: Variants | pl.DataFrame | None = None,
 ) -> Overlay:
     """Annotate `designed` with the volumes of `dfg`; drop-offs come from `cases`
-    (`leak_touchpoint`, `leak_phase`) and journeys per touchpoint from `variants`."""
+    (`leak_touchpoint`, `leak_phase`) and journeys per touchpoint from `variants`
+    (`discover_variants`, or a frame of its `activities` and `count`, as `Comparison.variants`
+    has)."""
     edges = dfg.edges.select("source", "target", "count", "median")
     events = (
         pl.concat(
@@ -216,12 +218,13 @@ def _renamed(counts: pl.DataFrame, name: str) -> pl.DataFrame:
     return counts.select("activity", pl.col("count").cast(pl.Int64).alias(name))
 
 
-def _reach(variants: Variants | None) -> pl.DataFrame:
+def _reach(variants: Variants | pl.DataFrame | None) -> pl.DataFrame:
     """Journeys that reach each activity (at least once): variant counts summed."""
     if variants is None:
         return pl.DataFrame(schema={"activity": pl.String, "cases": pl.Int64})
+    frame = variants if isinstance(variants, pl.DataFrame) else variants.frame
     return (
-        variants.frame.select(pl.col("activities").list.unique().alias("activity"), "count")
+        frame.select(pl.col("activities").list.unique().alias("activity"), "count")
         .explode("activity")
         .group_by("activity")
         .agg(pl.col("count").sum().cast(pl.Int64).alias("cases"))

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from journeyminer.kernels import journeys as kj
 from journeyminer.kernels import replay as k
 from journeyminer.miner.compare import compare_to_map
 from journeyminer.miner.designed import DesignedMap, Phase, Rule, TimeFrame, Touchpoint
@@ -129,13 +130,13 @@ def test_replay_records_each_deviation_at_its_first_position() -> None:
     rec, flags, goal_pos, last_known, max_phase = k.replay_variants(
         offsets, act, np.array([0], dtype=np.int64), allowed, phase, start, goal
     )
-    assert rec.T.tolist() == [
-        [0, 2, k.UNEXPECTED, 1, 0, 0],
-        [0, 2, k.REGRESSION, 1, 0, 0],
-        [0, 2, k.REWORK, 0, -1, 2],
-        [0, 3, k.REWORK, 1, -1, 2],
-        [0, 4, k.UNKNOWN, 2, -1, 0],
-        [0, 5, k.REWORK, 2, -1, 2],
+    assert rec.T.tolist() == [  # variant, position, type, touchpoint, from, to, n
+        [0, 2, k.UNEXPECTED, -1, 1, 0, 0],
+        [0, 2, k.REGRESSION, -1, 1, 0, 0],
+        [0, 2, k.REWORK, 0, -1, -1, 2],
+        [0, 3, k.REWORK, 1, -1, -1, 2],
+        [0, 4, k.UNKNOWN, 2, -1, -1, 0],
+        [0, 5, k.REWORK, 2, -1, -1, 2],
     ]
     want = sum(1 << t for t in (k.UNEXPECTED, k.REGRESSION, k.REWORK, k.UNKNOWN))
     assert flags.tolist() == [want]
@@ -153,7 +154,21 @@ def test_replay_of_no_variants_is_empty() -> None:
         np.zeros(1, dtype=np.bool_),
         np.zeros(1, dtype=np.bool_),
     )
-    assert rec.shape == (6, 0) and flags.size == 0
+    assert rec.shape == (7, 0) and flags.size == 0
+
+
+def test_merge_records_keeps_key_order_and_each_sides_order() -> None:
+    def records(*keys: tuple[int, int, int, int]) -> np.ndarray:
+        rows = np.array([[v, p, t, tag, -1, -1, 0] for v, p, t, tag in keys], np.int64)
+        return np.ascontiguousarray(rows.reshape(-1, 7).T)
+
+    main = records((0, 0, 0, 1), (0, 2, 2, 2), (0, 2, 4, 3), (1, 0, 1, 4))
+    extra = records((0, 2, 3, 5), (0, 2, 3, 6), (1, 0, 1, 7), (2, 5, 3, 8))
+    merged = k.merge_records(main, extra)
+    assert merged[3].tolist() == [1, 2, 5, 6, 3, 4, 7, 8]  # ties: `records` first
+    assert k.merge_records(main, records()).tolist() == main.tolist()
+    with pytest.raises(ValueError, match="7 rows"):
+        k.merge_records(main[:6], extra)
 
 
 def test_skipped_steps_leave_out_touchpoints_seen_before_the_jump() -> None:
@@ -177,8 +192,8 @@ def test_rule_breaches_within_and_not_while_open() -> None:
     offsets = np.array([0, 3, 5], dtype=np.int64)
     act = np.array([0, 1, 0, 2, 0], dtype=np.int32)
     ts = np.array([0, 5, 10, 0, 1], dtype=np.int64)
-    kind = np.array([k.WITHIN, k.NOT_WHILE_OPEN], dtype=np.int8)
-    applicable, count, first = k.rule_breaches(
+    kind = np.array([kj.WITHIN, kj.NOT_WHILE_OPEN], dtype=np.int8)
+    applicable, count, first = kj.rule_breaches(
         offsets,
         act,
         ts,
@@ -195,21 +210,26 @@ def test_rule_breaches_within_and_not_while_open() -> None:
     assert first.tolist() == [[0, -1], [4, 4]]
 
 
-def test_frame_positions_and_phase_spans() -> None:
-    offsets = np.array([0, 4, 5], dtype=np.int64)
-    act = np.array([1, 0, 1, 1, 0], dtype=np.int32)
-    first_from, first_to = k.frame_positions(
-        offsets, act, np.array([0], dtype=np.int32), np.array([1], dtype=np.int32)
+def test_frame_spans_and_phase_spans() -> None:
+    offsets = np.array([0, 4, 5, 6], dtype=np.int64)
+    act = np.array([1, 0, 1, 1, 0, 1], dtype=np.int32)
+    spans = kj.frame_spans(
+        offsets, act, np.array([0, 1, -1], dtype=np.int32), np.array([1, 0, 0], dtype=np.int32)
     )
-    assert first_from.tolist() == [[1], [4]] and first_to.tolist() == [[2], [-1]]
-    first, last = k.phase_spans(offsets, np.array([0, -1, 1, 0, 1], dtype=np.int32), 2)
+    assert [[part.tolist() for part in span] for span in spans] == [
+        [[0, 1], [1, 4], [2, -1]],  # case, first `from`, first `to` after it
+        [[0, 2], [0, 5], [1, -1]],
+        [[], [], []],  # a code the log lacks
+    ]
+    offsets = np.array([0, 4, 5], dtype=np.int64)
+    first, last = kj.phase_spans(offsets, np.array([0, -1, 1, 0, 1], dtype=np.int32), 2)
     assert first.tolist() == [[0, 2], [-1, 4]] and last.tolist() == [[3, 2], [-1, 4]]
 
 
 def test_case_channels_counts_switches_before_the_stop() -> None:
     offsets = np.array([0, 4, 4], dtype=np.int64)
     channel = np.array([0, -1, 1, 0], dtype=np.int8)
-    low, high, switches, before = k.case_channels(
+    low, high, switches, before = kj.case_channels(
         offsets, channel, np.array([3, -1], dtype=np.int64)
     )
     assert low.tolist() == [3, 0] and high.tolist() == [0, 0]
@@ -251,7 +271,7 @@ def test_wrappers_reject_wrong_dtypes_and_shapes() -> None:
             ok,
         )
     with pytest.raises(ValueError, match="stop must hold one position per case"):
-        k.case_channels(offsets, np.zeros(1, np.int8), np.zeros(2, np.int64))
+        kj.case_channels(offsets, np.zeros(1, np.int8), np.zeros(2, np.int64))
     with pytest.raises(ValueError, match="records must be sorted by variant"):
         two = np.array([1, 0], dtype=np.int64)
         k.skipped_steps(
@@ -275,7 +295,7 @@ def test_wrappers_reject_wrong_dtypes_and_shapes() -> None:
 def test_example_case_kernels_match_their_naive_twins(
     variant: list[int], e: int, rows: list[tuple[int, int]]
 ) -> None:
-    from journeyminer.kernels.replay import first_cases, smallest_cases
+    from journeyminer.kernels.journeys import first_cases, smallest_cases
     from tests.naive_replay import naive_first_cases, naive_smallest_cases
 
     k = 5
@@ -288,3 +308,71 @@ def test_example_case_kernels_match_their_naive_twins(
         np.array(key, dtype=np.int64), np.array(group, dtype=np.int64), first, k, n_keys
     )
     assert got.tolist() == naive_smallest_cases(key, group, first.tolist(), n_keys, e)
+
+
+@given(st.lists(st.integers(0, 4), max_size=12), st.lists(st.booleans(), max_size=60))
+def test_first_in_cases_matches_a_naive_scan(lengths: list[int], marks: list[bool]) -> None:
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    n_events = int(offsets[-1])
+    marked = [i for i in range(n_events) if i < len(marks) and marks[i]]
+    got = kj.first_in_cases(offsets, np.array(marked, dtype=np.int64))
+    want = [
+        next((i for i in marked if offsets[c] <= i < offsets[c + 1]), -1)
+        for c in range(len(lengths))
+    ]
+    assert got.tolist() == want
+    with pytest.raises(ValueError, match="ascending event indexes"):
+        kj.first_in_cases(offsets, np.array([n_events], dtype=np.int64))
+
+
+def test_replay_grows_its_record_buffer_past_the_first_guess() -> None:
+    n = 3000  # one variant of 3000 distinct unknown activities: 3001 records > 4 * 1 + 1024
+    offsets = np.array([0, n], dtype=np.int64)
+    records, flags, *_ = k.replay_variants(
+        offsets,
+        np.arange(n, dtype=np.int32),
+        np.zeros(1, np.int64),
+        np.zeros((n, n), np.bool_),
+        np.full(n, -1, np.int32),
+        np.zeros(n, np.bool_),
+        np.zeros(n, np.bool_),
+    )
+    assert records.shape == (7, n + 1)
+    assert records[2].tolist() == [k.WRONG_START] + [k.UNKNOWN] * n
+    assert records[1].tolist() == [0, *range(n)] and records[3].tolist() == [0, *range(n)]
+    assert flags.tolist() == [(1 << k.WRONG_START) | (1 << k.UNKNOWN)]
+
+
+def test_warm_up_loads_exactly_the_kernels_a_comparison_runs() -> None:
+    # In a fresh process: after warm_up, comparing a log compiles or loads nothing new, so
+    # warm_up passed every kernel its real argument types (or it would compile in vain).
+    script = """
+import numpy as np
+from journeyminer.kernels import journeys, replay, variants
+from journeyminer.kernels.warm import warm_up
+from journeyminer.miner.compare import compare_to_map
+from tests.kernels.test_replay import _log, _map
+
+def loaded():
+    return {
+        (m.__name__, name): len(f.signatures)
+        for m in (journeys, replay, variants)
+        for name, f in vars(m).items()
+        if hasattr(f, "signatures")
+    }
+
+warm_up()
+before = loaded()
+paths = (["land", "prod", "cart", "pay", "order"], ["ad", "x", "cart"], ["land", "cart"])
+compare_to_map(_log(*paths), _map())  # the last one skips prod: records are merged
+assert loaded() == before, {k: v for k, v in loaded().items() if before[k] != v}
+"""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

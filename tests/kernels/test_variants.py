@@ -53,6 +53,23 @@ def test_equal_hashes_of_different_sequences_split_into_variants() -> None:
     assert rep.tolist() == [0, 1, 3]
 
 
+@pytest.mark.parametrize("length", [1, 12, 13, 40])  # packed keys up to 12 codes of 5 bits
+def test_sequences_of_every_length_group_exactly_as_the_naive_twin(length: int) -> None:
+    rng = np.random.default_rng(length)
+    cases = [rng.integers(0, 20, rng.integers(1, length + 1)).tolist() for _ in range(300)]
+    cases += cases[:100] + [[*c[:-1], 19] for c in cases[:50]]
+    offsets = np.concatenate(([0], np.cumsum([len(c) for c in cases]))).astype(np.int64)
+    act = np.array([a for c in cases for a in c], dtype=np.int32)
+    for mask in (ALL_BITS, np.uint64(0), np.uint64(1)):
+        _assert_variants_match_naive(offsets, act, mask)
+
+
+def test_negative_codes_never_merge_different_sequences() -> None:
+    offsets = np.array([0, 2, 3, 5], dtype=np.int64)
+    act = np.array([-1, 5, 5, -1, 5], dtype=np.int32)
+    assert _case_variants(offsets, act, ALL_BITS)[0].tolist() == [0, 1, 0]
+
+
 def test_public_wrapper_gives_deterministic_ids_in_first_appearance_order() -> None:
     offsets = np.array([0, 1, 3, 4, 6], dtype=np.int64)
     act = np.array([5, 1, 2, 5, 1, 2], dtype=np.int32)

@@ -293,3 +293,39 @@ def test_a_missing_segment_attribute_is_a_clear_error(sample: tuple[EventLog, Co
     log, _ = sample
     with pytest.raises(InputError, match="segment attribute 'region' is not in the log"):
         compare_to_map(log, load_map(SAMPLE / "map.toml"), segment="region")
+
+
+def test_array_summaries_equal_their_frame_twins(sample: tuple[EventLog, Comparison]) -> None:
+    # compare_to_map builds effort, leaks and time frames from arrays; the frame versions
+    # (still used per segment) must give the very same frames.
+    from journeyminer.miner.deviations import MapCodes
+    from journeyminer.miner.effort import effort_before_goal, effort_counts
+    from journeyminer.miner.funnel import leak_points, time_frames_summary
+    from journeyminer.miner.windows import measure_windows
+
+    log, result = sample
+    cases = result.cases
+    arrays = cases.select(
+        "converted",
+        "in_progress",
+        pl.col("goal_position").fill_null(-1),
+        "n_events",
+        pl.col("switches_before_goal").fill_null(0),
+        "channel_switches",
+    )
+    by_arrays = effort_counts(*(column.to_numpy() for column in arrays.iter_columns()))
+    by_frame = effort_before_goal(cases)
+    for part in ("summary", "by_contacts", "by_channel_switches"):
+        assert getattr(by_arrays, part).equals(getattr(by_frame, part)), part
+    converted = cases.filter(pl.col("converted")).get_column("value").mean()
+    variant_acts = result.variants.select("variant", pl.col("activities").alias("activity"))
+    frame_leaks = leak_points(cases, variant_acts.explode("activity").unique(), converted, [])
+    assert frame_leaks.equals(result.leaks)
+    designed = load_map(SAMPLE / "map.toml")
+    assert result.as_of is not None
+    as_of_us = int(result.as_of.timestamp() * 1_000_000)
+    windows = measure_windows(log.encoded, MapCodes(designed, log.activities), as_of_us)
+    assert windows.frame_summary().equals(
+        time_frames_summary(windows.frames, windows.frame_specs, [])
+    )
+    assert windows.frame_summary().equals(result.time_frames)

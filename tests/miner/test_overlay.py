@@ -290,6 +290,17 @@ def test_svg_is_deterministic_whatever_the_edge_order() -> None:
     assert json.dumps(again.to_dict()) == json.dumps(ov.to_dict())
 
 
+def test_a_comparisons_variants_reach_the_same_journeys_as_discovered_ones() -> None:
+    from journeyminer.miner.compare import compare_to_map
+
+    log = small_log()
+    variants = compare_to_map(log, small_map()).variants
+    dfg = discover_dfg(log)
+    by_frame = build_overlay(small_map(), dfg, small_cases(), variants=variants)
+    by_discovery = build_overlay(small_map(), dfg, small_cases(), variants=discover_variants(log))
+    assert json.dumps(by_frame.to_dict()) == json.dumps(by_discovery.to_dict())
+
+
 def test_svg_escapes_names() -> None:
     svg = small_overlay().to_svg()
     assert "<now>" not in svg and "& pay" not in svg
