@@ -15,9 +15,9 @@ from pathlib import Path
 
 import polars as pl
 
-from .errors import FormatError, IdentityError, MappingError, MissingColumnError, SourceError
+from .errors import IdentityError, MappingError, MissingColumnError
 from .log import CANONICAL, CASE, EventLog
-from .readers import sniff_delimiter
+from .readers import read_table
 from .stitch import CUSTOMER_ID, SOURCE_ID
 
 #: Column names a customer table may not bring: the log's own.
@@ -62,19 +62,8 @@ def load_customers(path: str | Path, *, key: str = CUSTOMER_ID) -> pl.DataFrame:
     A key with two different rows, a missing key column or an attribute named like a log
     column is an error naming the file, the row and the column.
     """
-    path = Path(path)
-    name = path.name
-    if not path.exists():
-        raise SourceError(
-            "customer table not found", file=name, expected="an existing CSV or Parquet file"
-        )
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            raw = pl.read_parquet(path)
-        else:
-            raw = pl.read_csv(path, separator=_separator(path), infer_schema_length=10_000)
-    except pl.exceptions.PolarsError as exc:
-        raise FormatError(f"cannot read the customer table: {exc}", file=name) from exc
+    name = Path(path).name
+    raw = read_table(path, what="customer table", infer_types=True)
     if key not in raw.columns:
         raise MissingColumnError(
             f"the customer table has no key column {key!r}",
@@ -131,8 +120,3 @@ def attach_customers(log: EventLog, table: pl.DataFrame) -> tuple[EventLog, Cust
     known = frame.select(pl.col(on).unique().is_in(table.get_column(CUSTOMER_ID).implode()).sum())
     match = CustomerMatch(customers, int(known.item()), tuple(attributes))
     return EventLog(joined, is_sorted=True), match
-
-
-def _separator(path: Path) -> str:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        return sniff_delimiter("".join(fh.readline() for _ in range(20)))

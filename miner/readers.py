@@ -185,6 +185,27 @@ def scan_mapped(
             yield None
 
 
+def read_table(path: str | Path, *, what: str, infer_types: bool = False) -> pl.DataFrame:
+    """A small side table (identity table, customer table) from Parquet or delimited text
+    (delimiter sniffed; every column text unless `infer_types`); errors name the file."""
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise SourceError(
+            f"{what} not found", file=name, expected="an existing CSV or Parquet file"
+        )
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pl.read_parquet(path)
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            delimiter = sniff_delimiter("".join(fh.readline() for _ in range(20)))
+        if infer_types:
+            return pl.read_csv(path, separator=delimiter, infer_schema_length=INFER_ROWS)
+        return pl.read_csv(path, separator=delimiter, infer_schema=False)
+    except pl.exceptions.PolarsError as exc:
+        raise FormatError(f"cannot read {what}: {exc}", file=name) from exc
+
+
 def scan_source(
     path: str | Path, mapping: SourceMapping | None = None, *, format: SourceFormat | None = None
 ) -> pl.LazyFrame:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .errors import FormatError, IdentityError, MissingColumnError, SourceError
+from .errors import IdentityError, MissingColumnError, SourceError
 from .log import (
     ACTIVITY,
     CASE,
@@ -109,19 +109,10 @@ def load_identities(
     customer_column: str = CUSTOMER_ID,
 ) -> pl.DataFrame:
     """Read an identity table (CSV or Parquet) into `source_id, customer_id`; check for conflicts."""
-    path = Path(path)
-    name = path.name
-    if not path.exists():
-        raise SourceError(
-            "identity table not found", file=name, expected="an existing CSV or Parquet file"
-        )
-    try:
-        if path.suffix.lower() == ".parquet":
-            raw = pl.read_parquet(path)
-        else:
-            raw = pl.read_csv(path, infer_schema=False, separator=_sniff_separator(path))
-    except pl.exceptions.PolarsError as exc:
-        raise FormatError(f"cannot read identity table: {exc}", file=name) from exc
+    from .readers import read_table
+
+    name = Path(path).name
+    raw = read_table(path, what="identity table")
     for col in (source_column, customer_column):
         if col not in raw.columns:
             raise MissingColumnError(
@@ -455,11 +446,3 @@ def _log_frame(
     for name, (codes, names) in dictionaries.items():
         built[name] = names.gather(coded.pop(codes)).alias(name)
     return pl.DataFrame([built[name] for name in columns])
-
-
-def _sniff_separator(path: Path) -> str:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        header = fh.readline()
-    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda s: counts[s])
-    return best if counts[best] else ","
