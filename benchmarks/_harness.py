@@ -66,6 +66,27 @@ def worker_main(
     )
 
 
+def phase_worker(
+    contenders: dict[str, tuple[Callable[[], None], Callable[..., dict[str, Any]]]],
+    again: Callable[[str, dict[str, Any], list[str]], float | None],
+) -> None:
+    """Inside a child: import (timed apart), run one contender once, then `again` (the time
+    of a second call in the same process, or None), and print JSON with the first call's
+    peak RSS. `run` returns its phases (`work_s`, ...); a `_frame` entry is not printed."""
+    name, args = sys.argv[2], sys.argv[3:]
+    imports, run = contenders[name]
+    start = time.perf_counter()
+    imports()
+    import_s = time.perf_counter() - start
+    out = run(*args)
+    rss = peak_rss_mb()  # the first call's peak, before any second call
+    second = again(name, out, args)
+    if second is not None:
+        out["again_s"] = second
+    out.pop("_frame", None)
+    print(json.dumps({"name": name, "import_s": import_s, **out, "peak_rss_mb": rss}))
+
+
 def run_child(
     script: str, name: str, *args: str, env: dict[str, str] | None = None
 ) -> dict[str, Any]:

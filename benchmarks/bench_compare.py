@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import machine, measure_phases, peak_rss_mb, run_limited, write_results
+from _harness import machine, measure_phases, phase_worker, run_limited, write_results
 
 DATA = Path(__file__).resolve().parent.parent / "bench-data"
 SCRIPT = str(Path(__file__).resolve())
@@ -404,17 +404,9 @@ CONTENDERS = {
 
 def worker() -> None:
     """Inside a child: import, then run one contender once and print its timing as JSON."""
-    name, args = sys.argv[2], sys.argv[3:]
-    imports, run = CONTENDERS[name]
-    t = time.perf_counter()
-    imports()
-    import_s = time.perf_counter() - t
-    out = run(*args)
-    rss = peak_rss_mb()  # the first call's peak, before any second call
-    if name == "jm compare":
-        out["again_s"] = jm_again(out, args[1])
-    out.pop("_frame", None)
-    print(json.dumps({"name": name, "import_s": import_s, **out, "peak_rss_mb": rss}))
+    phase_worker(
+        CONTENDERS, lambda name, out, args: jm_again(out, args[1]) if name == "jm compare" else None
+    )
 
 
 # -- parent -------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ time scaled linearly, marked "extrapolated".
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import machine, measure_phases, peak_rss_mb, run_limited, write_results
+from _harness import machine, measure_phases, phase_worker, run_limited, write_results
 from bench_data import COLS, write_raw_log
 
 DATA = Path(__file__).resolve().parent.parent / "bench-data"
@@ -390,16 +389,11 @@ AGAIN = ("jm cold", "jm ingested", "polars", "duckdb")
 
 def worker() -> None:
     """Inside a child: import, then run one contender once and print its timing as JSON."""
-    name, args = sys.argv[2], sys.argv[3:]
-    imports, run = CONTENDERS[name]
-    t = time.perf_counter()
-    imports()
-    import_s = time.perf_counter() - t
-    out = run(*args)
-    rss = peak_rss_mb()  # the first call's peak, before any second call
-    if name in AGAIN:
-        out["again_s"] = run(*args)["work_s"]
-    print(json.dumps({"name": name, "import_s": import_s, **out, "peak_rss_mb": rss}))
+
+    def again(name: str, out: dict[str, Any], args: list[str]) -> float | None:
+        return CONTENDERS[name][1](*args)["work_s"] if name in AGAIN else None
+
+    phase_worker(CONTENDERS, again)
 
 
 # -- parent -------------------------------------------------------------------------------
