@@ -213,10 +213,11 @@ class LogsMixin(StoreBase):
                 return version + 1
             raise InternalError(f"log {log_id!r} kept changing while appending; try again")
         finally:
-            kept = {rel for rel, _, _ in written} if committed else set()
-            leftovers = [] if committed else [rel for rel, _, _ in written]
-            leftovers += [] if committed else list(table_rels.values())
-            leftovers += [rel for rel in files if rel not in kept]
+            if committed:  # part files handed in but left out (their batch was known)
+                kept = {rel for rel, _, _ in written}
+                leftovers = [rel for rel in files if rel not in kept]
+            else:
+                leftovers = [rel for rel, _, _ in written] + [*table_rels.values(), *files]
             remove_files(self.root, [self.root / rel for rel in dict.fromkeys(leftovers)])
 
     def _write_parts(
