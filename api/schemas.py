@@ -7,14 +7,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..miner._typing import AnalysisKind, MapFormat
 from .store import JobInfo, LogInfo, MapInfo
+from .store.jobs import JobStatus
 
 API = "/api/v1"
 #: The largest version number a request may name: SQLite's largest INTEGER (larger ones 500ed).
 MAX_VERSION = 2**63 - 1
-AnalysisKind = Literal["discover", "compare", "drift"]
-MapFormat = Literal["toml", "json", "yaml"]
-JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 
 _T0 = "2024-05-01T09:00:00.000000+00:00"
 _T1 = "2024-05-01T09:00:02.500000+00:00"

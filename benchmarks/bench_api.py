@@ -55,7 +55,7 @@ from _harness import machine, write_results
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "datasets" / "omnichannel"
 API = "/api/v1"
-CLI = [sys.executable, "-c", "from journeyminer.api.cli import main; main()"]
+CLI = [sys.executable, "-c", "from journeyminer.api.cli.main import main; main()"]
 BLOCK_ROWS = 200_000
 #: One wrk thread: on 2 cores a second one takes the CPU the server needs (p99 x5 measured).
 WRK_THREADS = 1

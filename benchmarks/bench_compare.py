@@ -2,7 +2,7 @@
 
     python benchmarks/bench_compare.py --events 10000000 [--repeat 2] [--sample 50000]
 
-Data (built once under `bench-data/compare-N/`, seeded): `miner.generate` writes the omnichannel
+Data (built once under `bench-data/compare-N/`, seeded): `miner.synthetic.generate` writes the omnichannel
 scenario (web, call_center, crm CSVs + identities + map.toml); `ingest_sources` stitches it
 into journeys. The generator draws journeys from a few dozen scripted paths, so its logs have
 few variants (about 4k at 10M events). To reach the 100k+ variants a real omnichannel log has,
@@ -80,11 +80,11 @@ def prepare(events: int, sample: int) -> dict[str, Any]:
         if meta.get("format") == FORMAT:
             return meta
 
-    from journeyminer.miner.designed import load_map
-    from journeyminer.miner.discover import discover_variants
-    from journeyminer.miner.generate import generate
-    from journeyminer.miner.ingest import ingest_sources, resolve_source
+    from journeyminer.miner.discover.discovery import discover_variants
+    from journeyminer.miner.ingest.pipeline import ingest_sources, resolve_source
     from journeyminer.miner.log import EventLog, _is_sorted
+    from journeyminer.miner.maps.designed import load_map
+    from journeyminer.miner.synthetic.generate import generate
 
     gen = folder / "gen"
     if not (gen / "map.toml").exists():
@@ -203,8 +203,8 @@ def _edit_once(
 
 # -- contenders (each runs in its own process; imports happen before the clock starts) ----
 def _jm_imports() -> None:
-    import journeyminer.miner.compare
-    import journeyminer.miner.designed  # noqa: F401
+    import journeyminer.miner.compare.comparison
+    import journeyminer.miner.maps.designed  # noqa: F401
 
 
 def _jm_checks(c: Any) -> dict[str, Any]:
@@ -222,9 +222,9 @@ def _jm_checks(c: Any) -> dict[str, Any]:
 
 
 def jm_compare(parquet: str, map_path: str) -> dict[str, Any]:
-    from journeyminer.miner.compare import compare_to_map
-    from journeyminer.miner.designed import load_map
+    from journeyminer.miner.compare.comparison import compare_to_map
     from journeyminer.miner.log import EventLog
+    from journeyminer.miner.maps.designed import load_map
 
     designed = load_map(map_path)
     t0 = time.perf_counter()
@@ -244,9 +244,9 @@ def jm_compare(parquet: str, map_path: str) -> dict[str, Any]:
 
 def jm_again(out: dict[str, Any], map_path: str) -> float:
     """A second comparison in the same process, on a fresh EventLog of the same frame."""
-    from journeyminer.miner.compare import compare_to_map
-    from journeyminer.miner.designed import load_map
+    from journeyminer.miner.compare.comparison import compare_to_map
     from journeyminer.miner.log import EventLog
+    from journeyminer.miner.maps.designed import load_map
 
     designed = load_map(map_path)
     t = time.perf_counter()
@@ -284,10 +284,10 @@ def jm_profile(parquet: str, map_path: str) -> dict[str, Any]:
 
     import polars as pl
 
-    import journeyminer.miner.compare as compare
-    from journeyminer.miner.compare import compare_to_map
-    from journeyminer.miner.designed import load_map
+    import journeyminer.miner.compare.comparison as compare
+    from journeyminer.miner.compare.comparison import compare_to_map
     from journeyminer.miner.log import EventLog
+    from journeyminer.miner.maps.designed import load_map
 
     compare.ThreadPoolExecutor = _InlineExecutor  # type: ignore[misc,assignment]
 
@@ -351,7 +351,7 @@ def pm4py_tbr(parquet: str, map_path: str) -> dict[str, Any]:
     import pandas as pd
     import pm4py
 
-    from journeyminer.miner.designed import load_map
+    from journeyminer.miner.maps.designed import load_map
 
     designed = load_map(map_path)
     t0 = time.perf_counter()

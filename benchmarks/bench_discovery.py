@@ -52,15 +52,15 @@ def prepare(events: int) -> tuple[Path, Path]:
     raw = write_raw_log(folder / "events.parquet", events)
     canonical = folder / "canonical.parquet"
     if not canonical.exists():
+        from journeyminer.miner.ingest.readers import read_source
         from journeyminer.miner.log import EventLog
-        from journeyminer.miner.readers import read_source
 
         EventLog(read_source(raw, _mapping())).write_parquet(canonical)
     return raw, canonical
 
 
 def _mapping() -> Any:
-    from journeyminer.miner.sources import SourceMapping
+    from journeyminer.miner.ingest.sources import SourceMapping
 
     return SourceMapping(
         case=COLS["case"],
@@ -72,8 +72,8 @@ def _mapping() -> Any:
 
 # -- contenders (each runs in its own process; imports happen before the clock starts) ----
 def _jm_imports() -> None:
-    import journeyminer.miner.discover
-    import journeyminer.miner.readers  # noqa: F401
+    import journeyminer.miner.discover.discovery
+    import journeyminer.miner.ingest.readers  # noqa: F401
 
 
 def _jm_checks(d: Any) -> dict[str, Any]:
@@ -90,9 +90,9 @@ def _jm_checks(d: Any) -> dict[str, Any]:
 
 
 def jm_cold(raw: str, canonical: str) -> dict[str, Any]:
-    from journeyminer.miner.discover import discover
+    from journeyminer.miner.discover.discovery import discover
+    from journeyminer.miner.ingest.readers import read_source
     from journeyminer.miner.log import EventLog
-    from journeyminer.miner.readers import read_source
 
     mapping = _mapping()
     t0 = time.perf_counter()
@@ -112,7 +112,7 @@ def jm_cold(raw: str, canonical: str) -> dict[str, Any]:
 
 
 def jm_ingested(raw: str, canonical: str) -> dict[str, Any]:
-    from journeyminer.miner.discover import discover
+    from journeyminer.miner.discover.discovery import discover
     from journeyminer.miner.log import EventLog
 
     t0 = time.perf_counter()
@@ -139,7 +139,7 @@ def jm_profile(raw: str, canonical: str) -> dict[str, Any]:
         rework_counts,
     )
     from journeyminer.kernels.variants import case_variants, variant_order
-    from journeyminer.miner import discover as dm
+    from journeyminer.miner.discover import discovery as dm
     from journeyminer.miner.log import EventLog, _is_sorted
 
     steps: dict[str, float] = {}

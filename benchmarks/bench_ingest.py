@@ -36,8 +36,8 @@ def prepare(events: int, xes_events: int) -> Path:
     folder = DATA / f"ingest-{events}"
     if (folder / "events.parquet").exists() and (folder / "events.xes").exists():
         return folder
-    from journeyminer.miner.generate import generate
-    from journeyminer.miner.ingest import ingest_sources, resolve_source
+    from journeyminer.miner.ingest.pipeline import ingest_sources, resolve_source
+    from journeyminer.miner.synthetic.generate import generate
 
     gen = folder / "scenario"
     generate(gen, events=events, seed=11)
@@ -89,9 +89,9 @@ def write_xes(frame: Any, path: Path) -> None:
 
 # -- contenders (each runs in its own process) -------------------------------------------
 def jm(path: str) -> dict[str, Any]:
-    from journeyminer.miner.readers import read_source
-    from journeyminer.miner.sources import SourceMapping
-    from journeyminer.miner.stitch import stitch_sources
+    from journeyminer.miner.ingest.readers import read_source
+    from journeyminer.miner.ingest.sources import SourceMapping
+    from journeyminer.miner.ingest.stitch import stitch_sources
 
     mapping = SourceMapping(
         case=COLS["case"],
@@ -105,9 +105,9 @@ def jm(path: str) -> dict[str, Any]:
 
 
 def jm_xes(path: str) -> dict[str, Any]:
+    from journeyminer.miner.ingest.readers import read_source
+    from journeyminer.miner.ingest.sources import SourceMapping
     from journeyminer.miner.log import EventLog
-    from journeyminer.miner.readers import read_source
-    from journeyminer.miner.sources import SourceMapping
 
     frame = read_source(
         Path(path),
@@ -171,8 +171,8 @@ def pm4py_xes_iterparse(path: str) -> dict[str, Any]:
 
 
 def _import_journeyminer() -> None:
-    import journeyminer.miner.readers
-    import journeyminer.miner.stitch  # noqa: F401
+    import journeyminer.miner.ingest.readers
+    import journeyminer.miner.ingest.stitch  # noqa: F401
 
 
 def _import_polars() -> None:

@@ -2,7 +2,7 @@
 
 The public Python API lives here; the layers are `journeyminer.miner` (domain),
 `journeyminer.kernels` (numba kernels) and `journeyminer.api` (HTTP and CLI). Names are
-imported on first use, so `import journeyminer.api.cli` stays quick.
+imported on first use, so `import journeyminer.api.cli.main` stays quick.
 """
 
 from __future__ import annotations
@@ -13,35 +13,35 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 _EXPORTS = {
-    "MapAnalysis": "analysis",
-    "analyze_against_map": "analysis",
-    "Comparison": "compare",
-    "compare_to_map": "compare",
-    "DesignedMap": "designed",
-    "load_map": "designed",
-    "HiddenJourneys": "hidden",
-    "find_hidden_journeys": "hidden",
-    "DFG": "discover",
-    "Discovery": "discover",
-    "JourneyStats": "discover",
-    "Variants": "discover",
-    "discover": "discover",
-    "discover_dfg": "discover",
-    "discover_variants": "discover",
+    "MapAnalysis": "compare.analysis",
+    "analyze_against_map": "compare.analysis",
+    "Comparison": "compare.comparison",
+    "compare_to_map": "compare.comparison",
+    "DesignedMap": "maps.designed",
+    "load_map": "maps.designed",
+    "HiddenJourneys": "compare.hidden",
+    "find_hidden_journeys": "compare.hidden",
+    "DFG": "discover.discovery",
+    "Discovery": "discover.discovery",
+    "JourneyStats": "discover.discovery",
+    "Variants": "discover.discovery",
+    "discover": "discover.discovery",
+    "discover_dfg": "discover.discovery",
+    "discover_variants": "discover.discovery",
     "JourneyminerError": "errors",
-    "ingest_sources": "ingest",
-    "open_log": "ingest",
-    "resolve_source": "ingest",
+    "ingest_sources": "ingest.pipeline",
+    "open_log": "ingest.pipeline",
+    "resolve_source": "ingest.pipeline",
     "EncodedLog": "log",
     "EventLog": "log",
-    "read_source": "readers",
-    "SourceMapping": "sources",
-    "load_mapping": "sources",
-    "preset": "sources",
-    "load_identities": "stitch",
-    "attach_customers": "customers",
-    "load_customers": "customers",
-    "stitch_sources": "stitch",
+    "read_source": "ingest.readers",
+    "SourceMapping": "ingest.sources",
+    "load_mapping": "ingest.sources",
+    "preset": "ingest.sources",
+    "load_identities": "ingest.stitch",
+    "attach_customers": "ingest.customers",
+    "load_customers": "ingest.customers",
+    "stitch_sources": "ingest.stitch",
 }
 
 __all__ = [
@@ -78,11 +78,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .miner.analysis import MapAnalysis, analyze_against_map
-    from .miner.compare import Comparison, compare_to_map
-    from .miner.customers import attach_customers, load_customers
-    from .miner.designed import DesignedMap, load_map
-    from .miner.discover import (
+    from .miner.compare.analysis import MapAnalysis, analyze_against_map
+    from .miner.compare.comparison import Comparison, compare_to_map
+    from .miner.compare.hidden import HiddenJourneys, find_hidden_journeys
+    from .miner.discover.discovery import (
         DFG,
         Discovery,
         JourneyStats,
@@ -92,12 +91,13 @@ if TYPE_CHECKING:
         discover_variants,
     )
     from .miner.errors import JourneyminerError
-    from .miner.hidden import HiddenJourneys, find_hidden_journeys
-    from .miner.ingest import ingest_sources, open_log, resolve_source
+    from .miner.ingest.customers import attach_customers, load_customers
+    from .miner.ingest.pipeline import ingest_sources, open_log, resolve_source
+    from .miner.ingest.readers import read_source
+    from .miner.ingest.sources import SourceMapping, load_mapping, preset
+    from .miner.ingest.stitch import load_identities, stitch_sources
     from .miner.log import EncodedLog, EventLog
-    from .miner.readers import read_source
-    from .miner.sources import SourceMapping, load_mapping, preset
-    from .miner.stitch import load_identities, stitch_sources
+    from .miner.maps.designed import DesignedMap, load_map
 
 
 def __getattr__(name: str) -> Any:

@@ -3,10 +3,10 @@
 `replay_variants` walks the representative case of every variant over the designed transition
 matrix and emits deviation records (`RECORD_ROWS`); `skipped_steps` finds the designed steps
 an unexpected jump passed over, and `merge_records` merges those records into the others. What depends on timestamps or on the case
-itself (time frames, rules, channels) is in `kernels.journeys`.
+itself (time frames, rules, channels) is in `kernels.cases`.
 
 Deviation types are small integer codes (below), numbered in the order a case lists the
-deviations found at one position. Kernels know codes only; names live in `miner.compare`.
+deviations found at one position. Kernels know codes only; names live in `miner.compare.comparison`.
 """
 
 from __future__ import annotations

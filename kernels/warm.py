@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .journeys import (
+from .cases import (
     case_channels,
     first_cases,
     first_in_cases,
@@ -22,7 +22,7 @@ def warm_up() -> None:
 
     The first call of each kernel in a process pays a one-off load (numba's runtime set-up,
     ~0.4 s, then ~10 ms a kernel; a compile on a cold cache). This runs them all on an empty
-    log, with argument types exactly as `miner.compare` passes them (so no other
+    log, with argument types exactly as `miner.compare.comparison` passes them (so no other
     specialisation is compiled), so that a caller can pay that cost in a thread beside other
     work. Cost: the loads alone.
     """

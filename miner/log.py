@@ -17,8 +17,8 @@ import numpy as np
 import polars as pl
 
 from .errors import EmptySourceError, MissingColumnError, SourceError
-from .store_files import atomic_write
-from .timestamps import UTC, parse_timestamps
+from .files import atomic_write
+from .ingest.timestamps import UTC, parse_timestamps
 
 CASE = "case_id"
 ACTIVITY = "activity"

@@ -1,7 +1,7 @@
 """A slow, obviously-correct twin of the comparison with a designed map, and map strategies.
 
 `naive_compare` walks every journey event by event in plain Python, straight from the
-semantics in `miner/compare.py`; tests hold `compare_to_map` to it. `designed_maps()` draws
+semantics in `miner/compare/comparison.py`; tests hold `compare_to_map` to it. `designed_maps()` draws
 small valid maps over a pool of activity names, for hypothesis tests.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from journeyminer.miner.designed import DesignedMap, Phase, Rule, TimeFrame, Touchpoint
 from journeyminer.miner.log import EventLog
+from journeyminer.miner.maps.designed import DesignedMap, Phase, Rule, TimeFrame, Touchpoint
 
 POOL = ("a", "b", "c", "d", "e", "café ☕", "注文")
 UNKNOWN = ("x", "🚀 launch")

@@ -177,7 +177,7 @@ NAMED_ROWS: dict[str, list[tuple[str, str, int, str | None]]] = {
 }
 
 
-# The contract of `Comparison.cases` (miner/compare.py): the columns and dtypes that hidden
+# The contract of `Comparison.cases` (miner/compare/comparison.py): the columns and dtypes that hidden
 # journeys, drift and the overlay rely on.
 COMPARISON_CASES: dict[str, Any] = {
     "case_id": pl.String,

@@ -24,9 +24,9 @@ from ...miner.log import CASE
 from ..cached_bodies import BodyCache
 from ..deps import RunnerDep, StoreDep, TenantDep
 from ..jobs import JobContext
-from ..journeys import SOURCE_FILE, SOURCE_ROW, read_journeys
 from ..schemas import AnalysisCreate, AnalysisList, AnalysisPublic
 from ..store import FileContent, JobInfo, ResultKey, Store, Tenant, params_hash
+from ..store.stitching import SOURCE_FILE, SOURCE_ROW, read_journeys
 from . import problem_responses
 
 router = APIRouter(prefix="/analyses", tags=["analyses"])
@@ -47,7 +47,7 @@ MAX_SEGMENTS = 200
 
 
 @dataclass(frozen=True)
-class AnalysisKind:
+class AnalysisRunner:
     """One kind of analysis: its work, and whether it needs a designed map."""
 
     run: Callable[[JobContext, dict[str, Any]], dict[str, FileContent]]
@@ -57,8 +57,8 @@ class AnalysisKind:
 # -- work ---------------------------------------------------------------------------------
 def run_discover(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
     """Read, filter, discover; the result's files: JSON, Parquet tables, SVGs."""
-    from ...miner.discover import discover
-    from ...miner.filters import Filters, apply_filters, filter_dfg
+    from ...miner.discover.discovery import discover
+    from ...miner.discover.filters import Filters, apply_filters, filter_dfg
 
     filters = Filters.from_dict(p["filters"])
     ctx.progress(0.05, "reading the log", force=True)
@@ -118,7 +118,7 @@ def _svgs(dfg: Any) -> dict[str, FileContent]:
 
 
 def _designed_map(ctx: JobContext, p: dict[str, Any]) -> Any:
-    from ...miner.designed import parse_map
+    from ...miner.maps.designed import parse_map
 
     info = ctx.store.get_map(ctx.tenant_id, p["map"], p["map_version"])
     return parse_map(info.text, format=info.format, file=info.name)  # type: ignore[arg-type]
@@ -126,8 +126,8 @@ def _designed_map(ctx: JobContext, p: dict[str, Any]) -> Any:
 
 def run_compare(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
     """Read, filter, compare with the map; files: result JSON, Parquet tables, overlay SVG."""
-    from ...miner.analysis import analyze_against_map
-    from ...miner.filters import Filters, apply_filters
+    from ...miner.compare.analysis import analyze_against_map
+    from ...miner.discover.filters import Filters, apply_filters
 
     ctx.progress(0.05, "reading the map", force=True)
     designed = _designed_map(ctx, p)
@@ -162,9 +162,9 @@ def run_drift(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
     """Compare the log's two periods (split at `split_at`, default mid-range) with the map."""
     from datetime import datetime
 
-    from ...miner.compare import compare_to_map
-    from ...miner.drift import compare_periods
-    from ...miner.filters import Filters, apply_filters
+    from ...miner.compare.comparison import compare_to_map
+    from ...miner.compare.drift import compare_periods
+    from ...miner.discover.filters import Filters, apply_filters
 
     designed = _designed_map(ctx, p)
     ctx.progress(0.1, "reading the log", force=True)
@@ -198,14 +198,14 @@ def run_drift(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
 
 #: kind -> how to run it: the work function returns the result's files ("overlay.svg" feeds
 #: /overlay.svg, "dfg-*.svg" feed /dfg.svg).
-ANALYSES: dict[str, AnalysisKind] = {
-    "discover": AnalysisKind(run_discover),
-    "compare": AnalysisKind(run_compare, needs_map=True),
-    "drift": AnalysisKind(run_drift, needs_map=True),
+ANALYSES: dict[str, AnalysisRunner] = {
+    "discover": AnalysisRunner(run_discover),
+    "compare": AnalysisRunner(run_compare, needs_map=True),
+    "drift": AnalysisRunner(run_drift, needs_map=True),
 }
 
 
-def _work(kind: AnalysisKind, key: ResultKey, p: dict[str, Any]) -> Callable[[JobContext], str]:
+def _work(kind: AnalysisRunner, key: ResultKey, p: dict[str, Any]) -> Callable[[JobContext], str]:
     run = kind.run
 
     def work(ctx: JobContext) -> str:
@@ -222,7 +222,7 @@ def _work(kind: AnalysisKind, key: ResultKey, p: dict[str, Any]) -> Callable[[Jo
 def _prepare(
     store: Store, tenant: Tenant, body: AnalysisCreate
 ) -> tuple[ResultKey, dict[str, Any]]:
-    from ...miner.filters import Filters
+    from ...miner.discover.filters import Filters
 
     kind = ANALYSES[body.kind]
     filters = Filters.from_dict(body.filters or {})

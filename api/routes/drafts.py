@@ -1,7 +1,7 @@
 """Map drafts: a designed map drafted from a stored log, for a person to check and edit.
 
 `POST /maps/draft {"log", "name"?, "phases"?}` reads the log, drafts touchpoints, phases and
-flows from the journeys (`miner.map_templates.draft_map`) and stores the draft as a new map
+flows from the journeys (`miner.maps.drafting.draft_map`) and stores the draft as a new map
 (version 1) in TOML, so it can be compared, downloaded and replaced like any other map.
 Without a name it is "<log name> (draft)", numbered when that name is taken.
 """
@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...miner.errors import InputError
 from ..deps import StoreDep, TenantDep
-from ..journeys import read_journeys
 from ..schemas import MapPublic
 from ..store import Store, Tenant
+from ..store.stitching import read_journeys
 from . import problem_responses
 
 router = APIRouter(prefix="/maps", tags=["maps"])
@@ -53,7 +53,7 @@ def draft_map_from_log(
     body: MapDraftCreate, tenant: TenantDep, store: StoreDep, response: Response
 ) -> MapPublic:
     """Draft a map from the log's journeys (a sync route: it runs in a worker thread)."""
-    from ...miner.map_templates import draft_map
+    from ...miner.maps.drafting import draft_map
 
     info = store.get_log(tenant, body.log)
     if info.status != "ready":

@@ -8,9 +8,9 @@ from contextlib import closing
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from ..db import SCHEMA_VERSION
 from ..deps import SettingsDep
 from ..schemas import Health
+from ..store.db import SCHEMA_VERSION
 
 router = APIRouter(tags=["health"])
 

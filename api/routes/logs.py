@@ -1,6 +1,6 @@
 """Logs: upload sources (an ingest job), append batches, read, delete, quick DFG/variants.
 
-The model is the batch runner's (`api/journeys.py`): each source file of an upload or an
+The model is the batch runner's (`api/store/stitching.py`): each source file of an upload or an
 append becomes one part holding its canonical events *before stitching*, and the log
 remembers how to stitch: the mapping of each source file name (preset or mapping, timezone),
 the inactivity gap, the goals, and the identity table, stored as a file of the log. Every
@@ -41,10 +41,12 @@ from ...miner.errors import (
     JourneyminerError,
     MappingError,
 )
-from ...miner.readers import EXTENSIONS
+from ...miner.ingest.readers import EXTENSIONS
 from ..deps import RunnerDep, SettingsDep, StoreDep, TenantDep
 from ..jobs import JobContext, uploads_folder
-from ..journeys import (
+from ..schemas import DfgRead, JobPublic, LogList, LogPublic, VariantsRead
+from ..store import Store, new_id
+from ..store.stitching import (
     STITCH_FORMAT,
     append_sources,
     parse_gap,
@@ -52,8 +54,6 @@ from ..journeys import (
     restitches,
     table_change,
 )
-from ..schemas import DfgRead, JobPublic, LogList, LogPublic, VariantsRead
-from ..store import Store, new_id
 from ..uploads import Upload, receive_upload, unsupported
 from . import problem_responses
 
@@ -191,8 +191,8 @@ def _mapping_data(upload: Upload) -> dict[str, Any] | None:
 
 def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestPlan:
     """Check the form and decide each file's mapping; errors here answer 422 at once."""
-    from ...miner.ingest import KNOWN_PRESETS
-    from ...miner.sources import mapping_from_dict
+    from ...miner.ingest.pipeline import KNOWN_PRESETS
+    from ...miner.ingest.sources import mapping_from_dict
 
     files = upload.files_of("files")
     if not files:
@@ -262,7 +262,7 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
 
 def run_ingest(ctx: JobContext, plan: IngestPlan, log_id: str, *, append: bool) -> str | None:
     """The ingest job: store each file as a part, re-stitch the log, commit all at once."""
-    from ...miner.sources import mapping_from_dict
+    from ...miner.ingest.sources import mapping_from_dict
 
     store = ctx.store
     try:
@@ -473,7 +473,7 @@ _FILTER_DOC = (
 
 
 def _filters(request: Request, own: tuple[str, ...] = ()) -> Any:
-    from ...miner.filters import Filters
+    from ...miner.discover.filters import Filters
 
     params = {k: request.query_params.getlist(k) for k in request.query_params if k not in own}
     return Filters.from_query(params)
@@ -488,8 +488,8 @@ def _quick(
     filters: Any,
     extra: Any,
 ) -> tuple[int, dict[str, Any]]:
-    from ...miner.discover import discover_dfg, discover_variants
-    from ...miner.filters import apply_filters, filter_dfg
+    from ...miner.discover.discovery import discover_dfg, discover_variants
+    from ...miner.discover.filters import apply_filters, filter_dfg
 
     info = store.get_log(tenant_id, log_id)
     key = (tenant_id, log_id, info.version, what, tuple(sorted(filters.to_query().items())), extra)

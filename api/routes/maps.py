@@ -2,7 +2,7 @@
 
 The body is JSON `{"name", "format", "text"}`: the map's TOML, JSON or YAML travels as text,
 so one content type serves every format and the name travels with it. The text is checked
-with `miner.designed.parse_map` (problems answer 422 with the line and the id); without
+with `miner.maps.designed.parse_map` (problems answer 422 with the line and the id); without
 that module, only its syntax is checked.
 """
 
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/maps", tags=["maps"])
 def check_map(text: str, format: str, name: str) -> None:
     """Validate a map's text; MapValidationError (422) names the line and the id."""
     try:
-        from ...miner.designed import parse_map
+        from ...miner.maps.designed import parse_map
     except ImportError:
         _check_syntax(text, format, name)
         return

@@ -101,7 +101,7 @@ def _upload_map(api: Api) -> str:
 
 
 def test_a_compare_analysis_finds_the_planted_hidden_journeys(api: Api) -> None:
-    from journeyminer.miner.generate import read_truth
+    from journeyminer.miner.synthetic.generate import read_truth
 
     log_id, map_id = api.ingest(), _upload_map(api)
     request = {"log": log_id, "map": map_id, "kind": "compare", "segment": "device"}

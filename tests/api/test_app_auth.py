@@ -7,7 +7,7 @@ import time
 import pytest
 
 from journeyminer.api.store import Store
-from journeyminer.api.store_tenants import KEY_CACHE_SIZE
+from journeyminer.api.store.tenants import KEY_CACHE_SIZE
 
 from .conftest import API, SAMPLE, Api, MakeApi, assert_problem
 

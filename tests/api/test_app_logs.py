@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from journeyminer.api.journeys import read_journeys
+from journeyminer.api.store.stitching import read_journeys
 
 from .conftest import API, SAMPLE, Api, assert_problem
 

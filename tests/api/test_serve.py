@@ -15,7 +15,7 @@ import httpx
 
 from .conftest import API
 
-CLI = [sys.executable, "-c", "from journeyminer.api.cli import main; main()"]
+CLI = [sys.executable, "-c", "from journeyminer.api.cli.main import main; main()"]
 
 
 def free_port() -> int:

@@ -35,7 +35,7 @@ from .conftest import API, SAMPLE
 
 pytestmark = pytest.mark.slow
 
-CLI = [sys.executable, "-c", "from journeyminer.api.cli import main; main()"]
+CLI = [sys.executable, "-c", "from journeyminer.api.cli.main import main; main()"]
 START_TIMEOUT_S = 60.0
 JOB_TIMEOUT_S = 120.0
 CUSTOM_MAPPING = 'case = "who"\nactivity = "what"\ntimestamp = "when"\nchannel = "via"\n'

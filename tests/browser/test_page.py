@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from journeyminer.miner.generate import read_truth
+from journeyminer.miner.synthetic.generate import read_truth
 
 from .conftest import ROOT, SAMPLE, Server
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from journeyminer.kernels import journeys as kj
+from journeyminer.kernels import cases as kj
 from journeyminer.kernels import replay as k
-from journeyminer.miner.compare import compare_to_map
-from journeyminer.miner.designed import DesignedMap, Phase, Rule, TimeFrame, Touchpoint
+from journeyminer.miner.compare.comparison import compare_to_map
 from journeyminer.miner.log import EventLog
+from journeyminer.miner.maps.designed import DesignedMap, Phase, Rule, TimeFrame, Touchpoint
 from tests.naive_replay import UNKNOWN, designed_maps, naive_compare
 from tests.strategies import BASE_US, event_frames, log_from_rows
 
@@ -295,7 +295,7 @@ def test_wrappers_reject_wrong_dtypes_and_shapes() -> None:
 def test_example_case_kernels_match_their_naive_twins(
     variant: list[int], e: int, rows: list[tuple[int, int]]
 ) -> None:
-    from journeyminer.kernels.journeys import first_cases, smallest_cases
+    from journeyminer.kernels.cases import first_cases, smallest_cases
     from tests.naive_replay import naive_first_cases, naive_smallest_cases
 
     k = 5
@@ -348,9 +348,10 @@ def test_warm_up_loads_exactly_the_kernels_a_comparison_runs() -> None:
     # warm_up passed every kernel its real argument types (or it would compile in vain).
     script = """
 import numpy as np
-from journeyminer.kernels import journeys, replay, variants
+from journeyminer.kernels import cases as journeys
+from journeyminer.kernels import replay, variants
 from journeyminer.kernels.warm import warm_up
-from journeyminer.miner.compare import compare_to_map
+from journeyminer.miner.compare.comparison import compare_to_map
 from tests.kernels.test_replay import _log, _map
 
 def loaded():

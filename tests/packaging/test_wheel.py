@@ -36,18 +36,18 @@ def test_wheel_holds_only_the_journeyminer_namespace(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
     assert tops == {"journeyminer", next(t for t in tops if t.endswith(".dist-info"))}
-    for module in ("miner/log.py", "kernels/dfg.py", "api/cli.py", "_version.py"):
+    for module in ("miner/log.py", "kernels/dfg.py", "api/cli/main.py", "_version.py"):
         assert f"journeyminer/{module}" in names
     entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt")))
-    assert b"journeyminer = journeyminer.api.cli:main" in entry
+    assert b"journeyminer = journeyminer.api.cli.main:main" in entry
 
 
 def test_editable_install_imports_the_layers_under_one_namespace() -> None:
-    import journeyminer.api.cli
+    import journeyminer.api.cli.main
     import journeyminer.kernels.dfg
     import journeyminer.miner.log
 
-    for module in (journeyminer.miner.log, journeyminer.kernels.dfg, journeyminer.api.cli):
+    for module in (journeyminer.miner.log, journeyminer.kernels.dfg, journeyminer.api.cli.main):
         assert Path(module.__file__ or "").resolve().is_relative_to(ROOT)
     import site
 

@@ -1,0 +1,1 @@
+"""Batch runs: `journeyminer run JOB.toml` reads its job file, appends new files and refreshes analyses."""

@@ -1,0 +1,150 @@
+"""`journeyminer compare`: real journeys against the designed map."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from .common import JsonFlag, app, handle_errors, out, print_json, progress_bar
+from .mine import human, mapping_from_options
+
+
+@app.command()
+def compare(
+    log_path: Annotated[Path, typer.Argument(metavar="LOG", help="An ingested log or a raw file.")],
+    map_path: Annotated[
+        Path, typer.Option("--map", help="The designed journey map (TOML/JSON/YAML).")
+    ],
+    segment: Annotated[
+        str | None, typer.Option(help="Split every result by this case attribute.")
+    ] = None,
+    min_support: Annotated[
+        float, typer.Option(help="Hidden journeys: at least this share (<1) or count.")
+    ] = 0.01,
+    preset: Annotated[str | None, typer.Option(help="Preset for a raw file.")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Mapping file for a raw file.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write JSON, Parquet and the overlay SVG here.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Rows per table in the summary.")] = 5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Compare the journeys of a log with a designed map: fitness, leaks, hidden journeys."""
+    with handle_errors():
+        from ...miner.compare.analysis import analyze_against_map
+        from ...miner.ingest.pipeline import open_log
+        from ...miner.maps.designed import load_map
+
+        support: int | float = int(min_support) if min_support >= 1 else min_support
+        with progress_bar(not as_json) as update:
+            update("reading the map", 0, 4)
+            designed = load_map(map_path)
+            update(f"reading {log_path.name}", 1, 4)
+            log = open_log(
+                log_path, mapping_from_options(preset, mapping, None, None, None, None, None)
+            )
+            update("comparing", 2, 4)
+            result = analyze_against_map(log, designed, segment=segment, min_support=support)
+            written = {}
+            if out_dir is not None:
+                update("writing outputs", 3, 4)
+                written = result.write(out_dir)
+        if as_json:
+            data = json.loads(written["json"].read_text()) if written else result.to_dict()
+            if written:
+                data["outputs"] = {k: str(v) for k, v in written.items()}
+            print_json(data)
+            return
+        _print_summary(result, top)
+        if written:
+            out.print(
+                f"outputs written to [bold]{out_dir}[/]: {', '.join(p.name for p in written.values())}"
+            )
+
+
+def _table(title: str, columns: list[str]) -> Table:
+    table = Table(title=title, show_edge=False, title_justify="left")
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="left" if i == 0 else "right")
+    return table
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _print_summary(result: Any, top: int) -> None:
+    cmp = result.comparison
+    cases = cmp.cases
+    open_ = int(cases.get_column("in_progress").sum())
+    closed = cases.height - open_
+    converted = int(cases.get_column("converted").sum())
+    out.print(
+        f"[bold]{cmp.map_name}[/] ({cmp.map_version}): {cases.height:,} journeys, "
+        f"{closed:,} closed, {open_:,} still in progress"
+    )
+    out.print(
+        f"fitness: [bold]{cmp.fitness.cases:.1%}[/] of journeys, {cmp.fitness.events:.1%} of events; "
+        f"conversion of closed journeys: [bold]{_pct(converted / closed if closed else None)}[/]"
+    )
+    funnel = _table(
+        "Funnel by phase", ["phase", "reached", "converted", "dropped", "in progress", "drop rate"]
+    )
+    for r in cmp.funnel.iter_rows(named=True):
+        funnel.add_row(
+            r["phase"],
+            f"{r['reached']:,}",
+            f"{r['converted']:,}",
+            f"{r['dropped']:,}",
+            f"{r['in_progress']:,}",
+            _pct(r["drop_rate"]),
+        )
+    out.print(funnel)
+    leaks = _table(
+        f"Top {top} leak points",
+        ["touchpoint (phase)", "journeys", "share of closed", "value at risk"],
+    )
+    for r in cmp.leaks.head(top).iter_rows(named=True):
+        leaks.add_row(
+            f"{r['touchpoint']} ({r['phase']})",
+            f"{r['journeys']:,}",
+            _pct(r["share_of_closed"]),
+            f"{r['value_at_risk'] or 0:,.0f}",
+        )
+    out.print(leaks)
+    hidden = _table(
+        "Hidden journeys",
+        ["journey", "journeys", "share", "conversion", "Δ conversion", "median time"],
+    )
+    for r in result.hidden.frame.head(top).iter_rows(named=True):
+        delta = r["delta_conversion"]
+        hidden.add_row(
+            r["label"],
+            f"{r['cases']:,}",
+            _pct(r["share"]),
+            _pct(r["conversion_rate"]),
+            "-" if delta is None else f"{delta:+.1%}",
+            human(r["median_duration_s"]),
+        )
+    out.print(
+        hidden if result.hidden.frame.height else "no hidden journeys above the support threshold"
+    )
+    frames = _table("Time frames", ["frame", "applicable", "breached", "breach rate", "median"])
+    for r in cmp.time_frames.iter_rows(named=True):
+        frames.add_row(
+            r["frame"],
+            f"{r['applicable']:,}",
+            f"{r['breached']:,}",
+            _pct(r["breach_rate"]),
+            human(r["median_s"]),
+        )
+    if cmp.time_frames.height:
+        out.print(frames)
+    prio = _table(f"Top {top} priorities", ["#", "what", "journeys", "impact"])
+    for r in cmp.priorities.head(top).iter_rows(named=True):
+        prio.add_row(str(r["rank"]), r["title"], f"{r['journeys']:,}", f"{r['impact'] or 0:,.0f}")
+    out.print(prio)

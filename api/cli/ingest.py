@@ -1,0 +1,144 @@
+"""`journeyminer ingest` and `journeyminer generate`: make a canonical log from sources, or a scenario."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ...miner.errors import InputError
+from .common import JsonFlag, app, handle_errors, out, parse_gap, print_json, progress_bar
+
+
+@app.command()
+def ingest(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Source files, each as FILE, FILE=PRESET or FILE=MAPPING.toml.", show_default=False
+        ),
+    ],
+    out_path: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write the canonical Parquet log.")
+    ],
+    preset: Annotated[
+        str | None, typer.Option(help="Preset for sources without '=': web, call_center, crm.")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="Mapping file (TOML/JSON) for sources without '='.")
+    ] = None,
+    identities: Annotated[
+        Path | None, typer.Option(help="Identity table: source_id -> customer_id.")
+    ] = None,
+    customers: Annotated[
+        Path | None,
+        typer.Option(
+            help="Customer table (CSV/Parquet): customer_id plus attributes (region, tier, ...)"
+            " copied onto every event of the customer, to split analyses by them."
+        ),
+    ] = None,
+    gap: Annotated[
+        str, typer.Option(help="Inactivity gap that starts a new journey, or 'none'.")
+    ] = "30d",
+    goal: Annotated[
+        list[str] | None, typer.Option(help="Touchpoint that closes a journey (repeatable).")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="Zone for naive timestamps (e.g. Europe/Amsterdam).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Read sources, map their columns, stitch them into journeys, write one canonical log."""
+    with handle_errors():
+        from ...miner.ingest.pipeline import ingest_sources, resolve_source
+
+        default = str(mapping) if mapping is not None else preset
+        specs = [resolve_source(s, default=default, timezone=timezone) for s in sources]
+        with progress_bar(not as_json) as update:
+            log, report = ingest_sources(
+                specs,
+                identities=identities,
+                gap=parse_gap(gap),
+                goals=tuple(goal or ()),
+                progress=update,
+            )
+            attached = None
+            if customers is not None:
+                from ...miner.ingest.customers import attach_customers, load_customers
+
+                log, attached = attach_customers(log, load_customers(customers))
+            log.write_parquet(out_path)
+        data = {"log": str(out_path), **report.to_dict()}
+        if attached is not None and customers is not None:
+            data["customer_attributes"] = attached.to_dict()
+            if attached.without_attributes:
+                data["warnings"] = [
+                    *data["warnings"],
+                    f"{attached.without_attributes} of {attached.customers} customers have no row"
+                    f" in {customers.name}; their {', '.join(attached.attributes)} stay empty",
+                ]
+        if as_json:
+            print_json(data)
+            return
+        _print_ingest(data)
+
+
+def _print_ingest(data: dict[str, Any]) -> None:
+    table = Table(title="Ingested sources", show_edge=False)
+    table.add_column("file")
+    table.add_column("events", justify="right")
+    table.add_column("ids", justify="right")
+    for s in data["sources"]:
+        table.add_row(s["file"], f"{s['events']:,}", f"{s['ids']:,}")
+    out.print(table)
+    out.print(
+        f"[bold]{data['events']:,}[/] events, [bold]{data['customers']:,}[/] customers, "
+        f"[bold]{data['journeys']:,}[/] journeys, {len(data['activities'])} activities, "
+        f"channels: {', '.join(data['channels']) or '-'}"
+    )
+    out.print(f"from {data['start']} to {data['end']}")
+    out.print(
+        f"identity: {data['matched_ids']:,} ids matched, {data['unmatched_ids']:,} unmatched "
+        f"({data['unmatched_events']:,} events)"
+    )
+    if "customer_attributes" in data:
+        c = data["customer_attributes"]
+        out.print(
+            f"customer attributes {', '.join(c['attributes'])}: {c['with_attributes']:,} of "
+            f"{c['customers']:,} customers"
+        )
+    for w in data["warnings"]:
+        out.print(f"[yellow]warning:[/] {w}")
+    out.print(f"log written to [bold]{data['log']}[/]")
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the scenario into.")],
+    events: Annotated[int, typer.Option(help="About how many events to generate.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Generate a seeded omnichannel scenario: sources, identities, designed map and truth."""
+    with handle_errors():
+        from ...miner.synthetic.generate import generate as run_generate
+
+        if events < 1:
+            raise InputError(
+                "--events must be at least 1", expected="a positive number", found=str(events)
+            )
+        with progress_bar(not as_json) as update:
+            report = run_generate(
+                out_dir,
+                events=events,
+                seed=seed,
+                progress=lambda n: update("generating", n, events),
+            )
+        data = report.to_dict() if hasattr(report, "to_dict") else dict(vars(report))
+        if as_json:
+            print_json(data)
+            return
+        out.print_json(json.dumps(data, default=str))

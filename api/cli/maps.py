@@ -1,0 +1,139 @@
+"""`journeyminer map init|draft|validate|import`: designed journey maps from the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from .common import JsonFlag, app, err, handle_errors, out, print_json
+
+map_app = typer.Typer(
+    no_args_is_help=True, help="Designed journey maps: start one, draft one, check one."
+)
+app.add_typer(map_app, name="map")
+
+
+def _emit(text: str, out_path: Path | None) -> None:
+    if out_path is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    from ...miner.files import atomic_write_text
+
+    atomic_write_text(out_path, text)
+    err.print(f"map written to [bold]{out_path}[/]")
+
+
+@map_app.command("init")
+def init(
+    template: Annotated[str, typer.Option(help="five_phase or see_think_do_care.")] = "five_phase",
+    language: Annotated[str, typer.Option(help="en or nl (phase names and comments).")] = "en",
+    out_path: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the map here.")
+    ] = None,
+) -> None:
+    """Print (or write) a map template to edit: the 5-phase model or See-Think-Do-Care."""
+    with handle_errors():
+        from ...miner.errors import InputError
+        from ...miner.maps.drafting import map_template
+
+        if template not in ("five_phase", "see_think_do_care"):
+            raise InputError(
+                f"unknown template {template!r}",
+                expected="five_phase or see_think_do_care",
+                found=template,
+            )
+        if language not in ("en", "nl"):
+            raise InputError(f"unknown language {language!r}", expected="en or nl", found=language)
+        _emit(map_template(template, language=language), out_path)  # type: ignore[arg-type]
+
+
+@map_app.command("draft")
+def draft(
+    log_path: Annotated[Path, typer.Argument(metavar="LOG", help="An ingested log or a raw file.")],
+    name: Annotated[str, typer.Option(help="Name of the drafted map.")] = "Drafted map",
+    phases: Annotated[
+        str, typer.Option(help="Number of phases, or five_phase / see_think_do_care.")
+    ] = "5",
+    preset: Annotated[str | None, typer.Option(help="Preset for a raw file.")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Mapping file for a raw file.")] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the map here.")
+    ] = None,
+) -> None:
+    """Draft a map from the journeys in a log, for a person to edit (check the goal!)."""
+    with handle_errors():
+        from ...miner.ingest.pipeline import open_log
+        from ...miner.maps.drafting import draft_map
+        from .mine import mapping_from_options
+
+        how = mapping_from_options(preset, mapping, None, None, None, None, None)
+        log = open_log(log_path, how)
+        drafted = draft_map(log, name=name, phases=int(phases) if phases.isdigit() else phases)  # type: ignore[arg-type]
+        _emit(drafted.to_toml(), out_path)
+
+
+@map_app.command("validate")
+def validate(
+    map_path: Annotated[Path, typer.Argument(metavar="MAP", help="A map in TOML, JSON or YAML.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Check a map; every problem is listed with its line and id. Exit code 2 when invalid."""
+    from ...miner.errors import MapValidationError
+    from ...miner.maps.designed import load_map
+    from .common import EXIT_BAD_INPUT
+
+    with handle_errors():
+        try:
+            designed = load_map(map_path)
+        except MapValidationError as exc:
+            problems = exc.extra.get("problems") or [
+                {"line": exc.extra.get("line"), "message": str(exc)}
+            ]
+            if as_json:
+                print_json({"valid": False, "file": map_path.name, "problems": problems})
+            else:
+                err.print(f"[bold red]invalid[/] {map_path}: {len(problems)} problem(s)")
+                for p in problems:
+                    where = f"line {p['line']}" if p.get("line") else "-"
+                    err.print(f"  {map_path.name}, {where}: {p['message']}", highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+    summary: dict[str, Any] = {
+        "valid": True,
+        "name": designed.name,
+        "version": designed.version,
+        "phases": len(designed.phases),
+        "touchpoints": len(designed.touchpoints),
+        "flows": len(designed.flows),
+        "time_frames": len(designed.time_frames),
+        "rules": len(designed.rules),
+    }
+    if as_json:
+        print_json(summary)
+        return
+    table = Table(show_header=False, show_edge=False)
+    for key, value in summary.items():
+        table.add_row(key, str(value))
+    out.print(f"[green]valid[/] {map_path}")
+    out.print(table)
+
+
+@map_app.command("import")
+def import_model(
+    model_path: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="A BPMN (.bpmn) or Petri net (.pnml) file.")
+    ],
+    name: Annotated[str | None, typer.Option(help="Name of the map.")] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the map here.")
+    ] = None,
+) -> None:
+    """Turn a BPMN model or a Petri net into a designed map (needs the pm4py extra)."""
+    with handle_errors():
+        from ...miner.maps.drafting import map_from_bpmn, map_from_petri_net
+
+        reader = map_from_bpmn if model_path.suffix.lower() == ".bpmn" else map_from_petri_net
+        _emit(reader(model_path, name=name).to_toml(), out_path)

@@ -1,0 +1,256 @@
+"""`journeyminer mine`: discovery on an ingested log or a raw file, with filters."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from .common import JsonFlag, app, handle_errors, out, print_json, progress_bar
+
+
+def mapping_from_options(
+    preset: str | None,
+    mapping: Path | None,
+    case: str | None,
+    activity: str | None,
+    timestamp: str | None,
+    timestamp_format: str | None,
+    timezone: str | None,
+) -> Any:
+    from ...miner.ingest.sources import SourceMapping, load_mapping
+    from ...miner.ingest.sources import preset as make_preset
+
+    overrides: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "case": case,
+            "activity": activity,
+            "timestamp": timestamp,
+            "timestamp_format": timestamp_format,
+            "timezone": timezone,
+        }.items()
+        if v is not None
+    }
+    if mapping is not None:
+        base = load_mapping(mapping)
+    elif preset is not None:
+        base = make_preset(preset)
+    elif overrides:
+        base = SourceMapping()
+    else:
+        return None
+    return base.with_overrides(**overrides) if overrides else base
+
+
+@app.command()
+def mine(
+    log_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="LOG", help="An ingested log or a CSV, Parquet, JSON lines, XES file."
+        ),
+    ],
+    preset: Annotated[
+        str | None, typer.Option(help="Preset for a raw file: web, call_center, crm.")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="Mapping file (TOML/JSON) for a raw file.")
+    ] = None,
+    case: Annotated[
+        str | None, typer.Option(help="Case (customer/journey) column of a raw file.")
+    ] = None,
+    activity: Annotated[str | None, typer.Option(help="Activity (touchpoint) column.")] = None,
+    timestamp: Annotated[str | None, typer.Option(help="Timestamp column.")] = None,
+    timestamp_format: Annotated[
+        str | None, typer.Option(help="e.g. '%Y/%m/%d %H:%M:%S%.3f' or epoch_ms.")
+    ] = None,
+    timezone: Annotated[str | None, typer.Option(help="Zone for naive timestamps.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write JSON, Parquet, DOT and SVG here.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="How many variants and edges the summary shows.")] = 10,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Time window start (ISO-8601, inclusive).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Time window end (ISO-8601, exclusive).")
+    ] = None,
+    time_mode: Annotated[
+        str | None, typer.Option(help="contained, intersecting, started, completed, trim.")
+    ] = None,
+    channel: Annotated[
+        list[str] | None, typer.Option(help="Keep journeys using this channel (repeatable).")
+    ] = None,
+    channel_mode: Annotated[str | None, typer.Option(help="cases (default) or events.")] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="Case attribute values, e.g. 'device:mobile|tablet'.")
+    ] = None,
+    start_activity: Annotated[
+        list[str] | None, typer.Option(help="Journeys starting with (repeatable).")
+    ] = None,
+    end_activity: Annotated[
+        list[str] | None, typer.Option(help="Journeys ending with (repeatable).")
+    ] = None,
+    top_variants: Annotated[
+        int | None, typer.Option(help="Keep the k most frequent variants.")
+    ] = None,
+    min_variant_share: Annotated[
+        float | None, typer.Option(help="Keep variants with at least this share.")
+    ] = None,
+    activities: Annotated[
+        float | None, typer.Option(help="Activity slider: most frequent share (0-1].")
+    ] = None,
+    paths: Annotated[
+        float | None, typer.Option(help="Path slider: most frequent edges share (0-1].")
+    ] = None,
+    min_edge_count: Annotated[int | None, typer.Option(help="Hide edges seen fewer times.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Discover the DFG, performance DFG, variants and journey statistics of a log."""
+    with handle_errors():
+        from ...miner.discover.discovery import discover
+        from ...miner.discover.filters import Filters, apply_filters, filter_dfg
+        from ...miner.ingest.pipeline import open_log
+
+        how = mapping_from_options(
+            preset, mapping, case, activity, timestamp, timestamp_format, timezone
+        )
+        query = {
+            "start": start,
+            "end": end,
+            "time_mode": time_mode,
+            "channels": channel,
+            "channel_mode": channel_mode,
+            "segment": segment,
+            "start_activities": start_activity,
+            "end_activities": end_activity,
+            "top_variants": top_variants,
+            "min_variant_share": min_variant_share,
+            "activity_coverage": activities,
+            "path_coverage": paths,
+            "min_edge_count": min_edge_count,
+        }
+        filters = Filters.from_query(
+            {k: (v if isinstance(v, list) else str(v)) for k, v in query.items() if v is not None}
+        )
+        with progress_bar(not as_json) as update:
+            update(f"reading {log_path.name}", 0, 3)
+            log = apply_filters(open_log(log_path, how), filters)
+            update("discovering", 1, 3)
+            result = discover(log)
+            if filters.path_coverage is not None or filters.min_edge_count is not None:
+                result = replace(result, dfg=filter_dfg(result.dfg, filters))
+            if out_dir is not None:
+                update("writing outputs", 2, 3)
+                written = write_discovery(result, out_dir)
+        data = result.to_dict()
+        if not filters.is_empty:
+            data["filters"] = filters.to_dict()
+        if out_dir is not None:
+            data["outputs"] = {k: str(v) for k, v in written.items()}
+        if as_json:
+            print_json(data)
+            return
+        _print_discovery(log, result, top)
+        if out_dir is not None:
+            out.print(
+                f"outputs written to [bold]{out_dir}[/]: {', '.join(p.name for p in written.values())}"
+            )
+
+
+def write_discovery(result: Any, out_dir: Path) -> dict[str, Path]:
+    """Write a Discovery as JSON, Parquet frames, DOT and SVG, each file atomically."""
+    from ...miner.files import atomic_write_text
+    from ...miner.log import atomic_write_parquet
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {
+        "json": atomic_write_text(
+            out_dir / "discovery.json", json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+        ),
+        "edges": atomic_write_parquet(result.dfg.edges, out_dir / "dfg_edges.parquet"),
+        "variants": atomic_write_parquet(result.variants.frame, out_dir / "variants.parquet"),
+        "cases": atomic_write_parquet(result.variants.cases, out_dir / "case_variants.parquet"),
+    }
+    for view in ("frequency", "performance"):
+        written[f"{view}_dot"] = atomic_write_text(
+            out_dir / f"dfg_{view}.dot", result.dfg.to_dot(view=view)
+        )
+        written[f"{view}_svg"] = atomic_write_text(
+            out_dir / f"dfg_{view}.svg", result.dfg.to_svg(view=view)
+        )
+    return written
+
+
+def human(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.1f}s"
+
+
+def _print_discovery(log: Any, result: Any, top: int) -> None:
+    s = log.summary()
+    out.print(
+        f"[bold]{s['events']:,}[/] events, [bold]{s['cases']:,}[/] journeys, {s['activities']} activities, "
+        f"{result.variants.frame.height:,} variants, {result.dfg.edges.height:,} edges; "
+        f"{s['start']} .. {s['end']}"
+    )
+    variants = Table(title=f"Top {top} variants", show_edge=False)
+    for col, justify in (
+        ("#", "right"),
+        ("journeys", "right"),
+        ("share", "right"),
+        ("median time", "right"),
+        ("activities", "left"),
+    ):
+        variants.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in result.variants.frame.head(top).iter_rows(named=True):
+        acts = " > ".join(row["activities"])
+        variants.add_row(
+            str(row["variant"] + 1),
+            f"{row['count']:,}",
+            f"{row['share']:.1%}",
+            human(row["median_duration"]),
+            acts,
+        )
+    out.print(variants)
+    edges = Table(title=f"Top {top} edges", show_edge=False)
+    for col in ("from", "to", "count", "median", "mean", "max"):
+        edges.add_column(col, justify="left" if col in ("from", "to") else "right")
+    for row in (
+        result.dfg.edges.sort(["count", "source", "target"], descending=[True, False, False])
+        .head(top)
+        .iter_rows(named=True)
+    ):
+        edges.add_row(
+            row["source"],
+            row["target"],
+            f"{row['count']:,}",
+            human(row["median"]),
+            human(row["mean"]),
+            human(row["max"]),
+        )
+    out.print(edges)
+    dist = result.stats.distributions.filter(pl_col_eq("measure", "case_duration")).to_dicts()
+    if dist:
+        d = dist[0]
+        out.print(
+            "journey duration: "
+            + ", ".join(f"{q} {human(d[q])}" for q in ("p10", "p25", "p50", "p75", "p90"))
+            + f", max {human(d['max'])}"
+        )
+
+
+def pl_col_eq(column: str, value: str) -> Any:
+    """A polars predicate column == value (kept here so the CLI imports polars lazily)."""
+    import polars as pl
+
+    return pl.col(column) == value

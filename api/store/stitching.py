@@ -1,0 +1,317 @@
+"""Journeys of a stored log: its parts hold events *before* stitching; reading re-stitches them all.
+
+Both front doors store the same thing: every source file appended to a log (`POST /logs`,
+`POST /logs/{id}/events`, `journeyminer run`) becomes one part holding that file's canonical
+events, its case id still the source's own id, plus `source_file` and `source_row`. The log
+remembers how to stitch in its metadata (`LogInfo.mapping`):
+
+    {"stitch": {"format": 1, "order": [...] | null},   # marks such a log; order: see below
+     "gap": "30d", "goals": [...],                      # journey cutting
+     "identities": {"file": ..., "sha256": ...} | null, # the table itself is a file of the log
+     "customers": {"file": ..., "sha256": ...} | null,  # customer attributes, a file too
+     "sources": ...}                                    # how each file was read (front door's own)
+
+`read_journeys` stitches the union of all parts (`stitch_parts`) exactly as one ingest of all
+files would: parts in append order (or, with `order`, by the first file pattern matching their
+`source_file`, then file name: the batch runner's `[[sources]]` order), rows in file order. So a
+journey spanning two batches, or an identity learnt late, comes out as if everything had
+arrived together. The stitched log is cached per log version (the store's merge cache, with
+the stitch report); a change of settings is a new version. Appends over HTTP stitch at once
+and commit the part, the settings, the cache and the stitched counts in one transaction, so
+`GET /logs/{id}` always shows journeys and customers after stitching.
+
+Memory: a source file is streamed into its part (`miner.ingest.stream`), never read whole,
+and the stitched log is written a range of customers at a time (`miner.ingest.stitch_ranges`,
+`STITCH_BUCKET_EVENTS` events in memory at once), so ingesting a file far larger than memory
+needs memory for a range, not for the log (a 1 GB CSV of 21M events: +430 MB of server RSS).
+Analyses still read the stitched log whole.
+
+Logs stored before this model (parts stitched per batch, no `stitch` key) read as the plain
+union of their parts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from ...miner.errors import ConflictError, NotFoundError, SourceError
+from ...miner.ingest.stitch_ranges import Stitched
+from ...miner.log import EventLog
+from . import Store, TenantRef
+from .files import remove_files
+from .log_files import PartFile, fresh_rel, sha256_file, summary_stats, synced
+from .logs import restitches
+from .records import LogSnapshot
+
+__all__ = [
+    "SOURCE_FILE",
+    "SOURCE_ROW",
+    "STITCH_FORMAT",
+    "Journeys",
+    "append_sources",
+    "journeys_of",
+    "like_stored",
+    "load_journeys",
+    "parse_gap",
+    "read_journeys",
+    "restitches",
+    "source_part",
+    "stitch_parts",
+    "stitch_snapshot",
+    "table_change",
+]
+
+SOURCE_FILE = "source_file"
+SOURCE_ROW = "source_row"
+STITCH_FORMAT = 1  # bump when the meaning of a part or of the settings changes
+#: Events stitched in memory at once; larger logs are stitched a range of customers at a time.
+STITCH_BUCKET_EVENTS = 1_000_000
+DEFAULT_GAP = "30d"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Journeys:
+    """A log's stitched events at one version, with the stitch report (None for old logs)."""
+
+    log: EventLog
+    version: int
+    report: dict[str, Any] | None
+
+
+def parse_gap(text: str) -> timedelta | None:
+    """'none' (or 'off', '0') disables cutting by inactivity; otherwise a duration like 30d."""
+    from ...miner.durations import parse_duration
+
+    if text.strip().lower() in ("none", "off", "0"):
+        return None
+    return parse_duration(text, what="gap")
+
+
+# -- reading --------------------------------------------------------------------------------
+def read_journeys(store: Store, tenant: TenantRef, log_id: str) -> EventLog:
+    """The log's journeys: all parts stitched with the log's settings (cached per version)."""
+    return load_journeys(store, tenant, log_id).log
+
+
+def load_journeys(store: Store, tenant: TenantRef, log_id: str) -> Journeys:
+    """`read_journeys` with the version it is of and the stitch report."""
+    for _ in range(3):
+        snap = store.log_snapshot(tenant, log_id)
+        if not restitches(snap.mapping):
+            return Journeys(store.read_log(tenant, log_id), snap.version, None)
+        try:
+            return journeys_of(store, snap)
+        except FileNotFoundError:
+            continue  # deleted, or the cache replaced, between the snapshot and the read
+    raise NotFoundError(f"log {log_id!r} does not exist", extra={"id": log_id})
+
+
+def journeys_of(store: Store, snap: LogSnapshot) -> Journeys:
+    """The stitched log of one snapshot: the cached merge, else stitched now and cached."""
+    if not snap.parts:
+        raise ConflictError(
+            f"log {snap.log_id!r} has no events yet (status {snap.status})",
+            extra={"id": snap.log_id},
+        )
+    if snap.merged is not None and snap.stitch_report is not None:
+        log = EventLog(pl.read_parquet(snap.merged), is_sorted=True)
+        return Journeys(log, snap.version, snap.stitch_report)
+    rel = fresh_rel(snap.log_id, "merged")
+    try:
+        stats, report = stitch_snapshot(snap, store.root / rel)
+        log = EventLog(pl.read_parquet(store.root / rel), is_sorted=True)
+    except BaseException:
+        (store.root / rel).unlink(missing_ok=True)
+        raise
+    store.cache_stitched(snap.log_id, snap.version, rel, stats, report)
+    return Journeys(log, snap.version, report)
+
+
+def stitch_snapshot(snap: LogSnapshot, dest: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Stitch a snapshot's parts with its settings into `dest`: its stats and stitch report."""
+    settings = snap.mapping or {}
+    order = (settings.get("stitch") or {}).get("order")
+    identities = pl.scan_parquet(snap.identities) if snap.identities is not None else None
+    customers = pl.scan_parquet(snap.customers) if snap.customers is not None else None
+    done = stitch_parts(
+        snap.parts,
+        identities,
+        dest,
+        gap=parse_gap(str(settings.get("gap") or DEFAULT_GAP)),
+        goals=tuple(settings.get("goals") or ()),
+        order=tuple(order) if order else None,
+        customers=customers,
+    )
+    report = done.report.to_dict()
+    if done.customers is not None:
+        match = done.customers
+        report["customer_attributes"] = match.to_dict()
+        if match.without_attributes:
+            file = (settings.get("customers") or {}).get("file", "the customer table")
+            report["warnings"].append(
+                f"{match.without_attributes} of {match.customers} customers have no row in "
+                f"{file}; their {', '.join(match.attributes)} stay empty"
+            )
+    return summary_stats(done.summary, report["customers"]), report
+
+
+def stitch_parts(
+    parts: Sequence[Path],
+    identities: pl.LazyFrame | None,
+    dest: Path,
+    *,
+    gap: timedelta | None,
+    goals: Sequence[str] = (),
+    order: Sequence[str] | None = None,
+    customers: pl.LazyFrame | None = None,
+) -> Stitched:
+    """Stitch parts into `dest` as one ingest of all their files would; see the module
+    docstring. Customers are stitched a range at a time (`miner.ingest.stitch_ranges`), so a log
+    far larger than memory stitches in memory for `STITCH_BUCKET_EVENTS` events."""
+    from ...miner.ingest.stitch_ranges import stitch_to_parquet
+
+    paths = list(parts)
+    if order is not None:
+        keyed: list[tuple[int, str, int, Path]] = []
+        for n, path in enumerate(paths):
+            label = str(pl.read_parquet(path, columns=[SOURCE_FILE], n_rows=1).item())
+            rank = next(
+                (i for i, p in enumerate(order) if fnmatch.fnmatchcase(label, p)), len(order)
+            )
+            keyed.append((rank, label, n, path))
+        paths = [path for *_, path in sorted(keyed)]
+    return stitch_to_parquet(
+        [pl.scan_parquet(p).drop(SOURCE_FILE) for p in paths],
+        identities,
+        dest,
+        gap=gap,
+        goals=tuple(goals),
+        customers=customers,
+        order_column=SOURCE_ROW,
+        bucket_events=STITCH_BUCKET_EVENTS,
+    )
+
+
+# -- writing --------------------------------------------------------------------------------
+def source_part(
+    store: Store,
+    log_id: str,
+    path: Path,
+    mapping: Any,
+    label: str,
+    stored: Mapping[str, pl.DataType],
+) -> PartFile:
+    """One source file's canonical events before stitching, with `source_file` and
+    `source_row`, streamed into a new part file of the log (never whole in memory), its
+    attributes typed as the log's earlier parts type them (`like_stored`)."""
+    from ...miner.ingest.stream import write_source
+
+    def prepare(frame: pl.DataFrame) -> pl.DataFrame:
+        frame = frame.with_columns(pl.lit(label, dtype=pl.String).alias(SOURCE_FILE))
+        return like_stored(stored, frame, label)
+
+    rel = fresh_rel(log_id, "part")
+    rows, schema = write_source(
+        path, mapping, store.root / rel, row_column=SOURCE_ROW, prepare=prepare
+    )
+    return PartFile(synced(store.root, rel), rows, dict(schema))
+
+
+def like_stored(stored: Mapping[str, pl.DataType], frame: pl.DataFrame, label: str) -> pl.DataFrame:
+    """Cast attributes to the type earlier parts gave them (a day without csat reads as text)."""
+    casts = []
+    for column, dtype in frame.schema.items():
+        want = stored.get(column)
+        if want is None or want == dtype:
+            continue
+        if frame.get_column(column).null_count() == frame.height or want == pl.String:
+            casts.append(pl.col(column).cast(want))
+            continue
+        try:
+            frame = frame.with_columns(pl.col(column).cast(want, strict=True))
+        except pl.exceptions.PolarsError:
+            raise SourceError(
+                f"column {column!r} has another type than in the log's earlier batches",
+                file=label,
+                column=column,
+                expected=str(want),
+                found=str(dtype),
+            ) from None
+    return frame.with_columns(casts) if casts else frame
+
+
+def table_change(
+    kind: Literal["identities", "customers"],
+    stored: Mapping[str, Any] | None,
+    path: Path | None,
+    label: str,
+) -> tuple[dict[str, Any] | None, pl.DataFrame | None]:
+    """The settings entry of the log's identity or customer table, and the table to store:
+    None when `path` is None (the stored one stays) or holds the stored table already."""
+    from ...miner.ingest.customers import load_customers
+    from ...miner.ingest.stitch import load_identities
+
+    if path is None:
+        return (dict(stored[kind]) if stored and stored.get(kind) else None), None
+    sha = sha256_file(path)
+    known = (stored or {}).get(kind) or {}
+    entry = {"file": label, "sha256": sha}
+    if known.get("sha256") == sha and known.get("file") == label:
+        return entry, None
+    return entry, (load_identities(path) if kind == "identities" else load_customers(path))
+
+
+def append_sources(
+    store: Store,
+    tenant: TenantRef,
+    log_id: str,
+    sources: Sequence[tuple[Path, Any, str, str]],
+    *,
+    settings: Mapping[str, Any],
+    identities: pl.DataFrame | None = None,
+    customers: pl.DataFrame | None = None,
+    progress: Progress | None = None,
+) -> int | None:
+    """Append source files `(path, mapping, label, sha256)` as parts, stitch, commit at once.
+
+    Files whose hash is in the log already are not read. `settings` replace the log's, and
+    `identities` / `customers` (when given) its identity / customer table. The new version,
+    or None when nothing changed (every file known, same settings).
+    """
+    update = progress or (lambda stage, done, total: None)
+    known = {p.batch_sha256 for p in store.list_log_parts(tenant, log_id)}
+    stored: dict[str, pl.DataType] = {}
+    for path in store.log_snapshot(tenant, log_id).parts:
+        stored.update(pl.read_parquet_schema(path))
+    batches: list[tuple[PartFile, str]] = []
+    total = len(sources) + 1
+    try:
+        for n, (path, mapping, label, sha) in enumerate(sources):
+            if sha in known:
+                continue
+            update(f"reading {label}", n, total)
+            part = source_part(store, log_id, path, mapping, label, stored)
+            stored = {**part.schema, **stored}
+            batches.append((part, sha))
+            known.add(sha)
+    except BaseException:
+        remove_files(store.root, [store.root / part.rel for part, _ in batches])
+        raise
+    update("stitching", len(sources), total)
+    return store.append_log_parts(
+        tenant,
+        log_id,
+        batches,
+        mapping=settings,
+        identities=identities,
+        customers=customers,
+        stitch=stitch_snapshot,
+    )

@@ -1,0 +1,74 @@
+"""One comparison run as people consume it: the comparison, its hidden journeys and the overlay.
+
+The CLI (`journeyminer compare`), batch jobs and the HTTP API all go through
+`analyze_against_map`, so their JSON and files are the same.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..discover.discovery import discover_dfg
+from ..draw.overlay import Overlay, build_overlay
+from ..files import atomic_write_text
+from ..log import EventLog, atomic_write_parquet
+from ..maps.designed import DesignedMap
+from .comparison import Comparison, compare_to_map
+from .hidden import HiddenJourneys, find_hidden_journeys
+
+
+@dataclass(frozen=True)
+class MapAnalysis:
+    """A log against a designed map: comparison, hidden journeys and the annotated map."""
+
+    comparison: Comparison
+    hidden: HiddenJourneys
+    overlay: Overlay
+
+    def to_dict(self, *, cases_path: str | Path | None = None) -> dict[str, Any]:
+        """The JSON of `journeyminer compare --json` (cases go to `cases_path` when many)."""
+        data = self.comparison.to_dict(cases_path=cases_path)
+        data["hidden_journeys"] = self.hidden.to_dict()
+        data["overlay"] = self.overlay.to_dict()
+        return data
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write compare.json, per-journey Parquet, hidden journeys and the overlay, atomically."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        data = self.to_dict(cases_path=out / "case_deviations.parquet")
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        written = {
+            "json": atomic_write_text(out / "compare.json", text),
+            "cases": atomic_write_parquet(self.comparison.cases, out / "cases.parquet"),
+            "deviations": atomic_write_parquet(
+                self.comparison.deviations, out / "deviations.parquet"
+            ),
+            "hidden": atomic_write_parquet(self.hidden.frame, out / "hidden_journeys.parquet"),
+            "overlay": atomic_write_text(out / "overlay.svg", self.overlay.to_svg()),
+        }
+        if isinstance(data["cases"], str):
+            written["case_deviations"] = Path(data["cases"])
+        return written
+
+
+def analyze_against_map(
+    log: EventLog,
+    designed: DesignedMap,
+    *,
+    segment: str | None = None,
+    min_support: int | float = 0.01,
+    as_of: datetime | None = None,
+) -> MapAnalysis:
+    """Compare `log` with `designed`, group hidden journeys, annotate the map with volumes."""
+    comparison = compare_to_map(log, designed, segment=segment, as_of=as_of)
+    hidden = find_hidden_journeys(comparison.cases, min_support=min_support)
+    # The comparison's variants are discover_variants' (same ids, activities and counts).
+    overlay = build_overlay(
+        designed, discover_dfg(log), comparison.cases, variants=comparison.variants
+    )
+    return MapAnalysis(comparison=comparison, hidden=hidden, overlay=overlay)

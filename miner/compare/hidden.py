@@ -1,0 +1,232 @@
+"""Hidden journeys: groups of non-fitting journeys that share a deviation signature.
+
+A signature is the list of unknown touchpoints (by name) and unexpected transitions
+("a->b") of a journey, in order of first occurrence, as `miner/compare/comparison.py` writes it in
+`Comparison.cases`. Journeys that do not fit but have an empty signature (only a drop-off,
+a wrong start or a skip) are on no hidden path. Grouping is exact and deterministic: no
+clustering. Each group is measured against the fitting journeys: conversion over closed
+journeys (in-progress ones are right-censored and only counted), median duration over all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import polars as pl
+
+from ..errors import InputError, NotFoundError
+
+CASE_COLUMNS = (
+    "case_id",
+    "fits",
+    "converted",
+    "in_progress",
+    "signature",
+    "duration_s",
+    "channels",
+)
+HIDDEN_SCHEMA: dict[str, Any] = {
+    "signature": pl.List(pl.String),
+    "label": pl.String,
+    "cases": pl.Int64,
+    "share": pl.Float64,
+    "n_closed": pl.Int64,
+    "n_in_progress": pl.Int64,
+    "converted": pl.Int64,
+    "conversion_rate": pl.Float64,
+    "median_duration_s": pl.Float64,
+    "channels": pl.List(pl.Struct({"channel": pl.String, "cases": pl.Int64})),
+    "deviation_types": pl.List(pl.String),
+    "examples": pl.List(pl.String),
+    "delta_conversion": pl.Float64,
+    "delta_duration_s": pl.Float64,
+}
+_ROW = "__row"
+
+
+@dataclass(frozen=True)
+class HiddenJourneys:
+    """Hidden journeys, most frequent first, with the fitting journeys they are measured against."""
+
+    frame: pl.DataFrame  # one row per hidden journey; columns as HIDDEN_SCHEMA
+    members: pl.DataFrame  # case_id, signature: the cases of every reported hidden journey
+    n_cases: int  # all journeys in the input
+    n_fitting: int
+    fitting_conversion_rate: float | None  # over closed fitting journeys
+    fitting_median_duration_s: float | None
+    min_cases: int  # the support threshold as a number of journeys
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        """JSON-ready: one dict per hidden journey (signature, cases, share, conversion_rate, ...)."""
+        return self.frame.to_dicts()
+
+    def baseline(self) -> dict[str, Any]:
+        """The fitting journeys every delta is taken against, JSON-ready."""
+        return {
+            "cases": self.n_fitting,
+            "conversion_rate": self.fitting_conversion_rate,
+            "median_duration_s": self.fitting_median_duration_s,
+        }
+
+    def case_ids(self, signature: Sequence[str] | str) -> list[str]:
+        """Case ids of one hidden journey, in case order; a bare string is a one-item signature."""
+        wanted = [signature] if isinstance(signature, str) else list(signature)
+        found = self.members.filter(pl.col("signature") == pl.lit(wanted, dtype=pl.List(pl.String)))
+        if found.is_empty():
+            known = ", ".join(self.frame["label"].head(8).to_list()) or "none"
+            raise NotFoundError(
+                f"no hidden journey has signature {wanted!r}",
+                expected=f"a reported signature (labels: {known})",
+                found=repr(wanted),
+            )
+        return found["case_id"].to_list()
+
+
+def find_hidden_journeys(
+    cases: pl.DataFrame, *, min_support: int | float = 0.01, examples: int = 5
+) -> HiddenJourneys:
+    """Group non-fitting journeys by deviation signature; keep groups with support >= min_support.
+
+    `min_support`: an int is a number of journeys, a float a share of all journeys (0..1).
+    """
+    missing = [c for c in CASE_COLUMNS if c not in cases.columns]
+    if missing:
+        raise InputError(
+            f"the cases frame lacks column(s) {missing}",
+            expected=f"Comparison.cases with columns {list(CASE_COLUMNS)}",
+            found=str(cases.columns),
+        )
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
+        raise InputError(
+            "examples must be a whole number >= 0", expected="an int >= 0", found=repr(examples)
+        )
+    n = cases.height
+    min_cases = _min_cases(min_support, n)
+    frame = cases.select(CASE_COLUMNS).with_row_index(_ROW)
+    closed = ~pl.col("in_progress").fill_null(False)
+    converted = pl.col("converted").fill_null(False)
+
+    fitting = frame.filter(pl.col("fits"))
+    base = fitting.select(
+        (converted & closed).sum().alias("converted"),
+        closed.sum().alias("closed"),
+        pl.col("duration_s").median().alias("median"),
+    ).row(0, named=True)
+    base_conversion = base["converted"] / base["closed"] if base["closed"] else None
+    base_duration = base["median"]
+
+    hidden = frame.filter(~pl.col("fits") & (pl.col("signature").list.len() > 0))
+    groups = (
+        hidden.group_by("signature")
+        .agg(
+            pl.len().cast(pl.Int64).alias("cases"),
+            closed.sum().cast(pl.Int64).alias("n_closed"),
+            (~closed).sum().cast(pl.Int64).alias("n_in_progress"),
+            (converted & closed).sum().cast(pl.Int64).alias("converted"),
+            pl.col("duration_s").median().alias("median_duration_s"),
+            pl.col("case_id").sort_by(_ROW).head(examples).alias("examples"),
+        )
+        .filter(pl.col("cases") >= min_cases)
+    )
+    members = hidden.join(groups.select("signature"), on="signature", how="semi").sort(_ROW)
+    channels = (
+        members.select(_ROW, "signature", pl.col("channels").list.unique().alias("channel"))
+        .explode("channel")
+        .drop_nulls("channel")
+        .group_by("signature", "channel")
+        .agg(pl.len().cast(pl.Int64).alias("cases"))
+        .group_by("signature")
+        .agg(pl.struct("channel", "cases").sort_by("channel").alias("channels"))
+    )
+    types = _deviation_types(cases, members)
+    rate = pl.when(pl.col("n_closed") > 0).then(pl.col("converted") / pl.col("n_closed"))
+    result = (
+        groups.join(channels, on="signature", how="left")
+        .join(types, on="signature", how="left")
+        .with_columns(
+            label=signature_label(pl.col("signature")),
+            share=pl.col("cases") / max(n, 1),
+            conversion_rate=rate,
+        )
+        .with_columns(
+            delta_conversion=pl.col("conversion_rate") - pl.lit(base_conversion, pl.Float64),
+            delta_duration_s=pl.col("median_duration_s") - pl.lit(base_duration, pl.Float64),
+            channels=pl.col("channels").fill_null(pl.lit([], dtype=HIDDEN_SCHEMA["channels"])),
+            deviation_types=pl.col("deviation_types").fill_null(
+                pl.lit([], dtype=pl.List(pl.String))
+            ),
+        )
+        .select([pl.col(c).cast(t) for c, t in HIDDEN_SCHEMA.items()])
+        .sort(["cases", "signature"], descending=[True, False])
+    )
+    return HiddenJourneys(
+        frame=result,
+        members=members.select("case_id", "signature"),
+        n_cases=n,
+        n_fitting=fitting.height,
+        fitting_conversion_rate=base_conversion,
+        fitting_median_duration_s=base_duration,
+        min_cases=min_cases,
+    )
+
+
+def signature_label(signature: pl.Expr) -> pl.Expr:
+    """A signature as people read it: "via phone_order", "email_click→add_to_cart"."""
+    item = pl.element()
+    words = (
+        pl.when(item.str.contains("->", literal=True))
+        .then(item.str.replace_all("->", "→", literal=True))
+        .otherwise(pl.lit("via ") + item)
+    )
+    return signature.list.eval(words).list.join(", then ")
+
+
+def _deviation_types(cases: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Per signature, the deviation types its journeys show (sorted); empty without the column."""
+    if "deviation_types" not in cases.columns:
+        return pl.DataFrame(
+            schema={"signature": pl.List(pl.String), "deviation_types": pl.List(pl.String)}
+        )
+    return (
+        members.select("case_id", "signature")
+        .join(cases.select("case_id", "deviation_types"), on="case_id", how="left")
+        .explode("deviation_types")
+        .drop_nulls("deviation_types")
+        .group_by("signature")
+        .agg(pl.col("deviation_types").unique().sort())
+    )
+
+
+def _min_cases(min_support: int | float, n_cases: int) -> int:
+    """The support threshold as a number of journeys (at least 1)."""
+    if isinstance(min_support, bool) or not isinstance(min_support, int | float):
+        raise InputError(
+            "min_support must be a number of journeys (int) or a share of them (float)",
+            expected="an int >= 0 or a float in [0, 1]",
+            found=repr(min_support),
+        )
+    if isinstance(min_support, int):
+        if min_support < 0:
+            raise InputError(
+                "min_support must not be negative", expected="an int >= 0", found=str(min_support)
+            )
+        return max(1, min_support)
+    if not (math.isfinite(min_support) and 0.0 <= min_support <= 1.0):
+        raise InputError(
+            "min_support as a share must lie in [0, 1]",
+            expected="a float in [0, 1]",
+            found=repr(min_support),
+        )
+    # The share as written (0.01 is 1/100, not the binary float just above it), so that
+    # 3 of 300 journeys meet a 1% threshold.
+    return max(1, math.ceil(Fraction(repr(min_support)) * n_cases))
+
+
+__all__ = ["HIDDEN_SCHEMA", "HiddenJourneys", "find_hidden_journeys", "signature_label"]

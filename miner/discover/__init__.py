@@ -1,0 +1,1 @@
+"""Discovery: directly-follows graphs, variants and journey statistics of an event log, and its filters."""

@@ -1,0 +1,407 @@
+"""Discovery: the directly-follows graph, the variants and the journey statistics of a log.
+
+Durations are float64 seconds, computed from exact integer microseconds. The numbers equal
+pm4py's `discover_dfg`, `discover_performance_dfg` (aggregation "all") and `get_variants`
+on the same log: stdev is the sample standard deviation (ddof=1), null for an edge seen
+once (pm4py gives NaN there); an even count's median is the mean of the two middle values.
+All heavy work runs in `journeyminer.kernels`; the rest is polars, never a Python loop
+over events or cases.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from ...kernels.dfg import duration_stats, edge_durations, start_end_counts
+from ...kernels.stats import case_durations, channel_switches, ngram_counts, rework_counts
+from ...kernels.variants import case_variants, variant_order
+from ..log import CASE, EncodedLog, EventLog
+
+US_PER_SECOND = 1_000_000.0
+QUANTILES = {"p10": 0.10, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p90": 0.90}
+# Measure name in results -> column of `JourneyStats.per_case`.
+DISTRIBUTIONS = {
+    "case_duration": "duration",
+    "events_per_case": "events",
+    "channel_switches": "channel_switches",
+}
+
+
+if TYPE_CHECKING:
+    from .._typing import View
+
+
+# -- directly-follows graph ---------------------------------------------------------------
+@dataclass(frozen=True)
+class DFG:
+    """Directly-follows graph: edge counts and durations (seconds), start and end activities."""
+
+    edges: pl.DataFrame  # source, target, count, mean, median, min, max, stdev, sum
+    start: pl.DataFrame  # activity, count: cases starting with the activity
+    end: pl.DataFrame  # activity, count: cases ending with the activity
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The edges frame, one row per (source, target), sorted by source then target."""
+        return self.edges
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: {"edges": [row, ...], "start": {activity: n}, "end": {activity: n}}."""
+        return {
+            "edges": self.edges.to_dicts(),
+            "start": _counts_dict(self.start),
+            "end": _counts_dict(self.end),
+        }
+
+    def to_dot(self, *, view: View = "frequency") -> str:
+        """Graphviz DOT text of this graph (frequency or performance view)."""
+        from ..draw.render import dfg_to_dot
+
+        return dfg_to_dot(self, view=view)
+
+    def to_svg(self, *, view: View = "frequency", width: float | None = None) -> str:
+        """A self-contained, deterministic SVG of this graph; needs no system binary."""
+        from ..draw.render import dfg_to_svg
+
+        return dfg_to_svg(self, view=view, width=width)
+
+    def to_pm4py(self) -> tuple[dict[tuple[str, str], int], dict[str, int], dict[str, int]]:
+        """The (dfg, start_activities, end_activities) triple of `pm4py.discover_dfg`."""
+        _require_pm4py()
+        dfg = dict(
+            zip(
+                zip(self.edges["source"], self.edges["target"], strict=True),
+                self.edges["count"],
+                strict=True,
+            )
+        )
+        return dfg, _counts_dict(self.start), _counts_dict(self.end)
+
+    def to_pm4py_performance(
+        self,
+    ) -> tuple[dict[tuple[str, str], dict[str, float]], dict[str, int], dict[str, int]]:
+        """The triple of `pm4py.discover_performance_dfg(perf_aggregation_key="all")`.
+
+        As in pm4py, the stdev of an edge seen once is NaN here (null in `edges`).
+        """
+        _require_pm4py()
+        measures = self.edges.select(
+            "mean", "median", "max", "min", "sum", pl.col("stdev").fill_null(float("nan"))
+        )
+        keys = zip(self.edges["source"], self.edges["target"], strict=True)
+        perf = dict(zip(keys, measures.to_dicts(), strict=True))
+        return perf, _counts_dict(self.start), _counts_dict(self.end)
+
+
+def discover_dfg(log: EventLog) -> DFG:
+    """Directly-follows graph of `log`: each consecutive pair of a case counts once."""
+    enc = log.encoded
+    names = _names(enc)
+    src, dst, bounds, durations = edge_durations(enc.offsets, enc.act, enc.ts, len(names))
+    total, mean, median, stdev, lo, hi = duration_stats(bounds, durations)
+    edges = pl.DataFrame(
+        {
+            "source": names.gather(src),
+            "target": names.gather(dst),
+            "count": np.diff(bounds),
+            "mean": mean / US_PER_SECOND,
+            "median": median / US_PER_SECOND,
+            "min": lo / US_PER_SECOND,
+            "max": hi / US_PER_SECOND,
+            "stdev": pl.Series(stdev / US_PER_SECOND).fill_nan(None),
+            "sum": total / US_PER_SECOND,
+        },
+        schema=EDGE_SCHEMA,
+    )
+    start, end = start_end_counts(enc.offsets, enc.act, len(names))
+    return DFG(edges=edges, start=_activity_counts(names, start), end=_activity_counts(names, end))
+
+
+EDGE_SCHEMA: dict[str, Any] = {
+    "source": pl.String,
+    "target": pl.String,
+    "count": pl.Int64,
+    "mean": pl.Float64,
+    "median": pl.Float64,
+    "min": pl.Float64,
+    "max": pl.Float64,
+    "stdev": pl.Float64,
+    "sum": pl.Float64,
+}
+
+
+# -- variants -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Variants:
+    """Distinct activity sequences, most frequent first, and the variant of every case."""
+
+    frame: pl.DataFrame  # variant, activities, count, share, representative, durations
+    cases: pl.DataFrame  # case_id, variant: each case inherits its variant's results
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per variant, in order (count desc, then activities)."""
+        return self.frame.to_dicts()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: {"n_cases": n, "n_variants": k, "variants": [row, ...]}."""
+        return {
+            "n_cases": self.cases.height,
+            "n_variants": self.frame.height,
+            "variants": self.to_dicts(),
+        }
+
+    def to_pm4py(self) -> dict[tuple[str, ...], int]:
+        """The {activity tuple: count} dict of `pm4py.get_variants`."""
+        _require_pm4py()
+        keys = (tuple(a) for a in self.frame["activities"])
+        return dict(zip(keys, self.frame["count"], strict=True))
+
+
+def discover_variants(log: EventLog) -> Variants:
+    """Variants of `log`: sorted by count desc, then by activity tuple; ids follow that order."""
+    enc = log.encoded
+    return _variants(enc, _case_ids(log), case_durations(enc.offsets, enc.ts))
+
+
+def _variants(enc: EncodedLog, case_ids: pl.Series, durations_us: np.ndarray) -> Variants:
+    names = _names(enc)
+    variant_of, count, rep, _ = case_variants(enc.offsets, enc.act)
+    order = variant_order(enc.offsets, enc.act, count, rep)
+    k = count.size
+    new_id = np.empty(k, dtype=np.int64)
+    new_id[order] = np.arange(k, dtype=np.int64)
+    count, rep = count[order], rep[order]
+    # The representative cases' events, laid end to end, become the activities list column.
+    rep_len = np.diff(enc.offsets)[rep]
+    list_offsets = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(rep_len, out=list_offsets[1:])
+    flat = np.repeat(enc.offsets[rep] - list_offsets[:-1], rep_len) + np.arange(
+        list_offsets[-1], dtype=np.int64
+    )
+    activities = _list_series("activities", list_offsets, names.gather(enc.act[flat]))
+    # Cases bucketed by variant, sorted by duration: the same exact mean and median as edges.
+    case_variant = new_id[variant_of]
+    by_variant = np.lexsort((durations_us, case_variant))
+    bounds = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(count, out=bounds[1:])
+    _, mean, median, _, _, _ = duration_stats(bounds, durations_us[by_variant])
+    frame = pl.DataFrame(
+        {
+            "variant": np.arange(k, dtype=np.int64),
+            "activities": activities,
+            "count": count,
+            "share": count / max(enc.n_cases, 1),
+            "representative": case_ids.gather(rep),
+            "mean_duration": mean / US_PER_SECOND,
+            "median_duration": median / US_PER_SECOND,
+        },
+        schema=VARIANT_SCHEMA,
+    )
+    cases = pl.DataFrame(
+        {CASE: case_ids, "variant": case_variant},
+        schema={CASE: pl.String, "variant": pl.Int64},
+    )
+    return Variants(frame=frame, cases=cases)
+
+
+VARIANT_SCHEMA: dict[str, Any] = {
+    "variant": pl.Int64,
+    "activities": pl.List(pl.String),
+    "count": pl.Int64,
+    "share": pl.Float64,
+    "representative": pl.String,
+    "mean_duration": pl.Float64,
+    "median_duration": pl.Float64,
+}
+
+
+# -- journey statistics -------------------------------------------------------------------
+@dataclass(frozen=True)
+class JourneyStats:
+    """Distributions of case duration, events and channel switches; rework; top n-grams."""
+
+    distributions: pl.DataFrame  # measure, p10, p25, p50, p75, p90, mean, min, max
+    rework: pl.DataFrame  # activity, cases, rework_cases, repeats, rework_share
+    ngrams: pl.DataFrame  # n, activities, count
+    per_case: pl.DataFrame  # case_id, duration (s), events, channel_switches
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The distributions frame, one row per measure."""
+        return self.distributions
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: one {p10..p90, mean, min, max} per measure, rework rows, n-gram rows."""
+        out: dict[str, Any] = {row.pop("measure"): row for row in self.distributions.to_dicts()}
+        out["rework"] = self.rework.to_dicts()
+        out["ngrams"] = self.ngrams.to_dicts()
+        return out
+
+
+def journey_stats(
+    log: EventLog, *, top_ngrams: int = 20, ngram_sizes: tuple[int, ...] = (2, 3)
+) -> JourneyStats:
+    """Journey statistics of `log`; n-grams count every occurrence, top `top_ngrams` per size."""
+    enc = log.encoded
+    return _journey_stats(
+        enc, _case_ids(log), case_durations(enc.offsets, enc.ts), top_ngrams, ngram_sizes
+    )
+
+
+def _journey_stats(
+    enc: EncodedLog,
+    case_ids: pl.Series,
+    durations_us: np.ndarray,
+    top_ngrams: int,
+    ngram_sizes: tuple[int, ...],
+) -> JourneyStats:
+    names = _names(enc)
+    per_case = pl.DataFrame(
+        {
+            CASE: case_ids,
+            "duration": durations_us / US_PER_SECOND,
+            "events": np.diff(enc.offsets),
+            "channel_switches": channel_switches(enc.offsets, enc.channel),
+        },
+        schema={
+            CASE: pl.String,
+            "duration": pl.Float64,
+            "events": pl.Int64,
+            "channel_switches": pl.Int64,
+        },
+    )
+    distributions = pl.concat(
+        [per_case.select(_summary(column, measure)) for measure, column in DISTRIBUTIONS.items()]
+    )
+    holding, repeating, repeats = rework_counts(enc.offsets, enc.act, len(names))
+    rework = (
+        pl.DataFrame(
+            {
+                "activity": names,
+                "cases": holding,
+                "rework_cases": repeating,
+                "repeats": repeats,
+            },
+            schema={
+                "activity": pl.String,
+                "cases": pl.Int64,
+                "rework_cases": pl.Int64,
+                "repeats": pl.Int64,
+            },
+        )
+        .filter(pl.col("cases") > 0)
+        .with_columns((pl.col("rework_cases") / pl.col("cases")).alias("rework_share"))
+        .sort(["rework_cases", "repeats", "activity"], descending=[True, True, False])
+    )
+    ngrams = pl.concat(
+        [pl.DataFrame(schema=NGRAM_SCHEMA)]
+        + [_top_ngrams(enc, names, n, top_ngrams) for n in ngram_sizes]
+    )
+    return JourneyStats(
+        distributions=distributions, rework=rework, ngrams=ngrams, per_case=per_case
+    )
+
+
+def _top_ngrams(enc: EncodedLog, names: pl.Series, n: int, top: int) -> pl.DataFrame:
+    grams, count = ngram_counts(enc.offsets, enc.act, len(names), n)
+    # The kernel sorts grams by code tuple; a stable sort by count keeps that as tie-break.
+    order = np.argsort(-count, kind="stable")[:top]
+    k = order.size
+    offsets = np.arange(0, n * k + 1, n, dtype=np.int64)
+    return pl.DataFrame(
+        {
+            "n": np.full(k, n, dtype=np.int64),
+            "activities": _list_series("activities", offsets, names.gather(grams[order].ravel())),
+            "count": count[order],
+        },
+        schema=NGRAM_SCHEMA,
+    )
+
+
+def _summary(column: str, measure: str) -> list[pl.Expr]:
+    x = pl.col(column).cast(pl.Float64)
+    return [
+        pl.lit(measure).alias("measure"),
+        *[x.quantile(q, "linear").alias(key) for key, q in QUANTILES.items()],
+        x.mean().alias("mean"),
+        x.min().alias("min"),
+        x.max().alias("max"),
+    ]
+
+
+NGRAM_SCHEMA: dict[str, Any] = {"n": pl.Int64, "activities": pl.List(pl.String), "count": pl.Int64}
+
+
+# -- everything at once -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Discovery:
+    """The directly-follows graph, variants and journey statistics of one log."""
+
+    dfg: DFG
+    variants: Variants
+    stats: JourneyStats
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: {"dfg": {...}, "variants": [...], "stats": {...}}."""
+        return {
+            "dfg": self.dfg.to_dict(),
+            "variants": self.variants.to_dicts(),
+            "stats": self.stats.to_dict(),
+        }
+
+
+def discover(log: EventLog, *, top_ngrams: int = 20) -> Discovery:
+    """Discover the DFG, the variants and the journey statistics of `log` in one pass of kernels."""
+    enc = log.encoded
+    case_ids = _case_ids(log)
+    durations = case_durations(enc.offsets, enc.ts)
+    return Discovery(
+        dfg=discover_dfg(log),
+        variants=_variants(enc, case_ids, durations),
+        stats=_journey_stats(enc, case_ids, durations, top_ngrams, (2, 3)),
+    )
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _names(enc: EncodedLog) -> pl.Series:
+    return pl.Series("activity", list(enc.activities), dtype=pl.String)
+
+
+def _case_ids(log: EventLog) -> pl.Series:
+    # The first event of each case carries its id; cheaper than converting the object array.
+    offsets = log.encoded.offsets
+    return log.frame.get_column(CASE).gather(offsets[:-1]).alias(CASE)
+
+
+def _activity_counts(names: pl.Series, counts: np.ndarray) -> pl.DataFrame:
+    return (
+        pl.DataFrame(
+            {"activity": names, "count": counts},
+            schema={"activity": pl.String, "count": pl.Int64},
+        )
+        .filter(pl.col("count") > 0)
+        .sort(["count", "activity"], descending=[True, False])
+    )
+
+
+def _list_series(name: str, offsets: np.ndarray, values: pl.Series) -> pl.Series:
+    # Zero-copy list column from flat values and int64 offsets (Arrow's large list layout).
+    array = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values.to_arrow())
+    return pl.Series(name, array, dtype=pl.List(pl.String))
+
+
+def _counts_dict(frame: pl.DataFrame) -> dict[str, int]:
+    return dict(zip(frame["activity"], frame["count"], strict=True))
+
+
+def _require_pm4py() -> None:
+    if importlib.util.find_spec("pm4py") is None:
+        raise ImportError(
+            "pm4py is not installed; install the extra: pip install 'journeyminer[pm4py]'"
+        )

@@ -1,0 +1,1 @@
+"""Ingest: read sources (CSV, Parquet, JSON lines, XES, OCEL), map their columns, stitch customers into journeys."""

@@ -1,0 +1,442 @@
+"""Source mappings: which column of a raw source is the customer, touchpoint, time and channel.
+
+A mapping is data (TOML or JSON), never code. Its `case`, `activity`, `timestamp` and
+`channel` fields each hold one column name or a tuple of candidates; the first candidate
+found in the file's header wins. Left unset, they take the format's standard names
+(`case_id`/`activity`/`timestamp` for tables, `case:concept:name`/`concept:name`/
+`time:timestamp` for XES, `ocel:oid`/`ocel:activity`/`ocel:timestamp` for OCEL).
+
+Built-in presets (candidates in the order they are tried; all read times in UTC unless the
+mapping sets `timezone`, e.g. `timezone = "Europe/Amsterdam"` for local call-center times):
+
+web (channel "web"):
+    case        visitor_id, user_pseudo_id, anonymous_id, client_id, cookie_id, session_id
+    activity    event_name, event, event_type, page, page_path
+    timestamp   event_time, event_timestamp, timestamp, ts, received_at
+call_center (channel "call_center"):
+    case        caller_id, ani, phone, phone_number, from_number, customer_phone
+    activity    reason, call_reason, queue, disposition, wrap_up_code
+    timestamp   call_start, start_time, started_at, call_time, timestamp
+crm (channel from a `channel` column where the file has one and the row fills it, else "crm"):
+    case        customer_id, contact_id, account_id, crm_id
+    activity    status, stage, activity, event, case_status
+    timestamp   changed_at, modified_at, updated_at, created_at, timestamp
+
+Each preset also keeps the attributes in `KEEP_IF_PRESENT[name]` that the file has.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .._typing import OnMissing
+from ..errors import EmptySourceError, FormatError, MappingError, MissingColumnError, SourceError
+from ..log import ACTIVITY, CANONICAL, CASE, CHANNEL, TIMESTAMP, canonical_frame
+from .timestamps import EPOCH_FORMATS
+
+CSV_DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
+# Decoded by polars directly; any other Python codec name is transcoded to UTF-8 in chunks.
+NATIVE_ENCODINGS: tuple[str, ...] = ("utf8", "utf8-lossy")
+_ROLES = ("case", "activity", "timestamp")
+
+
+@dataclass(frozen=True)
+class ResolvedColumns:
+    """The actual column names of one file that a mapping points at."""
+
+    case: str
+    activity: str
+    timestamp: str
+    channel: str | None
+    keep: tuple[str, ...]
+
+    @property
+    def needed(self) -> list[str]:
+        """Every column to read from the file, each once, in a stable order."""
+        cols = [self.case, self.activity, self.timestamp]
+        if self.channel is not None:
+            cols.append(self.channel)
+        cols.extend(self.keep)
+        return list(dict.fromkeys(cols))
+
+
+@dataclass(frozen=True)
+class SourceMapping:
+    """How to read one source: column roles, time parsing, activity filters, CSV/OCEL options.
+
+    `case`/`activity`/`timestamp`/`channel`: a column name or candidates (first present
+    wins); None = the format's standard name (channel: a `channel` column if there is one
+    and no `channel_value`). `channel_value`: the channel of every event
+    (used where the channel column is absent or empty). `rename`/`include`/`exclude` act
+    on activity names; include/exclude compare against the renamed names. `lifecycle`:
+    XES lifecycle transitions to keep (empty = all, as pm4py reads them). `on_missing`:
+    rows without case, activity or timestamp raise ("error") or are dropped ("drop").
+    """
+
+    case: str | tuple[str, ...] | None = None
+    activity: str | tuple[str, ...] | None = None
+    timestamp: str | tuple[str, ...] | None = None
+    channel: str | tuple[str, ...] | None = None
+    channel_value: str | None = None
+    keep: tuple[str, ...] = ()
+    keep_if_present: tuple[str, ...] = ()
+    timestamp_format: str | None = None
+    timezone: str = "UTC"
+    rename: Mapping[str, str] = field(default_factory=dict)
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    lifecycle: tuple[str, ...] = ()
+    on_missing: OnMissing = "error"
+    delimiter: str | None = None
+    quote_char: str | None = '"'
+    encoding: str = "utf8"
+    skip_rows: int = 0
+    object_type: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("case", "activity", "timestamp", "channel"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _names(name, value))
+        for name in ("keep", "keep_if_present", "include", "exclude", "lifecycle"):
+            object.__setattr__(self, name, _names(name, getattr(self, name), allow_empty=True))
+        for name in ("channel_value", "timestamp_format", "object_type", "quote_char"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise _wrong_type(name, "text", value)
+        if not isinstance(self.timezone, str):
+            raise _wrong_type("timezone", "a zone name such as 'Europe/Amsterdam'", self.timezone)
+        if not isinstance(self.rename, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.rename.items()
+        ):
+            raise _wrong_type("rename", "a table of old name = new name", self.rename)
+        object.__setattr__(self, "rename", dict(self.rename))
+        if self.on_missing not in ("error", "drop"):
+            raise _wrong_value("on_missing", "'error' or 'drop'", self.on_missing)
+        if self.delimiter is not None and (
+            not isinstance(self.delimiter, str) or len(self.delimiter) != 1
+        ):
+            raise _wrong_value(
+                "delimiter", "one character such as ',' ';' '\\t' '|'", self.delimiter
+            )
+        if self.quote_char is not None and len(self.quote_char) != 1:
+            raise _wrong_value("quote_char", "one character, or none", self.quote_char)
+        if not isinstance(self.skip_rows, int) or isinstance(self.skip_rows, bool):
+            raise _wrong_type("skip_rows", "a whole number", self.skip_rows)
+        if self.skip_rows < 0:
+            raise _wrong_value("skip_rows", "0 or more", self.skip_rows)
+        if not isinstance(self.encoding, str):
+            raise _wrong_type("encoding", "an encoding name", self.encoding)
+        encoding = _normalize_encoding(self.encoding)
+        object.__setattr__(self, "encoding", encoding)
+        fmt = self.timestamp_format
+        if fmt is not None and fmt.startswith("epoch") and fmt not in EPOCH_FORMATS:
+            raise _wrong_value("timestamp_format", ", ".join(EPOCH_FORMATS), fmt)
+
+    def with_overrides(self, **overrides: Any) -> SourceMapping:
+        """A copy with some fields changed; unknown field names raise MappingError."""
+        _check_keys(overrides)
+        return replace(self, **overrides)
+
+    def resolve(
+        self,
+        columns: Sequence[str],
+        *,
+        defaults: tuple[str, str, str] = ("case_id", "activity", "timestamp"),
+        file: str | None = None,
+    ) -> ResolvedColumns:
+        """Pick the actual column for each role from the file's `columns`."""
+        present = set(columns)
+        picked: list[str] = []
+        for role, default in zip(_ROLES, defaults, strict=True):
+            candidates: tuple[str, ...] = getattr(self, role) or (default,)
+            found = next((c for c in candidates if c in present), None)
+            if found is None:
+                raise _missing(role, candidates, columns, file)
+            picked.append(found)
+        channel: str | None = None
+        if self.channel is None and self.channel_value is None and CHANNEL in present:
+            channel = CHANNEL  # a canonical file's own channel column
+        elif self.channel is not None:
+            channel = next((c for c in self.channel if c in present), None)
+            if channel is None and self.channel_value is None:
+                raise _missing("channel", tuple(self.channel), columns, file)
+        used = {*picked, channel}
+        for k in self.keep:
+            if k not in present:
+                raise _missing("attribute", (k,), columns, file)
+        keep = [k for k in self.keep if k not in used]
+        keep += [k for k in self.keep_if_present if k in present and k not in used]
+        keep = [k for k in dict.fromkeys(keep) if k not in CANONICAL or k in self.keep]
+        return ResolvedColumns(picked[0], picked[1], picked[2], channel, tuple(keep))
+
+
+def _names(key: str, value: Any, *, allow_empty: bool = False) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise _wrong_type(key, "a column name or a list of names", value)
+    if not value and not allow_empty:
+        raise _wrong_value(key, "at least one column name", "an empty list")
+    return tuple(value)
+
+
+def _normalize_encoding(name: str) -> str:
+    lowered = name.lower().replace("_", "-")
+    if lowered in ("utf8", "utf-8"):
+        return "utf8"
+    if lowered in ("utf8-lossy", "utf-8-lossy"):
+        return "utf8-lossy"
+    try:
+        return codecs.lookup(lowered).name
+    except LookupError:
+        raise _wrong_value(
+            "encoding", "utf8, utf8-lossy, latin-1, cp1252 or another codec name", name
+        ) from None
+
+
+def _wrong_type(key: str, expected: str, value: Any) -> MappingError:
+    return MappingError(
+        f"mapping field {key!r} must be {expected}",
+        column=key,
+        expected=expected,
+        found=f"{type(value).__name__} {value!r}",
+    )
+
+
+def _wrong_value(key: str, expected: str, value: Any) -> MappingError:
+    return MappingError(
+        f"mapping field {key!r} has an invalid value {value!r}",
+        column=key,
+        expected=expected,
+        found=repr(value),
+    )
+
+
+def _missing(
+    role: str, candidates: tuple[str, ...], columns: Sequence[str], file: str | None
+) -> MissingColumnError:
+    wanted = ", ".join(repr(c) for c in candidates)
+    has = ", ".join(repr(c) for c in columns[:30]) or "no columns"
+    return MissingColumnError(
+        f"no {role} column: none of {wanted} is in the file; the file has {has}",
+        file=file,
+        column=candidates[0],
+        expected=f"a column named {' or '.join(candidates)}",
+        found=has,
+    )
+
+
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(SourceMapping))
+
+
+def _check_keys(data: Mapping[str, Any], *, file: str | None = None) -> None:
+    for key in data:
+        if key not in FIELD_NAMES:
+            allowed = ", ".join(("preset", *FIELD_NAMES))
+            raise MappingError(
+                f"unknown mapping field {key!r}; allowed fields are {allowed}",
+                file=file,
+                column=key,
+                expected=f"one of {allowed}",
+                found=repr(key),
+            )
+
+
+# -- presets --------------------------------------------------------------------------
+PRESETS: dict[str, SourceMapping] = {
+    "web": SourceMapping(
+        case=(
+            "visitor_id",
+            "user_pseudo_id",
+            "anonymous_id",
+            "client_id",
+            "cookie_id",
+            "session_id",
+        ),
+        activity=("event_name", "event", "event_type", "page", "page_path"),
+        timestamp=("event_time", "event_timestamp", "timestamp", "ts", "received_at"),
+        channel_value="web",
+        keep_if_present=(
+            "session_id",
+            "page_url",
+            "page_path",
+            "device",
+            "device_category",
+            "referrer",
+        ),
+    ),
+    "call_center": SourceMapping(
+        case=("caller_id", "ani", "phone", "phone_number", "from_number", "customer_phone"),
+        activity=("reason", "call_reason", "queue", "disposition", "wrap_up_code"),
+        timestamp=("call_start", "start_time", "started_at", "call_time", "timestamp"),
+        channel_value="call_center",
+        keep_if_present=("call_id", "queue", "agent_id", "duration_s", "wait_s", "csat", "nps"),
+    ),
+    "crm": SourceMapping(
+        case=("customer_id", "contact_id", "account_id", "crm_id"),
+        activity=("status", "stage", "activity", "event", "case_status"),
+        timestamp=("changed_at", "modified_at", "updated_at", "created_at", "timestamp"),
+        channel=("channel",),
+        channel_value="crm",
+        keep_if_present=("order_value", "amount", "value", "owner", "csat", "nps"),
+    ),
+}
+KEEP_IF_PRESENT: dict[str, tuple[str, ...]] = {k: m.keep_if_present for k, m in PRESETS.items()}
+
+
+def preset(name: str, **overrides: Any) -> SourceMapping:
+    """The built-in mapping `name` (web, call_center, crm), with `overrides` applied."""
+    if name not in PRESETS:
+        known = ", ".join(PRESETS)
+        raise MappingError(
+            f"unknown preset {name!r}; known presets are {known}",
+            column="preset",
+            expected=f"one of {known}",
+            found=repr(name),
+        )
+    return PRESETS[name].with_overrides(**overrides)
+
+
+def mapping_from_dict(data: Mapping[str, Any], *, file: str | None = None) -> SourceMapping:
+    """Build a mapping from parsed TOML/JSON: an optional `preset` plus field overrides."""
+    if not isinstance(data, Mapping):
+        raise MappingError(
+            "a mapping must be a table of field = value",
+            file=file,
+            expected="a table/object",
+            found=type(data).__name__,
+        )
+    data = dict(data)
+    name = data.pop("preset", None)
+    _check_keys(data, file=file)
+    try:
+        if name is None:
+            return SourceMapping(**data)
+        if not isinstance(name, str):
+            raise _wrong_type("preset", "a preset name", name)
+        return preset(name, **data)
+    except MappingError as exc:
+        if exc.file is None:
+            exc.file = file
+        raise
+
+
+def load_mapping(path: str | Path) -> SourceMapping:
+    """Read a mapping from a TOML or JSON file (by extension; TOML unless it ends in .json)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MappingError(
+            "mapping file not found", file=str(path), expected="an existing TOML or JSON file"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"cannot read mapping file: {exc}", file=str(path)) from exc
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FormatError(
+                f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                file=path.name,
+                row=exc.lineno,
+                expected="a JSON object",
+            ) from None
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            match = re.search(r"line (\d+)", str(exc))
+            line = int(match.group(1)) if match else None
+            raise FormatError(
+                f"malformed TOML at line {line}: {exc}",
+                file=path.name,
+                row=line,
+                expected="valid TOML (key = value lines)",
+            ) from None
+    return mapping_from_dict(data, file=path.name)
+
+
+# -- from raw columns to canonical events ----------------------------------------------
+def apply_mapping(
+    raw: pl.DataFrame, cols: ResolvedColumns, mapping: SourceMapping, *, file: str | None = None
+) -> pl.DataFrame:
+    """Canonical events from the raw mapped columns: types, channel, renames and filters."""
+    frame = canonical_frame(
+        raw,
+        case=cols.case,
+        activity=cols.activity,
+        timestamp=cols.timestamp,
+        channel=cols.channel,
+        channel_value=mapping.channel_value,
+        keep=list(cols.keep),
+        timestamp_format=mapping.timestamp_format,
+        timezone=mapping.timezone,
+        file=file,
+    )
+    if cols.channel is not None and mapping.channel_value is not None:
+        empty = pl.col(CHANNEL).is_null() | (pl.col(CHANNEL) == "")
+        frame = frame.with_columns(
+            pl.when(empty)
+            .then(pl.lit(mapping.channel_value))
+            .otherwise(pl.col(CHANNEL))
+            .alias(CHANNEL)
+        )
+    frame = _missing_values(frame, cols, mapping, file)
+    if mapping.rename:
+        frame = frame.with_columns(pl.col(ACTIVITY).replace(dict(mapping.rename)))
+    if mapping.lifecycle:
+        if "lifecycle" not in frame.columns:
+            raise MappingError(
+                "the mapping filters on lifecycle, but the source has no lifecycle:transition",
+                file=file,
+                column="lifecycle",
+            )
+        frame = frame.filter(pl.col("lifecycle").is_in(list(mapping.lifecycle)))
+    if mapping.include:
+        frame = frame.filter(pl.col(ACTIVITY).is_in(list(mapping.include)))
+    if mapping.exclude:
+        frame = frame.filter(~pl.col(ACTIVITY).is_in(list(mapping.exclude)))
+    if frame.height == 0:
+        raise EmptySourceError(
+            "no events are left after the include/exclude/lifecycle filters", file=file
+        )
+    return frame
+
+
+def _missing_values(
+    frame: pl.DataFrame, cols: ResolvedColumns, mapping: SourceMapping, file: str | None
+) -> pl.DataFrame:
+    checks = {
+        CASE: pl.col(CASE).is_null() | (pl.col(CASE) == ""),
+        ACTIVITY: pl.col(ACTIVITY).is_null() | (pl.col(ACTIVITY) == ""),
+        TIMESTAMP: pl.col(TIMESTAMP).is_null(),
+    }
+    flags = frame.select(**checks)
+    any_missing = flags.select(pl.any_horizontal(pl.all())).to_series()
+    if not any_missing.any():
+        return frame
+    if mapping.on_missing == "drop":
+        return frame.filter(~any_missing)
+    row = int(any_missing.arg_max() or 0)
+    role = next(name for name in checks if flags.get_column(name)[row])
+    column = {CASE: cols.case, ACTIVITY: cols.activity, TIMESTAMP: cols.timestamp}[role]
+    raise SourceError(
+        f"row {row + 1} has no {role.replace('_', ' ')} ({int(any_missing.sum())} rows lack"
+        " one; set on_missing = 'drop' to skip them)",
+        file=file,
+        row=row + 1,
+        column=column,
+        expected="a value",
+        found="an empty field",
+    )

@@ -1,0 +1,325 @@
+"""Starting points for a designed map: templates, phase synonyms, drafts from a log, pm4py models.
+
+Templates are TOML files with comments in English and Dutch (`# en:` / `# nl:` lines, and
+`# nl: "..."` after a value to translate it); `map_template` keeps one language. A draft is
+for a person to edit: frequent activities ordered by their median position in the journeys,
+cut into phases of equal size, flows from the directly-follows graph.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import deque
+from collections.abc import Sequence
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .._typing import Language, TemplateName
+from ..discover.discovery import discover_dfg
+from ..errors import InputError, MapValidationError
+from ..log import ACTIVITY, CASE, CHANNEL, TIMESTAMP, EventLog
+from .designed import DesignedMap, Phase, Touchpoint
+
+TEMPLATES: tuple[TemplateName, ...] = ("five_phase", "see_think_do_care")
+
+# Canonical phase of the 5-phase model -> the names the field uses for it (English, Dutch).
+PHASE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "awareness": ("awareness", "orientation", "see", "bewustwording", "oriëntatie", "zien"),
+    "consideration": ("consideration", "think", "evaluation", "overweging", "denken"),
+    "purchase": ("purchase", "decision", "do", "conversion", "aankoop", "beslissing", "doen"),
+    "service": ("service", "use", "retention", "care", "gebruik", "behoud", "zorg", "nazorg"),
+    "loyalty": ("loyalty", "advocacy", "ambassador", "ambassadeur", "loyaliteit"),
+}
+_NL_VALUE = re.compile(r'^(\s*[\w-]+\s*=\s*)"(?:[^"\\]|\\.)*"\s+# nl: ("(?:[^"\\]|\\.)*")\s*$')
+
+
+def phase_synonym(word: str) -> str | None:
+    """The 5-phase model's phase id for a phase name in English or Dutch ('overweging' ->
+    'consideration'); None when the word names no phase."""
+    key = _fold(word)
+    for phase, names in PHASE_SYNONYMS.items():
+        if key in {_fold(n) for n in names}:
+            return phase
+    return None
+
+
+def _fold(word: str) -> str:
+    plain = unicodedata.normalize("NFKD", word.strip().casefold())
+    return "".join(c for c in plain if not unicodedata.combining(c)).replace(" ", "_")
+
+
+def map_template(name: TemplateName, *, language: Language = "en") -> str:
+    """TOML text of a built-in map template, with comments in `language`, for a person to edit."""
+    if name not in TEMPLATES:
+        raise InputError(
+            f"unknown map template {name!r}", expected=" or ".join(TEMPLATES), found=name
+        )
+    if language not in ("en", "nl"):
+        raise InputError(f"unknown language {language!r}", expected="en or nl", found=language)
+    text = files("journeyminer.miner.maps").joinpath("templates", f"{name}.toml").read_text("utf-8")
+    out = []
+    for line in text.splitlines():
+        marker = re.match(r"^(\s*)# (en|nl): ?(.*)$", line)
+        if marker:
+            if marker.group(2) == language:
+                out.append(f"{marker.group(1)}# {marker.group(3)}".rstrip())
+            continue
+        value = _NL_VALUE.match(line)
+        if value:
+            line = value.group(1) + value.group(2) if language == "nl" else line.split("  # nl:")[0]
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _template_phases(phases: int | TemplateName) -> list[Phase]:
+    if isinstance(phases, str):
+        from .designed import parse_map
+
+        return list(parse_map(map_template(phases), file=f"{phases}.toml").phases)
+    if phases < 1:
+        raise InputError(
+            "a map needs at least one phase", expected="phases >= 1", found=str(phases)
+        )
+    if phases == 5:
+        return _template_phases("five_phase")
+    return [Phase(f"phase_{i + 1}", f"Phase {i + 1}") for i in range(phases)]
+
+
+# -- drafting from a log ------------------------------------------------------------------
+def draft_map(
+    log: EventLog,
+    *,
+    name: str = "Drafted map",
+    phases: int | TemplateName = 5,
+    min_case_share: float = 0.02,
+    min_flow_share: float = 0.05,
+    min_start_share: float = 0.05,
+) -> DesignedMap:
+    """Draft a map from the journeys in `log` for a person to edit (deterministic).
+
+    Touchpoints: activities in at least `min_case_share` of the journeys, ordered by their
+    median (then mean) event number in the journeys and cut into `phases` of equal size.
+    Flows: directly-follows edges among those touchpoints (others removed from the log) with
+    at least `min_flow_share` of their source's outgoing transitions; no self-loops (rework).
+    Start: first activities of at least `min_start_share` of the journeys (at least one).
+    Goal: the most frequent last activity of the long journeys (the longest quarter): a guess
+    at success; check it. Channel: each activity's most frequent channel.
+    """
+    if log.n_events == 0:
+        raise InputError("cannot draft a map from an empty log", expected="a log with events")
+    frame = log.frame.select(CASE, ACTIVITY, TIMESTAMP, CHANNEL)
+    n_cases = log.n_cases
+    # Event number in the journey, not relative position: journeys that stop early (most
+    # of them) would otherwise stretch their few steps over the whole range.
+    stats = (
+        frame.with_columns(pl.int_range(pl.len()).over(CASE).alias("position"))
+        .group_by(ACTIVITY)
+        .agg(
+            pl.col(CASE).n_unique().alias("cases"),
+            pl.col("position").median().alias("median"),
+            pl.col("position").mean().alias("mean"),
+        )
+        .sort(["median", "mean", ACTIVITY])
+    )
+    kept = stats.filter(pl.col("cases") >= min_case_share * n_cases)
+    if kept.height == 0:
+        kept = stats.sort(["cases", ACTIVITY], descending=[True, False]).head(1)
+    order = kept.get_column(ACTIVITY).to_list()
+    projected = EventLog(frame.filter(pl.col(ACTIVITY).is_in(order)), is_sorted=True)
+    dfg = discover_dfg(projected)
+    edges = (
+        dfg.edges.filter(pl.col("source") != pl.col("target"))
+        .with_columns((pl.col("count") / pl.col("count").sum().over("source")).alias("share"))
+        .filter(pl.col("share") >= min_flow_share)
+        .sort(["source", "target"])
+    )
+    flows = list(zip(edges["source"], edges["target"], strict=True))
+    start = _frequent(dfg.start, min_start_share * projected.n_cases)
+    return _assemble(
+        name,
+        order,
+        _dominant_channels(frame),
+        flows,
+        start,
+        [_goal_of_long_journeys(projected)],
+        phases,
+    )
+
+
+def _frequent(counts: pl.DataFrame, at_least: float) -> list[str]:
+    # `counts` comes sorted by count desc, then activity: the first row is the most frequent.
+    chosen = counts.filter(pl.col("count") >= at_least).get_column("activity").to_list()
+    return chosen or counts.get_column("activity").head(1).to_list()
+
+
+def _goal_of_long_journeys(log: EventLog) -> str:
+    lengths = np.diff(log.encoded.offsets)
+    long = lengths >= np.quantile(lengths, 0.75)
+    last = log.encoded.act[log.encoded.offsets[1:][long] - 1]
+    counts = np.bincount(last, minlength=len(log.activities))
+    return log.activities[int(np.argmax(counts))]  # ties: the first name in sorted order
+
+
+def _dominant_channels(frame: pl.DataFrame) -> dict[str, str]:
+    top = (
+        frame.drop_nulls(CHANNEL)
+        .group_by(ACTIVITY, CHANNEL)
+        .len()
+        .sort([ACTIVITY, "len", CHANNEL], descending=[False, True, False])
+        .unique(ACTIVITY, keep="first", maintain_order=True)
+    )
+    return dict(zip(top[ACTIVITY], top[CHANNEL], strict=True))
+
+
+def _assemble(
+    name: str,
+    order: Sequence[str],
+    channels: dict[str, str],
+    flows: Sequence[tuple[str, str]],
+    start: Sequence[str],
+    goal: Sequence[str],
+    phases: int | TemplateName,
+) -> DesignedMap:
+    # Cut the ordered touchpoints into phases of (nearly) equal size; empty phases go.
+    template = _template_phases(phases)
+    chunks = np.array_split(np.arange(len(order)), min(len(template), len(order)))
+    used, touchpoints = [], []
+    for phase, chunk in zip(template, chunks, strict=False):
+        used.append(phase)
+        touchpoints += [Touchpoint(order[i], phase.id, channels.get(order[i])) for i in chunk]
+    return DesignedMap(
+        name=name,
+        version="draft",
+        phases=tuple(used),
+        touchpoints=tuple(touchpoints),
+        start=tuple(start),
+        goal=tuple(goal),
+        flows=tuple(flows),
+    )
+
+
+# -- pm4py models (optional extra) --------------------------------------------------------
+_MAX_STATES = 100_000
+
+
+def map_from_petri_net(path: str | Path, *, name: str | None = None) -> DesignedMap:
+    """A map from a PNML Petri net (pm4py extra): visible transitions become touchpoints."""
+    pm4py = _require_pm4py()
+    try:
+        net, initial, final = pm4py.read_pnml(str(path))
+    except Exception as exc:
+        raise MapValidationError(f"cannot read the Petri net: {exc}", file=Path(path).name) from exc
+    return _map_from_net(net, initial, final, name or Path(path).stem, Path(path).name)
+
+
+def map_from_bpmn(path: str | Path, *, name: str | None = None) -> DesignedMap:
+    """A map from a BPMN file (pm4py extra): tasks become touchpoints."""
+    pm4py = _require_pm4py()
+    try:
+        net, initial, final = pm4py.convert_to_petri_net(pm4py.read_bpmn(str(path)))
+    except Exception as exc:
+        raise MapValidationError(
+            f"cannot read the BPMN model: {exc}", file=Path(path).name
+        ) from exc
+    return _map_from_net(net, initial, final, name or Path(path).stem, Path(path).name)
+
+
+def _map_from_net(net: Any, initial: Any, final: Any, name: str, file: str) -> DesignedMap:
+    """Touchpoints, flows, start and goal from the net's state space, in one phase.
+
+    Flows are the directly-follows pairs of visible labels over every firing sequence
+    (silent transitions looked through); goals are labels after which the final marking
+    can be reached silently.
+    """
+    transitions = sorted(net.transitions, key=lambda t: (str(t.name), str(t.label)))
+    arcs = [
+        (
+            t,
+            [(a.source, a.weight) for a in t.in_arcs],
+            [(a.target, a.weight) for a in t.out_arcs],
+        )
+        for t in transitions
+    ]
+    target = frozenset(final.items())
+    first = (frozenset(initial.items()), None)
+    seen = {first}
+    queue = deque([first])
+    flows: dict[tuple[str, str], None] = {}
+    start: dict[str, None] = {}
+    goal: dict[str, None] = {}
+    while queue:
+        marking, last = queue.popleft()
+        if marking == target and last is not None:
+            goal[last] = None
+        tokens = dict(marking)
+        for t, needs, gives in arcs:
+            if any(tokens.get(p, 0) < w for p, w in needs):
+                continue
+            after = dict(tokens)
+            for p, w in needs:
+                after[p] -= w
+            for p, w in gives:
+                after[p] = after.get(p, 0) + w
+            label = t.label if t.label is not None else last
+            if t.label is not None and last is None:
+                start[t.label] = None
+            elif t.label is not None:
+                flows[(last, t.label)] = None
+            state = (frozenset((p, n) for p, n in after.items() if n), label)
+            if state not in seen:
+                if len(seen) >= _MAX_STATES:
+                    raise MapValidationError(
+                        f"the model has more than {_MAX_STATES} states (unbounded?)",
+                        file=file,
+                        expected="a bounded workflow net",
+                    )
+                seen.add(state)
+                queue.append(state)
+    labels = list(dict.fromkeys(t.label for t in transitions if t.label is not None))
+    if not labels or not goal:
+        raise MapValidationError(
+            "the model has no visible task that reaches its end",
+            file=file,
+            expected="a workflow net with labelled transitions from start to end",
+        )
+    order = _bfs_order(labels, list(start), list(flows))
+    phase = Phase("journey", "Journey")
+    return DesignedMap(
+        name=name,
+        phases=(phase,),
+        touchpoints=tuple(Touchpoint(label, phase.id) for label in order),
+        start=tuple(sorted(start)),
+        goal=tuple(sorted(goal)),
+        flows=tuple(sorted(flows)),
+    )
+
+
+def _bfs_order(labels: list[str], start: list[str], flows: list[tuple[str, str]]) -> list[str]:
+    # Journey order: by distance from the start, then by name; unreachable labels last.
+    succ: dict[str, list[str]] = {}
+    for a, b in sorted(flows):
+        succ.setdefault(a, []).append(b)
+    depth = {s: 0 for s in start}
+    queue = deque(sorted(start))
+    while queue:
+        a = queue.popleft()
+        for b in succ.get(a, []):
+            if b not in depth:
+                depth[b] = depth[a] + 1
+                queue.append(b)
+    return sorted(labels, key=lambda x: (depth.get(x, len(labels)), x))
+
+
+def _require_pm4py() -> Any:
+    try:
+        import pm4py
+    except ImportError as exc:
+        raise ImportError(
+            "reading BPMN or Petri nets needs pm4py: pip install 'journeyminer[pm4py]'"
+        ) from exc
+    return pm4py

@@ -1,0 +1,566 @@
+"""Map files: parse TOML, JSON or YAML map text, check its structure, find lines, write TOML.
+
+`parse_text` reads the text and a locator that turns a key path into its line; `read_parts`
+checks every table against the schema below and builds the map's parts, collecting all
+problems at once; `map_error` turns problems into one `MapValidationError` (first problem in
+the message, all of them in `extra`). `dump_toml` writes a map dict back as stable TOML.
+`designed.py` owns the map itself and its semantic checks.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .._typing import MapFormat
+from ..durations import parse_duration
+from ..errors import MapValidationError
+from .parts import Phase, Rule, TimeFrame, Touchpoint
+
+FORMATS: dict[str, MapFormat] = {
+    ".toml": "toml",
+    ".json": "json",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+}
+SCHEMA_PATH = Path(__file__).with_name("map.schema.json")
+KeyPath = tuple[str | int, ...]  # where in the file: ("touchpoints", 3, "phase")
+
+
+@dataclass(frozen=True)
+class MapProblem:
+    """One problem in a map: where (key path, then line), the offending id, what is wrong."""
+
+    path: KeyPath
+    id: str | None
+    message: str
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: {"line", "id", "message", "path"}."""
+        where = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in self.path)
+        return {"line": self.line, "id": self.id, "message": self.message, "path": where[1:]}
+
+
+@dataclass(frozen=True)
+class MapParts:
+    """A map's parts as read from a file, before the semantic checks; `flows` None: default."""
+
+    name: str
+    version: str
+    phases: tuple[Phase, ...]
+    touchpoints: tuple[Touchpoint, ...]
+    start: tuple[str, ...]
+    goal: tuple[str, ...]
+    flows: tuple[tuple[str, str], ...] | None
+    time_frames: tuple[TimeFrame, ...]
+    time_frame_paths: tuple[KeyPath, ...]
+    rules: tuple[Rule, ...]
+
+
+Locator = Callable[[KeyPath, "str | None"], "int | None"]
+_TOP = {
+    "$schema": "string",
+    "name": "string",
+    "version": "string",
+    "phases": "tables",
+    "touchpoints": "tables",
+    "journey": "table",
+    "time_frames": "tables",
+    "rules": "tables",
+}
+_PHASE = {"id": "string", "name": "string", "synonyms": "strings", "max": "duration"}
+_TOUCHPOINT = {
+    "id": "string",
+    "name": "string",
+    "phase": "string",
+    "channel": "string",
+    "observable": "bool",
+    "off_stage": "bool",
+    "moment_of_truth": "bool",
+    "owner": "string",
+    "intended_value": "string",
+}
+_JOURNEY = {"start": "strings", "goal": "strings", "flows": "pairs"}
+_TIME_FRAME = {"from": "string", "to": "string", "phase": "string", "max": "duration"}
+_RULE = {
+    "kind": "kind",
+    "name": "string",
+    "after": "string",
+    "then": "string",
+    "max": "duration",
+    "event": "string",
+    "opened_by": "string",
+    "closed_by": "string",
+}
+_EXPECTED = {
+    "string": "a non-empty string",
+    "strings": "a list of non-empty strings",
+    "bool": "true or false",
+    "duration": "a duration like 90s, 15m, 36h, 3d, 2w (or seconds > 0)",
+    "pairs": 'a list of ["from", "to"] pairs of touchpoint ids',
+    "kind": '"within" or "not_while_open"',
+    "table": "a table",
+    "tables": "a list of tables",
+}
+
+
+def parse_text(text: str, fmt: MapFormat, file: str | None) -> tuple[Any, Locator]:
+    """The raw document and a locator (key path, id -> line); syntax errors raise at once."""
+    line: int | None = None
+    try:
+        if fmt == "toml":
+            raw: Any = tomllib.loads(text)
+        elif fmt == "json":
+            raw = json.loads(text)
+        else:
+            import yaml
+
+            raw = yaml.safe_load(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = int(found.group(1)) if found else None
+        reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)$", "", str(exc))
+        raise _syntax_error(reason, line, fmt, file) from exc
+    except json.JSONDecodeError as exc:
+        raise _syntax_error(exc.msg, exc.lineno, fmt, file) from exc
+    except Exception as exc:  # yaml.YAMLError, without importing yaml for TOML maps
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise _syntax_error(reason, line, fmt, file) from exc
+    lines = _toml_lines(text) if fmt == "toml" else _node_lines(text)
+
+    def locate(path: KeyPath, tid: str | None) -> int | None:
+        if not path:
+            return 1
+        for k in range(len(path), 0, -1):
+            if path[:k] in lines:
+                return lines[path[:k]]
+        if tid:
+            for n, row in enumerate(text.splitlines(), 1):
+                if f'"{tid}"' in row or f"'{tid}'" in row:
+                    return n
+        return None
+
+    return raw, locate
+
+
+def _syntax_error(reason: str, line: int | None, fmt: str, file: str | None) -> MapValidationError:
+    problem = MapProblem((), None, f"not valid {fmt.upper()}: {reason}", line)
+    return map_error([problem], file=file)
+
+
+def read_parts(raw: Any, problems: list[MapProblem]) -> MapParts | None:
+    """The parts of a parsed map, each table checked; None when too little is there to go on."""
+
+    required = ("name", "phases", "touchpoints", "journey")
+    top = _table(raw, (), "the map", _TOP, required, problems)
+    if top is None or any(key not in top for key in required):
+        return None  # too little to check more without a flood of follow-up problems
+    phases = []
+    for i, item in enumerate(top.get("phases", [])):
+        got = _table(item, ("phases", i), f"phase {i + 1}", _PHASE, ("id",), problems)
+        if got is not None and "id" in got:
+            name = got.get("name") or got["id"].replace("_", " ").capitalize()
+            phases.append(Phase(got["id"], name, tuple(got.get("synonyms", ())), got.get("max")))
+    touchpoints = []
+    for i, item in enumerate(top.get("touchpoints", [])):
+        got = _table(
+            item, ("touchpoints", i), f"touchpoint {i + 1}", _TOUCHPOINT, ("id", "phase"), problems
+        )
+        if got is not None and "id" in got and "phase" in got:
+            touchpoints.append(Touchpoint(**got))
+    journey = (
+        _table(top.get("journey", {}), ("journey",), "[journey]", _JOURNEY, ("goal",), problems)
+        or {}
+    )
+    for key in ("phases", "touchpoints"):
+        if key in top and not top[key]:
+            problems.append(MapProblem((key,), None, f"the map lists no {key}"))
+    time_frames, paths = [], []
+    for i, item in enumerate(top.get("time_frames", [])):
+        path: KeyPath = ("time_frames", i)
+        got = _table(item, path, f"time frame {i + 1}", _TIME_FRAME, ("max",), problems)
+        if got is None or "max" not in got:
+            continue
+        if "phase" in got:
+            phases = _phase_frame(phases, got, path, problems)
+        elif "from" in got and "to" in got:
+            time_frames.append(TimeFrame(got["from"], got["to"], got["max"]))
+            paths.append(path)
+        else:
+            text = f"time frame {i + 1} needs 'from' and 'to' touchpoints, or a 'phase'"
+            problems.append(MapProblem(path, None, text))
+    rules = []
+    for i, item in enumerate(top.get("rules", [])):
+        got = _table(item, ("rules", i), f"rule {i + 1}", _RULE, ("kind",), problems)
+        if got is not None and "kind" in got:
+            rules.append(Rule(**got))
+    start = journey.get("start")
+    if start is None:  # default: the first phase that has touchpoints
+        firsts = [[t.id for t in touchpoints if t.phase == p.id] for p in phases]
+        start = next((f for f in firsts if f), [])
+    return MapParts(
+        name=top.get("name", ""),
+        version=top.get("version", "as-is"),
+        phases=tuple(phases),
+        touchpoints=tuple(touchpoints),
+        start=tuple(start),
+        goal=tuple(journey.get("goal", ())),
+        flows=journey.get("flows"),
+        time_frames=tuple(time_frames),
+        time_frame_paths=tuple(paths),
+        rules=tuple(rules),
+    )
+
+
+def _phase_frame(
+    phases: list[Phase], got: dict[str, Any], path: KeyPath, problems: list[MapProblem]
+) -> list[Phase]:
+    # A `[[time_frames]]` with a phase is the same as `max` on that phase.
+    pid = got["phase"]
+    if "from" in got or "to" in got:
+        text = f"time frame for phase {pid!r} names touchpoints too; give a phase or from/to"
+        problems.append(MapProblem(path, pid, text))
+    at = next((i for i, p in enumerate(phases) if p.id == pid), None)
+    if at is None:
+        text = f"time frame names unknown phase {pid!r} ({known_list(pid, [p.id for p in phases])})"
+        problems.append(MapProblem((*path, "phase"), pid, text))
+        return phases
+    if phases[at].max is not None:
+        problems.append(MapProblem((*path, "phase"), pid, f"phase {pid!r} has two time frames"))
+        return phases
+    return [*phases[:at], replace(phases[at], max=got["max"]), *phases[at + 1 :]]
+
+
+def _table(
+    value: Any,
+    path: KeyPath,
+    what: str,
+    spec: dict[str, str],
+    required: tuple[str, ...],
+    problems: list[MapProblem],
+) -> dict[str, Any] | None:
+    """The keys of one table, each checked and converted; problems for the rest."""
+    if not isinstance(value, dict):
+        problems.append(MapProblem(path, None, f"{what} must be a table, found {value!r}"))
+        return None
+    tid = value.get("id") if isinstance(value.get("id"), str) else None
+    if tid:
+        what = f"{what.split()[0]} {tid!r}"
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in spec:
+            hint = difflib.get_close_matches(str(key), list(spec), n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(spec)})"
+            problems.append(MapProblem((*path, key), key, f"{what} has unknown key {key!r}{extra}"))
+            continue
+        try:
+            out[key] = _convert(spec[key], item)
+        except ValueError:
+            shown = item if not isinstance(item, list | dict) else json.dumps(item)[:60]
+            text = f"{what}: {key} must be {_EXPECTED[spec[key]]}, found {shown!r}"
+            problems.append(MapProblem((*path, key), str(shown), text))
+    for key in required:
+        if key not in value:
+            problems.append(MapProblem(path, tid, f"{what} has no {key!r}"))
+    return out
+
+
+def _convert(kind: str, value: Any) -> Any:
+    def text(v: Any) -> str:
+        if not isinstance(v, str) or not v.strip():
+            raise ValueError(v)
+        return v
+
+    if kind == "string":
+        return text(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(value)
+        return value
+    if kind == "kind":
+        if value not in ("within", "not_while_open"):
+            raise ValueError(value)
+        return value
+    if kind == "table":
+        if not isinstance(value, dict):
+            raise ValueError(value)
+        return value
+    if kind == "duration":
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError(value)
+        try:
+            delta = parse_duration(value)
+        except Exception as exc:
+            raise ValueError(value) from exc
+        if delta <= timedelta(0):
+            raise ValueError(value)
+        return delta
+    if not isinstance(value, list):
+        raise ValueError(value)
+    if kind == "strings":
+        return [text(v) for v in value]
+    if kind == "pairs":
+        if not all(isinstance(v, list) and len(v) == 2 for v in value):
+            raise ValueError(value)
+        return [(text(a), text(b)) for a, b in value]
+    if kind == "tables":
+        return value
+    raise ValueError(value)
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+def schema_problems(raw: Any) -> list[MapProblem]:
+    """Problems the published JSON Schema finds (a guard that it and this module agree)."""
+    try:
+        import jsonschema
+    except ImportError:  # optional: the checks above cover the schema
+        return []
+    validator = jsonschema.Draft202012Validator(_schema())
+    out = []
+    for error in sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.path))):
+        path = tuple(error.absolute_path)
+        out.append(MapProblem(path, None, f"schema: {error.message}"))
+    return out
+
+
+def map_error(
+    problems: Sequence[MapProblem], *, file: str | None, locator: Locator | None = None
+) -> MapValidationError:
+    """One error for all problems: lines filled in, sorted by line, the first in the message."""
+    if locator is not None:
+        problems = [
+            p if p.line is not None else replace(p, line=locator(p.path, p.id)) for p in problems
+        ]
+    if not problems:
+        problems = [MapProblem((), None, "the map is invalid")]
+    problems = sorted(problems, key=lambda p: p.line if p.line is not None else 1 << 30)
+    first = problems[0]
+    where = ", ".join(x for x in (file, f"line {first.line}" if first.line else None) if x)
+    message = f"{where}: {first.message}" if where else first.message
+    if len(problems) > 1:
+        message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+    return MapValidationError(
+        message,
+        file=file,
+        extra={
+            "line": first.line,
+            "id": first.id,
+            "problems": [p.to_dict() for p in problems],
+        },
+    )
+
+
+def known_list(name: str, known: Iterable[str], limit: int = 12) -> str:
+    """'did you mean X? known: a, b, c' for an unknown name."""
+    names = list(dict.fromkeys(known))
+    hint = difflib.get_close_matches(name, names, n=1)
+    shown = ", ".join(names[:limit]) + (f", ... {len(names)} in all" if len(names) > limit else "")
+    return (f"did you mean {hint[0]!r}? " if hint else "") + f"known: {shown or 'none'}"
+
+
+# -- line numbers -------------------------------------------------------------------------
+def _node_lines(text: str) -> dict[KeyPath, int]:
+    """Line of every key and list item of a YAML or JSON document (1-based)."""
+    import yaml
+
+    out: dict[KeyPath, int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:  # JSON that YAML cannot read: fall back to searching the text
+        return out
+
+    def walk(node: Any, path: KeyPath) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                out.setdefault((*path, key.value), key.start_mark.line + 1)
+                walk(value, (*path, key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                out.setdefault((*path, i), item.start_mark.line + 1)
+                walk(item, (*path, i))
+
+    walk(root, ())
+    return out
+
+
+def _toml_lines(text: str) -> dict[KeyPath, int]:
+    """Line of every table, key and array item of a TOML document (1-based)."""
+    out: dict[KeyPath, int] = {}
+    lines = text.splitlines()
+    counts: dict[str, int] = {}
+    table: KeyPath = ()
+    i = 0
+    while i < len(lines):
+        row = lines[i].strip()
+        if row.startswith("[["):
+            name = row[2:].split("]]")[0].strip().strip("\"'")
+            counts[name] = counts.get(name, 0) + 1
+            table = (name, counts[name] - 1)
+            out.setdefault((name,), i + 1)
+            out[table] = i + 1
+        elif row.startswith("["):
+            table = tuple(row[1:].split("]")[0].strip().split("."))
+            out[table] = i + 1
+        elif "=" in row and not row.startswith("#"):
+            key = row.split("=", 1)[0].strip().strip("\"'")
+            path = (*table, *key.split("."))
+            out[path] = i + 1
+            i = _scan_value(lines, i, lines[i].index("=") + 1, path, out)
+        i += 1
+    return out
+
+
+def _scan_value(lines: list[str], i: int, pos: int, path: KeyPath, out: dict[KeyPath, int]) -> int:
+    # Walk one value (arrays may span lines), noting where each array item starts.
+    stack: list[int] = []
+    expecting = False
+    while i < len(lines):
+        text = lines[i]
+        while pos < len(text):
+            ch = text[pos]
+            if ch in " \t":
+                pos += 1
+                continue
+            if ch == "#":
+                break
+            if stack and expecting and ch not in ",]":
+                out.setdefault((*path, *stack), i + 1)
+                expecting = False
+            if ch in "\"'":
+                i, pos = _skip_string(lines, i, pos)
+                text = lines[i]
+            elif ch == "{":
+                i, pos = _skip_inline_table(lines, i, pos)
+                text = lines[i]
+            elif ch == "[":
+                stack.append(0)
+                expecting = True
+                pos += 1
+            elif ch == "]" and stack:
+                stack.pop()
+                pos += 1
+            elif ch == "," and stack:
+                stack[-1] += 1
+                expecting = True
+                pos += 1
+            else:
+                pos += 1
+            if not stack:
+                return i
+        i, pos = i + 1, 0
+    return len(lines) - 1
+
+
+def _skip_string(lines: list[str], i: int, pos: int) -> tuple[int, int]:
+    quote = lines[i][pos]
+    delim = quote * 3 if lines[i].startswith(quote * 3, pos) else quote
+    pos += len(delim)
+    while i < len(lines):
+        text = lines[i]
+        while pos < len(text):
+            if quote == '"' and text[pos] == "\\":
+                pos += 2
+            elif text.startswith(delim, pos):
+                return i, pos + len(delim)
+            else:
+                pos += 1
+        if len(delim) == 1:
+            return i, pos
+        i, pos = i + 1, 0
+    return len(lines) - 1, len(lines[-1])
+
+
+def _skip_inline_table(lines: list[str], i: int, pos: int) -> tuple[int, int]:
+    depth = 0
+    while i < len(lines):
+        text = lines[i]
+        while pos < len(text):
+            ch = text[pos]
+            if ch in "\"'":
+                i, pos = _skip_string(lines, i, pos)
+                text = lines[i]
+                continue
+            depth += {"{": 1, "}": -1, "[": 1, "]": -1}.get(ch, 0)
+            pos += 1
+            if depth == 0:
+                return i, pos
+        i, pos = i + 1, 0
+    return len(lines) - 1, len(lines[-1])
+
+
+# -- TOML writing -------------------------------------------------------------------------
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def dump_toml(data: dict[str, Any]) -> str:
+    """A small deterministic TOML writer for the map schema: scalars, arrays, tables."""
+    lines: list[str] = []
+    tables: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        if isinstance(value, dict) or (
+            isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
+        ):
+            tables.append((key, value))
+        else:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, value in tables:
+        header = f"[{_toml_key(key)}]" if isinstance(value, dict) else f"[[{_toml_key(key)}]]"
+        for item in [value] if isinstance(value, dict) else value:
+            lines += ["", header]
+            lines += [f"{_toml_key(k)} = {_toml_value(v, top=True)}" for k, v in item.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_string(key)
+
+
+def _toml_value(value: Any, *, top: bool = False) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list):
+        items = [_toml_value(v) for v in value]
+        if top and any(isinstance(v, list) for v in value):  # flows: one pair a line
+            return "[\n" + "".join(f"  {item},\n" for item in items) + "]"
+        return "[" + ", ".join(items) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def _toml_string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'

@@ -1,0 +1,104 @@
+"""`journeyminer compare` on the bundled sample: the documented JSON, the planted truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from journeyminer.api.cli.common import EXIT_BAD_INPUT
+from journeyminer.api.cli.main import app
+from journeyminer.miner.synthetic.generate import read_truth
+
+ROOT = Path(__file__).resolve().parents[3]
+SAMPLE = ROOT / "datasets" / "omnichannel"
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def sample_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    log = tmp_path_factory.mktemp("log") / "log.parquet"
+    sources = [f"{SAMPLE / n}.csv={n}" for n in ("web", "call_center", "crm")]
+    result = run(
+        "ingest",
+        *sources,
+        "--identities",
+        str(SAMPLE / "identities.csv"),
+        "--timezone",
+        "Europe/Amsterdam",
+        "--out",
+        str(log),
+    )
+    assert result.exit_code == 0, result.output
+    return log
+
+
+def test_compare_json_has_the_documented_keys_and_the_planted_hidden_journeys(
+    sample_log: Path,
+) -> None:
+    result = run("compare", str(sample_log), "--map", str(SAMPLE / "map.toml"), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    for key in (
+        "fitness",
+        "cases",
+        "deviations",
+        "hidden_journeys",
+        "funnel",
+        "leaks",
+        "time_frames",
+        "priorities",
+    ):
+        assert key in data, key
+    assert set(data["fitness"]) >= {"cases", "events"}
+    truth = read_truth(SAMPLE)
+    planted = (
+        truth.filter(truth.get_column("hidden_journey").is_not_null()).group_by("signature").len()
+    )
+    found = {tuple(h["signature"]): h["cases"] for h in data["hidden_journeys"]}
+    assert found == {tuple(sig): n for sig, n in planted.iter_rows()}
+    for h in data["hidden_journeys"]:
+        assert {
+            "share",
+            "conversion_rate",
+            "median_duration_s",
+            "channels",
+            "examples",
+            "delta_conversion",
+            "delta_duration_s",
+        } <= set(h)
+    some_case = next(iter(data["cases"].values()))
+    assert set(some_case) == {"fits", "deviations"}
+
+
+def test_compare_out_writes_files_and_a_readable_summary(sample_log: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run(
+        "compare",
+        str(sample_log),
+        "--map",
+        str(SAMPLE / "map.toml"),
+        "--segment",
+        "device",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    assert "Funnel by phase" in result.stdout and "Hidden journeys" in result.stdout
+    assert (out / "overlay.svg").read_text().startswith("<svg")
+    assert json.loads((out / "compare.json").read_text())["by_segment"]
+    assert (out / "cases.parquet").exists() and (out / "hidden_journeys.parquet").exists()
+
+
+def test_compare_with_a_broken_map_is_bad_input(sample_log: Path) -> None:
+    result = run(
+        "compare", str(sample_log), "--map", str(ROOT / "tests" / "data" / "maps" / "broken.toml")
+    )
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "broken.toml" in result.stderr and "line" in result.stderr

@@ -1,0 +1,64 @@
+"""`journeyminer map`: templates, drafts and validation from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from journeyminer.api.cli.common import EXIT_BAD_INPUT
+from journeyminer.api.cli.main import app
+from journeyminer.miner.maps.designed import load_map, parse_map
+
+ROOT = Path(__file__).resolve().parents[3]
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_init_prints_a_valid_template_in_both_languages() -> None:
+    for template in ("five_phase", "see_think_do_care"):
+        for language in ("en", "nl"):
+            result = run("map", "init", "--template", template, "--language", language)
+            assert result.exit_code == 0, result.output
+            assert parse_map(result.stdout, format="toml").phases
+
+
+def test_init_refuses_an_unknown_template() -> None:
+    result = run("map", "init", "--template", "swimlanes")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "five_phase" in result.stderr
+
+
+def test_draft_from_the_sample_log_is_a_valid_map(tmp_path: Path) -> None:
+    sample = ROOT / "datasets" / "omnichannel"
+    log = tmp_path / "log.parquet"
+    sources = [f"{sample / n}.csv={n}" for n in ("web", "call_center", "crm")]
+    assert run("ingest", *sources, "--out", str(log)).exit_code == 0
+    out = tmp_path / "draft.toml"
+    result = run("map", "draft", str(log), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    drafted = load_map(out)
+    assert {t.id for t in drafted.touchpoints} >= {"landing_page", "product_page", "add_to_cart"}
+
+
+def test_validate_accepts_the_sample_map() -> None:
+    result = run("map", "validate", str(ROOT / "datasets" / "omnichannel" / "map.toml"), "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["valid"] and data["phases"] == 5
+
+
+def test_validate_lists_every_problem_with_its_line() -> None:
+    broken = ROOT / "tests" / "data" / "maps" / "broken.toml"
+    result = run("map", "validate", str(broken), "--json")
+    assert result.exit_code == EXIT_BAD_INPUT
+    problems = json.loads(result.stdout)["problems"]
+    assert len(problems) >= 5
+    assert all(p["line"] for p in problems)
+    assert any("landing_pag" in p["message"] for p in problems)
+    human = run("map", "validate", str(broken))
+    assert "broken.toml, line" in human.stderr and "Traceback" not in human.stderr
