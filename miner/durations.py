@@ -31,6 +31,14 @@ def parse_duration(text: str | int | float, *, what: str = "duration") -> timede
     return timedelta(seconds=seconds)
 
 
+def parse_gap(text: str, *, what: str = "gap") -> timedelta | None:
+    """An inactivity gap: 'none' (or 'off', '0') disables cutting journeys by it; otherwise a
+    duration like 30d."""
+    if text.strip().lower() in ("none", "off", "0"):
+        return None
+    return parse_duration(text, what=what)
+
+
 def format_duration(delta: timedelta) -> str:
     """Write a timedelta the way parse_duration reads it (largest whole units first)."""
     seconds = int(delta.total_seconds())

@@ -10,15 +10,15 @@ import os
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ...miner.durations import parse_gap
 from ...miner.errors import InputError
-from ..store.stitching import parse_gap
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$")
 
@@ -125,11 +125,14 @@ class Job:
 
     def mapping(self, source: int) -> Any:
         """The SourceMapping of `[[sources]]` entry `source` (a preset or a mapping file)."""
-        from ...miner.ingest.sources import load_mapping, preset
+        from ...miner.ingest.sources import source_mapping
 
         s = self.spec.sources[source]
-        how = load_mapping(self.resolve(s.mapping)) if s.mapping else preset(s.preset or "")
-        return replace(how, timezone=s.timezone) if s.timezone is not None else how
+        return source_mapping(
+            preset_name=None if s.mapping else s.preset or "",
+            mapping=self.resolve(s.mapping) if s.mapping else None,
+            timezone=s.timezone,
+        )
 
     @property
     def out_dir(self) -> Path:

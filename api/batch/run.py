@@ -75,7 +75,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -453,70 +453,73 @@ def _run_analyses(
 def _compute(
     job: Job, analysis: JobAnalysis, log: EventLog, stitch: dict[str, Any]
 ) -> dict[str, bytes]:
-    from ...miner.discover.filters import Filters, apply_filters, filter_dfg
+    from ...miner.discover.filters import Filters
+    from ...miner.usecases import discover_journeys
 
     filters = Filters.from_dict(analysis.filters)
-    view = apply_filters(log, filters)
     name = analysis.label
-    metrics: dict[str, Any] = {"events": view.n_events, "journeys": view.n_cases, "stitch": stitch}
     if analysis.kind == "discover":
-        from ...miner.discover.discovery import discover
-
-        result = discover(view)
-        if filters.path_coverage is not None or filters.min_edge_count is not None:
-            result = replace(result, dfg=filter_dfg(result.dfg, filters))
+        run = discover_journeys(log, filters=filters)
+        view, result = run.log, run.discovery
+        metrics: dict[str, Any] = {
+            "events": view.n_events,
+            "journeys": view.n_cases,
+            "stitch": stitch,
+        }
         goals = job.spec.journeys.goals
         if goals and view.n_cases:
             reached = view.frame.group_by(CASE).agg(pl.col("activity").is_in(goals).any())
             metrics["conversion"] = float(reached.select(pl.col("activity").mean()).item() or 0.0)
         files = {
-            f"{name}.json": _json(result.to_dict()),
+            f"{name}.json": _json(run.to_dict()),
             f"{name}.dfg.svg": result.dfg.to_svg(view="frequency").encode(),
             f"{name}.dfg-performance.svg": result.dfg.to_svg(view="performance").encode(),
         }
     else:
-        files = _compare(job, analysis, view, metrics)
+        files, metrics = _compare(job, analysis, log, filters, stitch)
     files["metrics.json"] = _json(metrics)
     return files
 
 
 def _compare(
-    job: Job, analysis: JobAnalysis, log: EventLog, metrics: dict[str, Any]
-) -> dict[str, bytes]:
+    job: Job, analysis: JobAnalysis, log: EventLog, filters: Any, stitch: dict[str, Any]
+) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The compare use case; its JSON as every door writes it, plus the run's metrics."""
     import tempfile
 
-    from ...miner.compare.comparison import compare_to_map
     from ...miner.maps.designed import load_map
+    from ...miner.usecases import compare_journeys
 
     designed = load_map(job.resolve(job.spec.journeys.map or ""))
-    result = compare_to_map(log, designed, segment=analysis.segment)
+    analysed = compare_journeys(log, designed, filters=filters, segment=analysis.segment)
+    result = analysed.comparison
     name = analysis.label
     files: dict[str, bytes] = {}
-    data = result.to_dict()
+    data = analysed.to_dict()
     if data["cases"] is None:
         with tempfile.TemporaryDirectory() as tmp:
             files[f"{name}.cases.parquet"] = result.write_cases(
                 Path(tmp) / "c.parquet"
             ).read_bytes()
         data["cases"] = f"{name}.cases.parquet"
-    from ...miner.compare.hidden import find_hidden_journeys
-
-    data["hidden_journeys"] = find_hidden_journeys(result.cases).to_dict()
     files[f"{name}.json"] = _json(data)
     cases = result.cases
     closed = int((~cases.get_column("in_progress")).sum())
     converted = int(cases.get_column("converted").sum())
     leaks = result.leaks.sort("share_of_closed", descending=True, nulls_last=True)
     top = leaks.row(0, named=True) if leaks.height else None
-    metrics.update(
-        fitness=result.fitness.cases,
-        conversion=converted / closed if closed else None,
-        closed=closed,
-        in_progress=cases.height - closed,
-        leak_rate=float(top["share_of_closed"] or 0.0) if top else 0.0,
-        leak_point=top["touchpoint"] if top else None,
-    )
-    return files
+    metrics = {
+        "events": result.fitness.n_events,
+        "journeys": cases.height,
+        "stitch": stitch,
+        "fitness": result.fitness.cases,
+        "conversion": converted / closed if closed else None,
+        "closed": closed,
+        "in_progress": cases.height - closed,
+        "leak_rate": float(top["share_of_closed"] or 0.0) if top else 0.0,
+        "leak_point": top["touchpoint"] if top else None,
+    }
+    return files, metrics
 
 
 def _json(data: Any) -> bytes:

@@ -11,7 +11,6 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -74,15 +73,6 @@ def handle_errors() -> Iterator[None]:
             soft_wrap=True,
         )
         raise typer.Exit(EXIT_INTERNAL) from None
-
-
-def parse_gap(text: str) -> timedelta | None:
-    """'none' disables cutting; otherwise a duration like 30d."""
-    from ...miner.durations import parse_duration
-
-    if text.strip().lower() in ("none", "off", "0"):
-        return None
-    return parse_duration(text, what="--gap")
 
 
 @contextmanager

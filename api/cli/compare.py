@@ -35,9 +35,9 @@ def compare(
 ) -> None:
     """Compare the journeys of a log with a designed map: fitness, leaks, hidden journeys."""
     with handle_errors():
-        from ...miner.compare.analysis import analyze_against_map
         from ...miner.ingest.pipeline import open_log
         from ...miner.maps.designed import load_map
+        from ...miner.usecases import compare_journeys
 
         support: int | float = int(min_support) if min_support >= 1 else min_support
         with progress_bar(not as_json) as update:
@@ -48,7 +48,7 @@ def compare(
                 log_path, mapping_from_options(preset, mapping, None, None, None, None, None)
             )
             update("comparing", 2, 4)
-            result = analyze_against_map(log, designed, segment=segment, min_support=support)
+            result = compare_journeys(log, designed, segment=segment, min_support=support)
             written = {}
             if out_dir is not None:
                 update("writing outputs", 3, 4)

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from ...miner.durations import parse_gap
 from ...miner.errors import InputError
-from .common import JsonFlag, app, handle_errors, out, parse_gap, print_json, progress_bar
+from .common import JsonFlag, app, handle_errors, out, print_json, progress_bar
 
 
 @app.command()
@@ -61,7 +62,7 @@ def ingest(
             log, report = ingest_sources(
                 specs,
                 identities=identities,
-                gap=parse_gap(gap),
+                gap=parse_gap(gap, what="--gap"),
                 goals=tuple(goal or ()),
                 progress=update,
             )

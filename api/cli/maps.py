@@ -67,12 +67,13 @@ def draft(
     """Draft a map from the journeys in a log, for a person to edit (check the goal!)."""
     with handle_errors():
         from ...miner.ingest.pipeline import open_log
-        from ...miner.maps.drafting import draft_map
+        from ...miner.usecases import draft_map_from_log
         from .mine import mapping_from_options
 
         how = mapping_from_options(preset, mapping, None, None, None, None, None)
         log = open_log(log_path, how)
-        drafted = draft_map(log, name=name, phases=int(phases) if phases.isdigit() else phases)  # type: ignore[arg-type]
+        shape = int(phases) if phases.isdigit() else phases
+        drafted = draft_map_from_log(log, name=name, phases=shape)  # type: ignore[arg-type]
         _emit(drafted.to_toml(), out_path)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,29 +21,18 @@ def mapping_from_options(
     timestamp_format: str | None,
     timezone: str | None,
 ) -> Any:
-    from ...miner.ingest.sources import SourceMapping, load_mapping
-    from ...miner.ingest.sources import preset as make_preset
+    """The source mapping the command-line options describe (None: none given)."""
+    from ...miner.ingest.sources import source_mapping
 
-    overrides: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "case": case,
-            "activity": activity,
-            "timestamp": timestamp,
-            "timestamp_format": timestamp_format,
-            "timezone": timezone,
-        }.items()
-        if v is not None
-    }
-    if mapping is not None:
-        base = load_mapping(mapping)
-    elif preset is not None:
-        base = make_preset(preset)
-    elif overrides:
-        base = SourceMapping()
-    else:
-        return None
-    return base.with_overrides(**overrides) if overrides else base
+    return source_mapping(
+        preset_name=preset,
+        mapping=mapping,
+        case=case,
+        activity=activity,
+        timestamp=timestamp,
+        timestamp_format=timestamp_format,
+        timezone=timezone,
+    )
 
 
 @app.command()
@@ -113,9 +101,9 @@ def mine(
 ) -> None:
     """Discover the DFG, performance DFG, variants and journey statistics of a log."""
     with handle_errors():
-        from ...miner.discover.discovery import discover
-        from ...miner.discover.filters import Filters, apply_filters, filter_dfg
+        from ...miner.discover.filters import Filters
         from ...miner.ingest.pipeline import open_log
+        from ...miner.usecases import discover_journeys
 
         how = mapping_from_options(
             preset, mapping, case, activity, timestamp, timestamp_format, timezone
@@ -140,11 +128,10 @@ def mine(
         )
         with progress_bar(not as_json) as update:
             update(f"reading {log_path.name}", 0, 3)
-            log = apply_filters(open_log(log_path, how), filters)
+            raw = open_log(log_path, how)
             update("discovering", 1, 3)
-            result = discover(log)
-            if filters.path_coverage is not None or filters.min_edge_count is not None:
-                result = replace(result, dfg=filter_dfg(result.dfg, filters))
+            run = discover_journeys(raw, filters=filters)
+            log, result = run.log, run.discovery
             if out_dir is not None:
                 update("writing outputs", 2, 3)
                 written = write_discovery(result, out_dir)

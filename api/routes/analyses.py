@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ...miner._typing import View
 from ...miner.errors import InputError, NotFoundError
 from ...miner.log import CASE
 from ..cached_bodies import BodyCache
@@ -31,7 +32,7 @@ from . import problem_responses
 
 router = APIRouter(prefix="/analyses", tags=["analyses"])
 
-SVG_VIEWS = ("frequency", "performance")
+SVG_VIEWS: tuple[View, ...] = ("frequency", "performance")
 TABLES = {
     "edges": "edges.parquet",
     "variants": "variants.parquet",
@@ -43,7 +44,6 @@ TABLES = {
     "leaks": "leaks.parquet",
     "rates": "rates.parquet",
 }
-MAX_SEGMENTS = 200
 
 
 @dataclass(frozen=True)
@@ -56,65 +56,38 @@ class AnalysisRunner:
 
 # -- work ---------------------------------------------------------------------------------
 def run_discover(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
-    """Read, filter, discover; the result's files: JSON, Parquet tables, SVGs."""
-    from ...miner.discover.discovery import discover
-    from ...miner.discover.filters import Filters, apply_filters, filter_dfg
+    """Read, then the discover use case; the result's files: JSON, Parquet tables, SVGs."""
+    from ...miner.discover.filters import Filters
+    from ...miner.usecases import discover_journeys
 
-    filters = Filters.from_dict(p["filters"])
     ctx.progress(0.05, "reading the log", force=True)
     log = read_journeys(ctx.store, ctx.tenant_id, p["log"])
-    ctx.progress(0.2, "filtering")
-    log = apply_filters(log, filters)
-    ctx.progress(0.3, "discovering")
-    found = discover(log)
-    found = replace(found, dfg=filter_dfg(found.dfg, filters))
-    cases = found.stats.per_case.join(found.variants.cases, on=CASE, how="left")
-    segments: pl.DataFrame | None = None
-    if p.get("segment"):
-        ctx.progress(0.6, "segments")
-        segments = _segments(log.frame, cases, p["segment"])
+    run = discover_journeys(
+        log,
+        filters=Filters.from_dict(p["filters"]),
+        segment=p.get("segment"),
+        progress=ctx.progress,
+    )
+    found = run.discovery
     ctx.progress(0.75, "rendering")
     files: dict[str, FileContent] = {
         "edges.parquet": found.dfg.edges,
         "variants.parquet": found.variants.frame,
-        "cases.parquet": cases,
-        **_svgs(found.dfg),
+        "cases.parquet": run.cases,
+        **{f"dfg-{view}.svg": found.dfg.to_svg(view=view) for view in SVG_VIEWS},
     }
     body = {
         "kind": "discover",
         "log": {"id": p["log"], "version": p["log_version"]},
         "filters": p["filters"],
         "segment": p.get("segment"),
-        **found.to_dict(),
+        **run.to_dict(),
     }
-    if segments is not None:
-        files["segments.parquet"] = segments
-        body["segments"] = segments.to_dicts()
+    if run.segments is not None:
+        files["segments.parquet"] = run.segments
+        body["segments"] = run.segments.to_dicts()
     files["result.json"] = json.dumps(body, default=str, ensure_ascii=False)
     return files
-
-
-def _segments(frame: pl.DataFrame, cases: pl.DataFrame, attribute: str) -> pl.DataFrame:
-    per_case = frame.group_by(CASE).agg(
-        pl.col(attribute).drop_nulls().first().cast(pl.String).alias("segment")
-    )
-    return (
-        cases.join(per_case, on=CASE, how="left")
-        .group_by("segment")
-        .agg(
-            pl.len().alias("cases"),
-            pl.col("events").sum().alias("events"),
-            pl.col("variant").n_unique().alias("variants"),
-            pl.col("duration").median().alias("median_duration"),
-            pl.col("channel_switches").mean().alias("mean_channel_switches"),
-        )
-        .sort(["cases", "segment"], descending=[True, False], nulls_last=True)
-        .head(MAX_SEGMENTS)
-    )
-
-
-def _svgs(dfg: Any) -> dict[str, FileContent]:
-    return {f"dfg-{view}.svg": dfg.to_svg(view=view) for view in SVG_VIEWS}
 
 
 def _designed_map(ctx: JobContext, p: dict[str, Any]) -> Any:
@@ -125,18 +98,21 @@ def _designed_map(ctx: JobContext, p: dict[str, Any]) -> Any:
 
 
 def run_compare(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
-    """Read, filter, compare with the map; files: result JSON, Parquet tables, overlay SVG."""
-    from ...miner.compare.analysis import analyze_against_map
-    from ...miner.discover.filters import Filters, apply_filters
+    """Read, then the compare use case; files: result JSON, Parquet tables, overlay SVG."""
+    from ...miner.discover.filters import Filters
+    from ...miner.usecases import compare_journeys
 
     ctx.progress(0.05, "reading the map", force=True)
     designed = _designed_map(ctx, p)
     ctx.progress(0.1, "reading the log")
-    log = apply_filters(
-        read_journeys(ctx.store, ctx.tenant_id, p["log"]), Filters.from_dict(p["filters"])
+    log = read_journeys(ctx.store, ctx.tenant_id, p["log"])
+    result = compare_journeys(
+        log,
+        designed,
+        filters=Filters.from_dict(p["filters"]),
+        segment=p.get("segment"),
+        progress=ctx.progress,
     )
-    ctx.progress(0.3, "comparing")
-    result = analyze_against_map(log, designed, segment=p.get("segment"))
     ctx.progress(0.8, "rendering")
     body = {
         "kind": "compare",
@@ -159,40 +135,31 @@ def run_compare(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
 
 
 def run_drift(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
-    """Compare the log's two periods (split at `split_at`, default mid-range) with the map."""
+    """Read, then the drift use case: the log's two periods (split at `split_at`) against the map."""
     from datetime import datetime
 
-    from ...miner.compare.comparison import compare_to_map
-    from ...miner.compare.drift import compare_periods
-    from ...miner.discover.filters import Filters, apply_filters
+    from ...miner.discover.filters import Filters
+    from ...miner.usecases import drift_between_periods
 
     designed = _designed_map(ctx, p)
     ctx.progress(0.1, "reading the log", force=True)
-    log = apply_filters(
-        read_journeys(ctx.store, ctx.tenant_id, p["log"]), Filters.from_dict(p["filters"])
+    log = read_journeys(ctx.store, ctx.tenant_id, p["log"])
+    split = datetime.fromisoformat(p["split_at"]) if p.get("split_at") else None
+    result = drift_between_periods(
+        log,
+        designed,
+        filters=Filters.from_dict(p["filters"]),
+        split_at=split,
+        progress=ctx.progress,
     )
-    first, last = log.time_range()
-    if first is None:
-        raise InputError("the log has no events to split into periods", column="log")
-    split = (
-        datetime.fromisoformat(p["split_at"]) if p.get("split_at") else first + (last - first) / 2
-    )
-    before = apply_filters(log, Filters(end=split, time_mode="started"))
-    after = apply_filters(log, Filters(start=split, time_mode="started"))
-    ctx.progress(0.3, "comparing the first period")
-    cmp_before = compare_to_map(before, designed)
-    ctx.progress(0.6, "comparing the second period")
-    cmp_after = compare_to_map(after, designed)
-    drift = compare_periods(cmp_before, cmp_after)
     body = {
         "kind": "drift",
         "log": {"id": p["log"], "version": p["log_version"]},
-        "split_at": split.isoformat(),
-        **drift.to_dict(),
+        **result.to_dict(),
     }
     return {
         "result.json": json.dumps(body, default=str, ensure_ascii=False),
-        "rates.parquet": drift.rates,
+        "rates.parquet": result.drift.rates,
     }
 
 

@@ -53,7 +53,7 @@ def draft_map_from_log(
     body: MapDraftCreate, tenant: TenantDep, store: StoreDep, response: Response
 ) -> MapPublic:
     """Draft a map from the log's journeys (a sync route: it runs in a worker thread)."""
-    from ...miner.maps.drafting import draft_map
+    from ...miner import usecases
 
     info = store.get_log(tenant, body.log)
     if info.status != "ready":
@@ -63,7 +63,8 @@ def draft_map_from_log(
             title="Conflict",
         )
     name = body.name or _unused_name(store, tenant, f"{info.name} (draft)")
-    drafted = draft_map(read_journeys(store, tenant, body.log), name=name, phases=body.phases)
+    log = read_journeys(store, tenant, body.log)
+    drafted = usecases.draft_map_from_log(log, name=name, phases=body.phases)
     stored = store.create_map(tenant, name, drafted.to_toml(), "toml")
     response.headers["Location"] = f"/api/v1/maps/{stored.id}"
     return MapPublic.of(stored)

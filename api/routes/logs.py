@@ -34,6 +34,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from ...miner.durations import parse_gap
 from ...miner.errors import (
     EmptySourceError,
     FormatError,
@@ -49,7 +50,6 @@ from ..store import Store, new_id
 from ..store.stitching import (
     STITCH_FORMAT,
     append_sources,
-    parse_gap,
     read_journeys,
     restitches,
     table_change,
@@ -488,19 +488,18 @@ def _quick(
     filters: Any,
     extra: Any,
 ) -> tuple[int, dict[str, Any]]:
-    from ...miner.discover.discovery import discover_dfg, discover_variants
-    from ...miner.discover.filters import apply_filters, filter_dfg
+    from ...miner.usecases import discover_graph, list_variants
 
     info = store.get_log(tenant_id, log_id)
     key = (tenant_id, log_id, info.version, what, tuple(sorted(filters.to_query().items())), extra)
     hit = cache.get(key)
     if hit is not None:
         return info.version, hit
-    log = apply_filters(read_journeys(store, tenant_id, log_id), filters)
+    log = read_journeys(store, tenant_id, log_id)
     if what == "dfg":
-        data = filter_dfg(discover_dfg(log), filters).to_dict()
+        data = discover_graph(log, filters=filters).to_dict()
     else:
-        variants = discover_variants(log).to_dict()
+        variants = list_variants(log, filters=filters).to_dict()
         variants["variants"] = variants["variants"][:extra]
         data = variants
     cache.put(key, data)

@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from ...miner.durations import parse_gap
 from ...miner.errors import ConflictError, NotFoundError, SourceError
 from ...miner.ingest.stitch_ranges import Stitched
 from ...miner.log import EventLog
@@ -59,7 +60,6 @@ __all__ = [
     "journeys_of",
     "like_stored",
     "load_journeys",
-    "parse_gap",
     "read_journeys",
     "restitches",
     "source_part",
@@ -84,15 +84,6 @@ class Journeys:
     log: EventLog
     version: int
     report: dict[str, Any] | None
-
-
-def parse_gap(text: str) -> timedelta | None:
-    """'none' (or 'off', '0') disables cutting by inactivity; otherwise a duration like 30d."""
-    from ...miner.durations import parse_duration
-
-    if text.strip().lower() in ("none", "off", "0"):
-        return None
-    return parse_duration(text, what="gap")
 
 
 # -- reading --------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import polars as pl
 from ..errors import MappingError
 from ..log import EventLog
 from .readers import read_source
-from .sources import SourceMapping, load_mapping, preset
+from .sources import SourceMapping, source_mapping
 from .stitch import DEFAULT_GAP, StitchReport, load_identities, stitch_sources
 
 KNOWN_PRESETS = ("web", "call_center", "crm")
@@ -71,9 +71,11 @@ def resolve_source(
                 file=path.name,
                 expected="FILE=PRESET (web, call_center, crm), FILE=MAPPING.toml, --preset or --mapping",
             )
-    mapping = load_mapping(how) if how.endswith((".toml", ".json")) else preset(how)
-    if timezone is not None:
-        mapping = replace(mapping, timezone=timezone)
+    is_file = how.endswith((".toml", ".json"))
+    mapping = source_mapping(
+        preset_name=None if is_file else how, mapping=how if is_file else None, timezone=timezone
+    )
+    assert mapping is not None  # a preset or a file was given
     return SourceSpec(path=path, mapping=mapping)
 
 

@@ -307,6 +307,27 @@ def preset(name: str, **overrides: Any) -> SourceMapping:
     return PRESETS[name].with_overrides(**overrides)
 
 
+def source_mapping(
+    *,
+    preset_name: str | None = None,
+    mapping: str | Path | None = None,
+    **overrides: Any,
+) -> SourceMapping | None:
+    """How to read a source, as every front door builds it: a mapping file, else a preset, else
+    the plain fields; then `overrides` (case, activity, timezone, ...; None values ignored).
+    None when nothing at all was given (a canonical log needs no mapping)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if mapping is not None:
+        base = load_mapping(mapping)
+    elif preset_name is not None:
+        base = preset(preset_name)
+    elif given:
+        base = SourceMapping()
+    else:
+        return None
+    return base.with_overrides(**given) if given else base
+
+
 def mapping_from_dict(data: Mapping[str, Any], *, file: str | None = None) -> SourceMapping:
     """Build a mapping from parsed TOML/JSON: an optional `preset` plus field overrides."""
     if not isinstance(data, Mapping):

@@ -1,0 +1,197 @@
+"""What a user can do with journeyminer: one function per operation, the only way in for the
+front doors (CLI, HTTP routes, batch runs).
+
+Each takes a log (and a designed map where it needs one) plus typed options, and returns a
+typed result whose `to_dict()` is THE JSON shape of that result, whichever door asked; a door
+may wrap it in an envelope of its own (kind, log id and version) but never reshapes it.
+
+- `discover_journeys`: filter, discover (DFG, performance DFG, variants, statistics), abstract
+  the DFG by the filters' path coverage and minimum edge count; optionally summarise segments.
+- `compare_journeys`: filter, compare with a designed map, group hidden journeys, overlay the map.
+- `drift_between_periods`: filter, split the log at a moment, compare both periods with the map.
+- `draft_map_from_log`: draft a designed map from the journeys in a log.
+
+Ingesting sources and appending to a stored log are `ingest.pipeline.ingest_sources` and the
+store's append, which share `ingest.stitch_ranges` for stitching (see README, "Where things live").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from ._typing import TemplateName
+from .compare.analysis import MapAnalysis, analyze_against_map
+from .compare.comparison import compare_to_map
+from .compare.drift import Drift, compare_periods
+from .discover.discovery import (
+    DFG,
+    Discovery,
+    Variants,
+    discover,
+    discover_dfg,
+    discover_variants,
+)
+from .discover.filters import Filters, apply_filters, filter_dfg
+from .errors import InputError
+from .log import CASE, EventLog
+from .maps.designed import DesignedMap
+from .maps.drafting import draft_map
+
+Progress = Callable[[float, str], None]
+MAX_SEGMENTS = 200
+
+
+def _quiet(share: float, stage: str) -> None:
+    """No progress reporting."""
+
+
+@dataclass(frozen=True)
+class DiscoveryRun:
+    """A discovery of a (filtered) log: the result, the log it ran on and its segment summary."""
+
+    discovery: Discovery
+    log: EventLog  # the filtered log the discovery ran on
+    filters: Filters
+    segments: pl.DataFrame | None  # segment, cases, events, variants, ... (when asked for)
+
+    @property
+    def cases(self) -> pl.DataFrame:
+        """Per journey: statistics and variant id."""
+        d = self.discovery
+        return d.stats.per_case.join(d.variants.cases, on=CASE, how="left")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of `journeyminer mine --json`: dfg, variants, stats."""
+        return self.discovery.to_dict()
+
+
+def discover_journeys(
+    log: EventLog,
+    *,
+    filters: Filters | None = None,
+    segment: str | None = None,
+    progress: Progress = _quiet,
+) -> DiscoveryRun:
+    """Filter `log`, discover its DFG, variants and statistics, abstract the DFG by the filters."""
+    filters = filters or Filters()
+    progress(0.2, "filtering")
+    view = apply_filters(log, filters)
+    progress(0.3, "discovering")
+    found = discover(view)
+    found = replace(found, dfg=filter_dfg(found.dfg, filters))
+    run = DiscoveryRun(discovery=found, log=view, filters=filters, segments=None)
+    if segment:
+        progress(0.6, "segments")
+        run = DiscoveryRun(found, view, filters, segment_summary(view.frame, run.cases, segment))
+    return run
+
+
+def discover_graph(log: EventLog, *, filters: Filters | None = None) -> DFG:
+    """Only the DFG of the filtered log, abstracted by the filters (the quick read of a log)."""
+    filters = filters or Filters()
+    return filter_dfg(discover_dfg(apply_filters(log, filters)), filters)
+
+
+def list_variants(log: EventLog, *, filters: Filters | None = None) -> Variants:
+    """Only the variants of the filtered log (the quick read of a log)."""
+    return discover_variants(apply_filters(log, filters or Filters()))
+
+
+def segment_summary(frame: pl.DataFrame, cases: pl.DataFrame, attribute: str) -> pl.DataFrame:
+    """Journeys per value of `attribute` (its first non-null value in the journey): cases,
+    events, variants, median duration and mean channel switches; the largest first."""
+    per_case = frame.group_by(CASE).agg(
+        pl.col(attribute).drop_nulls().first().cast(pl.String).alias("segment")
+    )
+    return (
+        cases.join(per_case, on=CASE, how="left")
+        .group_by("segment")
+        .agg(
+            pl.len().alias("cases"),
+            pl.col("events").sum().alias("events"),
+            pl.col("variant").n_unique().alias("variants"),
+            pl.col("duration").median().alias("median_duration"),
+            pl.col("channel_switches").mean().alias("mean_channel_switches"),
+        )
+        .sort(["cases", "segment"], descending=[True, False], nulls_last=True)
+        .head(MAX_SEGMENTS)
+    )
+
+
+def compare_journeys(
+    log: EventLog,
+    designed: DesignedMap,
+    *,
+    filters: Filters | None = None,
+    segment: str | None = None,
+    min_support: int | float = 0.01,
+    as_of: datetime | None = None,
+    progress: Progress = _quiet,
+) -> MapAnalysis:
+    """Filter `log`, compare it with `designed`: deviations, funnel, leaks, hidden journeys, overlay."""
+    view = apply_filters(log, filters) if filters is not None else log
+    progress(0.3, "comparing")
+    return analyze_against_map(
+        view, designed, segment=segment, min_support=min_support, as_of=as_of
+    )
+
+
+@dataclass(frozen=True)
+class PeriodDrift:
+    """Drift between the periods before and after `split_at`, both compared with one map."""
+
+    drift: Drift
+    split_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: split_at, then the drift (periods, hidden journeys, rates, durations)."""
+        return {"split_at": self.split_at.isoformat(), **self.drift.to_dict()}
+
+
+def drift_between_periods(
+    log: EventLog,
+    designed: DesignedMap,
+    *,
+    filters: Filters | None = None,
+    split_at: datetime | None = None,
+    progress: Progress = _quiet,
+) -> PeriodDrift:
+    """Split the (filtered) log at `split_at` (default: the middle of its time range) by journey
+    start, compare each period with `designed`, and test what changed."""
+    view = apply_filters(log, filters) if filters is not None else log
+    first, last = view.time_range()
+    if first is None or last is None:
+        raise InputError("the log has no events to split into periods", column="log")
+    split = split_at if split_at is not None else first + (last - first) / 2
+    before = apply_filters(view, Filters(end=split, time_mode="started"))
+    after = apply_filters(view, Filters(start=split, time_mode="started"))
+    progress(0.3, "comparing the first period")
+    cmp_before = compare_to_map(before, designed)
+    progress(0.6, "comparing the second period")
+    cmp_after = compare_to_map(after, designed)
+    return PeriodDrift(drift=compare_periods(cmp_before, cmp_after), split_at=split)
+
+
+def draft_map_from_log(
+    log: EventLog, *, name: str = "Drafted map", phases: int | TemplateName = 5
+) -> DesignedMap:
+    """Draft a designed map (touchpoints, phases, flows, start, goal) from the journeys in `log`."""
+    return draft_map(log, name=name, phases=phases)
+
+
+__all__ = [
+    "DiscoveryRun",
+    "PeriodDrift",
+    "compare_journeys",
+    "discover_graph",
+    "discover_journeys",
+    "draft_map_from_log",
+    "drift_between_periods",
+    "list_variants",
+    "segment_summary",
+]
