@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from journeyminer import __version__
@@ -58,7 +59,7 @@ def handle_errors() -> Iterator[None]:
     except JourneyminerError as exc:
         if _state["debug"]:
             traceback.print_exc()
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT if isinstance(exc, InputError) else EXIT_INTERNAL) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -67,7 +68,7 @@ def handle_errors() -> Iterator[None]:
         if _state["debug"]:
             traceback.print_exc()
         err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
             "Run again with --debug for the traceback, and please report it.",
             highlight=False,
             soft_wrap=True,

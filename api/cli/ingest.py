@@ -54,33 +54,21 @@ def ingest(
 ) -> None:
     """Read sources, map their columns, stitch them into journeys, write one canonical log."""
     with handle_errors():
-        from ...miner.ingest.pipeline import ingest_sources, resolve_source
+        from ...miner.ingest.pipeline import ingest_to_file, resolve_source
 
         default = str(mapping) if mapping is not None else preset
         specs = [resolve_source(s, default=default, timezone=timezone) for s in sources]
         with progress_bar(not as_json) as update:
-            log, report = ingest_sources(
+            report = ingest_to_file(
                 specs,
+                out_path,
                 identities=identities,
+                customers=customers,
                 gap=parse_gap(gap, what="--gap"),
                 goals=tuple(goal or ()),
                 progress=update,
             )
-            attached = None
-            if customers is not None:
-                from ...miner.ingest.customers import attach_customers, load_customers
-
-                log, attached = attach_customers(log, load_customers(customers))
-            log.write_parquet(out_path)
-        data = {"log": str(out_path), **report.to_dict()}
-        if attached is not None and customers is not None:
-            data["customer_attributes"] = attached.to_dict()
-            if attached.without_attributes:
-                data["warnings"] = [
-                    *data["warnings"],
-                    f"{attached.without_attributes} of {attached.customers} customers have no row"
-                    f" in {customers.name}; their {', '.join(attached.attributes)} stay empty",
-                ]
+        data = {"log": str(out_path), **report}
         if as_json:
             print_json(data)
             return

@@ -145,12 +145,9 @@ def stitch_snapshot(snap: LogSnapshot, dest: Path) -> tuple[dict[str, Any], dict
     if done.customers is not None:
         match = done.customers
         report["customer_attributes"] = match.to_dict()
-        if match.without_attributes:
-            file = (settings.get("customers") or {}).get("file", "the customer table")
-            report["warnings"].append(
-                f"{match.without_attributes} of {match.customers} customers have no row in "
-                f"{file}; their {', '.join(match.attributes)} stay empty"
-            )
+        warning = match.warning((settings.get("customers") or {}).get("file", "the customer table"))
+        if warning is not None:
+            report["warnings"].append(warning)
     return summary_stats(done.summary, report["customers"]), report
 
 

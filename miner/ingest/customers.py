@@ -45,6 +45,15 @@ class CustomerMatch:
         """Customers of the log that have no row in the table (their attributes are null)."""
         return self.customers - self.with_attributes
 
+    def warning(self, table: str) -> str | None:
+        """The ingest warning when some customers have no row in `table` (None when all have)."""
+        if not self.without_attributes:
+            return None
+        return (
+            f"{self.without_attributes} of {self.customers} customers have no row in {table};"
+            f" their {', '.join(self.attributes)} stay empty"
+        )
+
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready dict."""
         return {

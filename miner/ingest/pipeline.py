@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,12 +12,13 @@ from typing import Any
 import polars as pl
 
 from ..errors import MappingError
-from ..log import EventLog
+from ..log import CASE, EventLog
 from .readers import read_source
 from .sources import SourceMapping, source_mapping
 from .stitch import DEFAULT_GAP, StitchReport, load_identities, stitch_sources
 
 KNOWN_PRESETS = ("web", "call_center", "crm")
+_ROW = "__ingest_row"  # input order of the events within their source, while stitching
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,71 @@ def ingest_sources(
     if progress:
         progress("done", total, total)
     return log, report
+
+
+def ingest_to_file(
+    sources: Sequence[SourceSpec],
+    dest: str | Path,
+    *,
+    identities: str | Path | None = None,
+    customers: str | Path | None = None,
+    gap: timedelta | None = DEFAULT_GAP,
+    goals: Sequence[str] = (),
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Read, map and stitch `sources` into the canonical log at `dest` (Parquet, atomically),
+    with the engine the service uses: each source streamed to a part, customers stitched a
+    range at a time (`stitch_ranges`), so memory holds a range, not the log. Returns the ingest
+    report as JSON (`IngestReport.to_dict()`, plus `customer_attributes` with a customer table).
+    """
+    from .customers import load_customers
+    from .stitch_ranges import stitch_to_parquet
+    from .stream import write_source
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    total = len(sources) + 1
+    table = load_identities(identities) if identities is not None else None
+    attrs = load_customers(customers) if customers is not None else None
+    per_source: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=dest.parent) as work:
+        parts = []
+        for i, source in enumerate(sources):
+            if progress:
+                progress(f"reading {source.path.name}", i, total)
+            part = Path(work) / f"source-{i}.parquet"
+            rows, _ = write_source(source.path, source.mapping, part, row_column=_ROW)
+            ids = pl.scan_parquet(part).select(pl.col(CASE).n_unique()).collect().item()
+            per_source.append({"file": source.path.name, "events": rows, "ids": int(ids)})
+            parts.append(part)
+        if progress:
+            progress("stitching", len(sources), total)
+        done = stitch_to_parquet(
+            [pl.scan_parquet(p) for p in parts],
+            table.lazy() if table is not None else None,
+            dest,
+            gap=gap,
+            goals=tuple(goals),
+            customers=attrs.lazy() if attrs is not None else None,
+            order_column=_ROW,
+        )
+    s = done.summary
+    data = IngestReport(
+        sources=tuple(per_source),
+        stitch=done.report,
+        activities=s.activities,
+        channels=s.channels,
+        start=s.start.isoformat() if s.start is not None else None,
+        end=s.end.isoformat() if s.end is not None else None,
+    ).to_dict()
+    if done.customers is not None and customers is not None:
+        data["customer_attributes"] = done.customers.to_dict()
+        warning = done.customers.warning(Path(customers).name)
+        if warning is not None:
+            data["warnings"] = [*data["warnings"], warning]
+    if progress:
+        progress("done", total, total)
+    return data
 
 
 def open_log(path: str | Path, mapping: SourceMapping | None = None) -> EventLog:

@@ -232,3 +232,12 @@ def test_a_bad_customer_table_exits_2_without_output(tmp_path: Path) -> None:
     )
     assert result.exit_code == EXIT_BAD_INPUT and "C1" in result.output
     assert not out.exists()
+
+
+def test_an_error_message_with_brackets_is_printed_as_text_not_markup(tmp_path: Path) -> None:
+    """Rich markup in a message (a file named [bold]...) is printed as it is, not styled away."""
+    source = tmp_path / "[bold]export.csv"
+    source.write_text("a,b\n1,2\n")
+    result = runner.invoke(app, ["mine", str(source), "--case", "nope"])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "[bold]export.csv" in result.stderr and "nope" in result.stderr
