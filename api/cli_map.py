@@ -85,16 +85,20 @@ def validate(
     from ..miner.designed import load_map
     from ..miner.errors import MapValidationError
     from .cli import EXIT_BAD_INPUT
+    from .settings import Settings
 
     with handle_errors():
         try:
-            designed = load_map(map_path)
+            designed = load_map(map_path, **Settings().map_limits)
         except MapValidationError as exc:
             problems = exc.extra.get("problems") or [
                 {"line": exc.extra.get("line"), "message": str(exc)}
             ]
             if as_json:
-                print_json({"valid": False, "file": map_path.name, "problems": problems})
+                report = {"valid": False, "file": map_path.name, "problems": problems}
+                if "limit" in exc.extra:  # a MapLimitError: say which limit, for scripts
+                    report |= {"limit": exc.extra["limit"], "max": exc.extra.get("max")}
+                print_json(report)
             else:
                 err.print(f"[bold red]invalid[/] {map_path}: {len(problems)} problem(s)")
                 for p in problems:

@@ -39,6 +39,7 @@ from .map_files import (
     read_parts,
     schema_problems,
 )
+from .map_limits import MAX_MAP_BYTES, MAX_MAP_DEPTH, MAX_MAP_NODES, check_text_size
 
 RuleKind = Literal["within", "not_while_open"]
 
@@ -289,7 +290,13 @@ def default_flows(
 
 
 # -- reading ------------------------------------------------------------------------------
-def load_map(path: str | Path) -> DesignedMap:
+def load_map(
+    path: str | Path,
+    *,
+    max_map_bytes: int = MAX_MAP_BYTES,
+    max_map_depth: int = MAX_MAP_DEPTH,
+    max_map_nodes: int = MAX_MAP_NODES,
+) -> DesignedMap:
     """Read a map file (.toml, .json, .yaml/.yml); errors name the file, line and id."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
@@ -301,15 +308,42 @@ def load_map(path: str | Path) -> DesignedMap:
             found=path.suffix or "no suffix",
         )
     try:
+        # Before reading: a huge file is refused without loading it.
+        check_text_size(path.stat().st_size, max_map_bytes=max_map_bytes, file=path.name)
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise MapValidationError(f"cannot read the map: {exc}", file=path.name) from exc
-    return parse_map(text, format=fmt, file=path.name)
+    return parse_map(
+        text,
+        format=fmt,
+        file=path.name,
+        max_map_bytes=max_map_bytes,
+        max_map_depth=max_map_depth,
+        max_map_nodes=max_map_nodes,
+    )
 
 
-def parse_map(text: str, *, format: MapFormat = "toml", file: str | None = None) -> DesignedMap:
-    """Parse and check map text; all problems are reported, the first in the message."""
-    raw, locator = parse_text(text, format, file)
+def parse_map(
+    text: str,
+    *,
+    format: MapFormat = "toml",
+    file: str | None = None,
+    max_map_bytes: int = MAX_MAP_BYTES,
+    max_map_depth: int = MAX_MAP_DEPTH,
+    max_map_nodes: int = MAX_MAP_NODES,
+) -> DesignedMap:
+    """Parse and check map text; all problems are reported, the first in the message.
+
+    A text over a limit (bytes, nesting depth, values; YAML anchors) is a `MapLimitError`.
+    """
+    raw, locator = parse_text(
+        text,
+        format,
+        file,
+        max_map_bytes=max_map_bytes,
+        max_map_depth=max_map_depth,
+        max_map_nodes=max_map_nodes,
+    )
     problems: list[MapProblem] = []
     parts = read_parts(raw, problems)
     if parts is not None:  # also after structural problems: report everything at once
