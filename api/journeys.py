@@ -45,7 +45,7 @@ from ..miner.errors import ConflictError, NotFoundError, SourceError
 from ..miner.log import EventLog
 from ..miner.stitch_files import Stitched
 from .files import remove_files
-from .log_files import PartFile, fresh_rel, sha256_file, summary_stats, synced
+from .log_files import PartFile, fresh_rel, in_log_folder, sha256_file, summary_stats, synced
 from .records import LogSnapshot
 from .store import Store, TenantRef
 from .store_logs import restitches
@@ -126,7 +126,7 @@ def journeys_of(store: Store, snap: LogSnapshot) -> Journeys:
         return Journeys(log, snap.version, snap.stitch_report)
     rel = fresh_rel(snap.log_id, "merged")
     try:
-        stats, report = stitch_snapshot(snap, store.root / rel)
+        stats, report = stitch_snapshot(snap, in_log_folder(store.root, rel))
         log = EventLog(pl.read_parquet(store.root / rel), is_sorted=True)
     except BaseException:
         (store.root / rel).unlink(missing_ok=True)
@@ -220,7 +220,7 @@ def source_part(
 
     rel = fresh_rel(log_id, "part")
     rows, schema = write_source(
-        path, mapping, store.root / rel, row_column=SOURCE_ROW, prepare=prepare
+        path, mapping, in_log_folder(store.root, rel), row_column=SOURCE_ROW, prepare=prepare
     )
     return PartFile(synced(store.root, rel), rows, dict(schema))
 

@@ -15,7 +15,7 @@ import polars as pl
 from ..miner.errors import NotFoundError
 from ..miner.log import atomic_write_parquet
 from ..miner.store_files import atomic_write_bytes, atomic_write_text
-from .files import fsync_dir, remove_files
+from .files import fsync_dir, private_dir, remove_files
 from .records import ResultInfo, ResultKey
 from .store_base import StoreBase, TenantRef, new_id, tenant_id_of, to_json, utc_now
 
@@ -38,7 +38,7 @@ class ResultsMixin(StoreBase):
         with self._db.read() as con:
             self._log_row(con, tenant_id, key.log_id)
         result_id = new_id("res")
-        folder = self.root / "results" / result_id
+        folder = private_dir(self.root / "results" / result_id)
         committed = False
         try:
             for name, content in files.items():
@@ -48,7 +48,6 @@ class ResultsMixin(StoreBase):
                     atomic_write_text(folder / name, content)
                 else:
                     atomic_write_bytes(folder / name, content)
-            folder.mkdir(parents=True, exist_ok=True)
             fsync_dir(folder)
             fsync_dir(folder.parent)
             paths = {name: f"results/{result_id}/{name}" for name in files}
