@@ -9,6 +9,7 @@ from ..miner.errors import ConflictError, NotFoundError
 from .files import remove_files
 from .records import MapInfo
 from .store_base import StoreBase, TenantRef, new_id, tenant_id_of, utc_now
+from .store_jobs import drop_jobs_of
 
 MapFormat = Literal["toml", "json", "yaml"]
 
@@ -94,9 +95,11 @@ class MapsMixin(StoreBase):
         return [MapInfo.from_row(r) for r in rows]
 
     def delete_map(self, tenant: TenantRef, map_id: str) -> None:
-        """Delete a map, all its versions and the results computed with it."""
+        """Delete a map, all its versions, the results computed with it and the analyses
+        that link to them (unfinished ones are cancelled)."""
         with self._db.write() as con:
             self._map_row(con, tenant_id_of(tenant), map_id)
+            drop_jobs_of(con, tenant_id_of(tenant), "map", map_id)
             results = [
                 r[0] for r in con.execute("SELECT id FROM results WHERE map_id = ?", (map_id,))
             ]

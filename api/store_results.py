@@ -53,6 +53,13 @@ class ResultsMixin(StoreBase):
             paths = {name: f"results/{result_id}/{name}" for name in files}
             with self._db.write() as con:
                 self._log_row(con, tenant_id, key.log_id)
+                if (
+                    key.map_id
+                    and not con.execute(
+                        "SELECT 1 FROM maps WHERE id = ? AND tenant_id = ?", (key.map_id, tenant_id)
+                    ).fetchone()
+                ):  # deleted while the analysis ran: no result for a map gone
+                    raise NotFoundError(f"map {key.map_id!r} does not exist")
                 existing = _result_row(con, tenant_id, key)
                 if existing is not None:
                     return ResultInfo.from_row(existing, self.root)

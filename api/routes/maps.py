@@ -109,6 +109,7 @@ def put_map(
     "/{map_id}", status_code=204, summary="Delete a map", responses=problem_responses(404)
 )
 def delete_map(map_id: str, tenant: TenantDep, store: StoreDep) -> Response:
-    """Delete the map, all its versions and the results computed with it."""
+    """Delete the map, all its versions, the results computed with it and their analyses
+    (unfinished ones are cancelled, saying why)."""
     store.delete_map(tenant, map_id)
     return Response(status_code=204)
