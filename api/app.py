@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from journeyminer import __version__
 
+from .headers import ResponseHeaders
 from .hot_reads import HotReads
 from .jobs import JobRunner
 from .problems import install_problem_handlers, private_roots
@@ -218,6 +219,7 @@ def create_app(
     app.state.private_roots = private_roots(settings.workspace)
     install_problem_handlers(app)
     app.add_middleware(HotReads)  # inside RequestContext: request ids and access log for all
+    app.add_middleware(ResponseHeaders)  # outside HotReads: its answers get them too
     app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(build_api_router())

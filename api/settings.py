@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ..miner.maps.limits import MAX_MAP_BYTES, MAX_MAP_DEPTH, MAX_MAP_NODES, MapLimits
+
 GIB = 1024**3
 
 
@@ -64,6 +66,29 @@ class Settings(BaseSettings):
             "may be about to commit them."
         ),
     )
+
+    max_map_bytes: int = Field(
+        default=MAX_MAP_BYTES, gt=0, description="Longest accepted map text, in UTF-8 bytes."
+    )
+    max_map_depth: int = Field(
+        default=MAX_MAP_DEPTH,
+        ge=5,
+        description="Deepest nesting in a map file (a map needs 5: table, list, pair, id).",
+    )
+    max_map_nodes: int = Field(
+        default=MAX_MAP_NODES,
+        gt=0,
+        description="Most values (keys, items, scalars) in one map file; YAML aliases are refused.",
+    )
+
+    @property
+    def map_limits(self) -> MapLimits:
+        """The map limits as keyword arguments of `parse_map` / `load_map`."""
+        return MapLimits(
+            max_map_bytes=self.max_map_bytes,
+            max_map_depth=self.max_map_depth,
+            max_map_nodes=self.max_map_nodes,
+        )
 
     @property
     def db_path(self) -> Path:

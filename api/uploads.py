@@ -9,6 +9,7 @@ every partial file in it are removed before the error goes on.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 from collections.abc import Callable, Mapping
@@ -22,6 +23,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from ..miner.errors import InputError
+from .store.files import PRIVATE_FILE, private_dir
 
 FLUSH_BYTES = 1 << 20
 MAX_FIELD_BYTES = 1 << 20
@@ -116,7 +118,7 @@ async def receive_upload(
     upload = Upload(folder)
     reader = _PartReader(upload, file_fields, text_fields)
     parser = MultipartParser(boundary, reader.callbacks())
-    await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True))
+    await anyio.to_thread.run_sync(private_dir, folder)
     received = 0
     try:
         async for chunk in request.stream():
@@ -216,8 +218,11 @@ class _PartReader:
             self.path, self.file_name, self.hasher = path, name, hashlib.sha256()
 
             def open_part() -> IO[bytes]:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                return open(path, "wb")
+                private_dir(path.parent)
+                # Owner-only from the start: tenant data, as every file of the workspace.
+                return os.fdopen(
+                    os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), "wb"
+                )
 
             self.open_file = await anyio.to_thread.run_sync(open_part)
         elif self.name not in self.text_fields:

@@ -11,6 +11,7 @@ JourneyminerError                 root; `.problem()` gives an RFC 9457 body
 │   ├── IdentityError             the identity table conflicts with itself
 │   ├── ConflictError             a name is taken, or a log has no events yet (HTTP 409)
 │   └── MapValidationError        a designed journey map is invalid
+│       └── MapLimitError         a map over a size, depth, node or alias limit
 ├── NotFoundError                 an id that does not exist (HTTP 404)
 └── InternalError                 a bug: report it (exit code 3, HTTP 500)
 """
@@ -143,6 +144,13 @@ class MapValidationError(InputError):
     """A designed journey map is invalid."""
 
     title: str = "Invalid journey map"
+
+
+@dataclass
+class MapLimitError(MapValidationError):
+    """A map file over one of the parser's limits; `extra["limit"]` names it."""
+
+    title: str = "Journey map over a limit"
 
 
 @dataclass

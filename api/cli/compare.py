@@ -38,11 +38,12 @@ def compare(
         from ...miner.ingest.pipeline import open_log
         from ...miner.maps.designed import load_map
         from ...miner.usecases import compare_journeys
+        from ..settings import Settings
 
         support: int | float = int(min_support) if min_support >= 1 else min_support
         with progress_bar(not as_json) as update:
             update("reading the map", 0, 4)
-            designed = load_map(map_path)
+            designed = load_map(map_path, **Settings().map_limits)
             update(f"reading {log_path.name}", 1, 4)
             log = open_log(
                 log_path, mapping_from_options(preset, mapping, None, None, None, None, None)

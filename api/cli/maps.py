@@ -85,17 +85,21 @@ def validate(
     """Check a map; every problem is listed with its line and id. Exit code 2 when invalid."""
     from ...miner.errors import MapValidationError
     from ...miner.maps.designed import load_map
+    from ..settings import Settings
     from .common import EXIT_BAD_INPUT
 
     with handle_errors():
         try:
-            designed = load_map(map_path)
+            designed = load_map(map_path, **Settings().map_limits)
         except MapValidationError as exc:
             problems = exc.extra.get("problems") or [
                 {"line": exc.extra.get("line"), "message": str(exc)}
             ]
             if as_json:
-                print_json({"valid": False, "file": map_path.name, "problems": problems})
+                report = {"valid": False, "file": map_path.name, "problems": problems}
+                if "limit" in exc.extra:  # a MapLimitError: say which limit, for scripts
+                    report |= {"limit": exc.extra["limit"], "max": exc.extra.get("max")}
+                print_json(report)
             else:
                 err.print(f"[bold red]invalid[/] {map_path}: {len(problems)} problem(s)")
                 for p in problems:

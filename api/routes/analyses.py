@@ -94,7 +94,8 @@ def _designed_map(ctx: JobContext, p: dict[str, Any]) -> Any:
     from ...miner.maps.designed import parse_map
 
     info = ctx.store.get_map(ctx.tenant_id, p["map"], p["map_version"])
-    return parse_map(info.text, format=info.format, file=info.name)  # type: ignore[arg-type]
+    limits = ctx.store.settings.map_limits
+    return parse_map(info.text, format=info.format, file=info.name, **limits)  # type: ignore[arg-type]
 
 
 def run_compare(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:

@@ -428,7 +428,8 @@ async def get_log(log_id: str, tenant: TenantDep, store: StoreDep) -> LogPublic:
     "/{log_id}", status_code=204, summary="Delete a log", responses=problem_responses(404)
 )
 def delete_log(log_id: str, tenant: TenantDep, store: StoreDep) -> Response:
-    """Delete the log, its parts and its results."""
+    """Delete the log, its parts, its results and the jobs and analyses that name it
+    (unfinished ones are cancelled, saying why)."""
     store.delete_log(tenant, log_id)
     return Response(status_code=204)
 

@@ -15,33 +15,40 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from ...miner.errors import MapValidationError
-from ..deps import StoreDep, TenantDep
+from ...miner.maps.limits import MapLimits
+from ..deps import SettingsDep, StoreDep, TenantDep
 from ..schemas import MAX_VERSION, MapCreate, MapList, MapPublic, MapUpdate
 from . import problem_responses
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
 
-def check_map(text: str, format: str, name: str) -> None:
-    """Validate a map's text; MapValidationError (422) names the line and the id."""
+def check_map(text: str, format: str, name: str, limits: MapLimits) -> None:
+    """Validate a map's text; MapValidationError (422) names the line and the id.
+
+    A text over one of the settings' limits (`max_map_*`, YAML anchors) is a 422 naming it.
+    """
     try:
         from ...miner.maps.designed import parse_map
     except ImportError:
-        _check_syntax(text, format, name)
+        _check_syntax(text, format, name, limits)
         return
-    parse_map(text, format=format, file=name)  # type: ignore[arg-type]
+    parse_map(text, format=format, file=name, **limits)  # type: ignore[arg-type]
 
 
-def _check_syntax(text: str, format: str, name: str) -> None:
+def _check_syntax(text: str, format: str, name: str, limits: MapLimits) -> None:
+    from ...miner.maps.limits import check_shape, check_text_size, load_yaml
+
+    check_text_size(len(text.encode()), max_map_bytes=limits["max_map_bytes"], file=name)
+    depth, nodes = limits["max_map_depth"], limits["max_map_nodes"]
     try:
-        if format == "toml":
-            tomllib.loads(text)
-        elif format == "json":
-            json.loads(text)
+        if format == "yaml":
+            load_yaml(text, max_map_depth=depth, max_map_nodes=nodes, file=name)
         else:
-            import yaml
-
-            yaml.safe_load(text)
+            raw = tomllib.loads(text) if format == "toml" else json.loads(text)
+            check_shape(raw, max_map_depth=depth, max_map_nodes=nodes, file=name)
+    except MapValidationError:
+        raise
     except Exception as exc:
         line: Any = getattr(exc, "lineno", None)
         raise MapValidationError(
@@ -55,10 +62,10 @@ def _check_syntax(text: str, format: str, name: str) -> None:
     "", status_code=201, summary="Create a designed map", responses=problem_responses(409, 422)
 )
 def create_map(
-    body: MapCreate, tenant: TenantDep, store: StoreDep, response: Response
+    body: MapCreate, tenant: TenantDep, store: StoreDep, settings: SettingsDep, response: Response
 ) -> MapPublic:
     """Check and store the map as version 1."""
-    check_map(body.text, body.format, body.name)
+    check_map(body.text, body.format, body.name, settings.map_limits)
     info = store.create_map(tenant, body.name, body.text, body.format)
     response.headers["Location"] = f"/api/v1/maps/{info.id}"
     return MapPublic.of(info)
@@ -88,11 +95,13 @@ def get_map(
 @router.put(
     "/{map_id}", summary="Store a new version of a map", responses=problem_responses(404, 422)
 )
-def put_map(map_id: str, body: MapUpdate, tenant: TenantDep, store: StoreDep) -> MapPublic:
+def put_map(
+    map_id: str, body: MapUpdate, tenant: TenantDep, store: StoreDep, settings: SettingsDep
+) -> MapPublic:
     """Check the text and store it as the next version; earlier versions stay readable."""
     current = store.get_map(tenant, map_id)
     fmt = body.format or current.format
-    check_map(body.text, fmt, current.name)
+    check_map(body.text, fmt, current.name, settings.map_limits)
     return MapPublic.of(store.put_map(tenant, map_id, body.text, body.format))
 
 
@@ -100,6 +109,7 @@ def put_map(map_id: str, body: MapUpdate, tenant: TenantDep, store: StoreDep) ->
     "/{map_id}", status_code=204, summary="Delete a map", responses=problem_responses(404)
 )
 def delete_map(map_id: str, tenant: TenantDep, store: StoreDep) -> Response:
-    """Delete the map, all its versions and the results computed with it."""
+    """Delete the map, all its versions, the results computed with it and their analyses
+    (unfinished ones are cancelled, saying why)."""
     store.delete_map(tenant, map_id)
     return Response(status_code=204)

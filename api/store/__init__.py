@@ -29,12 +29,13 @@ Everything is importable from here.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ..settings import Settings
 from .base import TenantRef, new_id, params_hash
 from .db import Connections, migrate
-from .files import sweep_files
+from .files import PRIVATE_DIR, private_dir, private_file, sweep_files
 from .jobs import JobsMixin, JobStatus
 from .log_files import CUSTOMER
 from .logs import LogsMixin, LogStatus
@@ -84,8 +85,12 @@ class Store(TenantsMixin, LogsMixin, MapsMixin, JobsMixin, ResultsMixin):
     def open(cls, settings: Settings) -> Store:
         """Open (or create) the workspace, migrate its schema, sweep leftovers of crashes."""
         root = settings.workspace
+        private_dir(root)
+        os.chmod(root, PRIVATE_DIR)  # also a workspace made before files were owner-only
         for sub in ("logs", "results", "trash"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
+            private_dir(root / sub)
+        # SQLite gives its -wal and -shm files the database file's permissions.
+        private_file(settings.db_path)
         connections = Connections(
             settings.db_path,
             busy_timeout_s=settings.sqlite_busy_timeout_s,

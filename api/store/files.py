@@ -16,6 +16,31 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from pathlib import Path
 
+#: Owner-only: the workspace holds every tenant's data (issue 14).
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """Make `path` (and missing parents up to an existing folder) owner-only (0700)."""
+    missing = []
+    folder = path
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        # mode= is masked by the umask, which can only remove bits: 0700 or less.
+        folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty and owner-only (0600) if missing, else make it owner-only."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        os.chmod(path, PRIVATE_FILE)
+    return path
+
 
 def fsync_dir(path: Path) -> None:
     """Sync a folder, so that a rename inside it survives a power loss."""

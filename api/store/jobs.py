@@ -171,3 +171,24 @@ class JobsMixin(StoreBase):
         if row is None:
             raise NotFoundError(f"job {job_id!r} does not exist", extra={"id": job_id})
         return row
+
+
+def drop_jobs_of(
+    con: sqlite3.Connection, tenant_id: str, param: Literal["log", "map"], value: str
+) -> list[str]:
+    """Inside the write that deletes a log or map: delete the finished jobs that name it
+    (their result or log link would answer 404), cancel the unfinished ones; deleted ids."""
+    # Jobs name their log and map in `params`; ingest and append jobs name their log there
+    # too (and link to it as their result).
+    where = f"tenant_id = ? AND json_extract(params, '$.{param}') = ?"
+    finished = f"SELECT id FROM jobs WHERE {where} AND status IN ('done', 'failed', 'cancelled')"
+    ids = [r[0] for r in con.execute(finished, (tenant_id, value))]
+    con.executemany("DELETE FROM jobs WHERE id = ?", [(i,) for i in ids])
+    now = utc_now()
+    why = {"title": "Cancelled", "status": 409, "detail": f"its {param} {value!r} was deleted"}
+    con.execute(
+        "UPDATE jobs SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ?"
+        f" WHERE {where} AND status IN ('queued', 'running')",
+        (to_json(why), now, now, tenant_id, value),
+    )
+    return ids

@@ -18,7 +18,7 @@ import polars as pl
 from ...miner.errors import SourceError
 from ...miner.ingest.stitch_ranges import LogSummary
 from ...miner.log import CASE, TIMESTAMP, EventLog, atomic_write_parquet
-from .files import fsync_dir
+from .files import fsync_dir, private_dir
 
 CUSTOMER = "customer_id"
 
@@ -39,6 +39,13 @@ def fresh_rel(log_id: str, kind: str) -> str:
     return f"logs/{log_id}/{kind}-{secrets.token_hex(8)}.parquet"
 
 
+def in_log_folder(root: Path, rel: str) -> Path:
+    """`root / rel`, its log's folder made owner-only first (files are 0600: mkstemp)."""
+    path = root / rel
+    private_dir(path.parent)
+    return path
+
+
 def synced(root: Path, rel: str) -> str:
     """Sync the folders of a file just written under `root`, so its name survives a crash."""
     path = root / rel
@@ -50,14 +57,14 @@ def synced(root: Path, rel: str) -> str:
 def write_part(root: Path, log_id: str, frame: pl.DataFrame) -> str:
     """Write a part under a fresh, not yet referenced name; return its relative path."""
     rel = fresh_rel(log_id, "part")
-    atomic_write_parquet(frame, root / rel)
+    atomic_write_parquet(frame, in_log_folder(root, rel))
     return synced(root, rel)
 
 
 def write_merged(root: Path, log_id: str, log: EventLog) -> str:
     """Write the merge of a log's parts under a fresh name; return its relative path."""
     rel = fresh_rel(log_id, "merged")
-    log.write_parquet(root / rel)
+    log.write_parquet(in_log_folder(root, rel))
     return synced(root, rel)
 
 
@@ -66,7 +73,7 @@ def write_table(root: Path, log_id: str, column: str, table: pl.DataFrame) -> st
     will hold the path, `identities_path` (source_id, customer_id) or `customers_path`
     (customer_id and attributes)."""
     rel = f"logs/{log_id}/{column.removesuffix('_path')}-{secrets.token_hex(8)}.parquet"
-    atomic_write_parquet(table, root / rel)
+    atomic_write_parquet(table, in_log_folder(root, rel))
     return synced(root, rel)
 
 

@@ -33,6 +33,7 @@ from ...miner.errors import (
 from ...miner.log import EventLog
 from .base import LOG_SELECT, StoreBase, TenantRef, new_id, tenant_id_of, to_json, utc_now
 from .files import remove_files
+from .jobs import drop_jobs_of
 from .log_files import (
     PartFile,
     check_part_schema,
@@ -344,9 +345,11 @@ class LogsMixin(StoreBase):
         return self.get_log(tenant, log_id)
 
     def delete_log(self, tenant: TenantRef, log_id: str) -> None:
-        """Delete a log, its parts and its results: rows first, then the files."""
+        """Delete a log, its parts, its results and the jobs that link to them (unfinished
+        ones are cancelled): rows first, then the files."""
         with self._db.write() as con:
             self._log_row(con, tenant_id_of(tenant), log_id)
+            drop_jobs_of(con, tenant_id_of(tenant), "log", log_id)
             results = [
                 r[0] for r in con.execute("SELECT id FROM results WHERE log_id = ?", (log_id,))
             ]

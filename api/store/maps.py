@@ -8,6 +8,7 @@ from ...miner._typing import MapFormat
 from ...miner.errors import ConflictError, NotFoundError
 from .base import StoreBase, TenantRef, new_id, tenant_id_of, utc_now
 from .files import remove_files
+from .jobs import drop_jobs_of
 from .records import MapInfo
 
 
@@ -92,9 +93,11 @@ class MapsMixin(StoreBase):
         return [MapInfo.from_row(r) for r in rows]
 
     def delete_map(self, tenant: TenantRef, map_id: str) -> None:
-        """Delete a map, all its versions and the results computed with it."""
+        """Delete a map, all its versions, the results computed with it and the analyses
+        that link to them (unfinished ones are cancelled)."""
         with self._db.write() as con:
             self._map_row(con, tenant_id_of(tenant), map_id)
+            drop_jobs_of(con, tenant_id_of(tenant), "map", map_id)
             results = [
                 r[0] for r in con.execute("SELECT id FROM results WHERE map_id = ?", (map_id,))
             ]

@@ -16,7 +16,7 @@ from ...miner.errors import NotFoundError
 from ...miner.files import atomic_write_bytes, atomic_write_text
 from ...miner.log import atomic_write_parquet
 from .base import StoreBase, TenantRef, new_id, tenant_id_of, to_json, utc_now
-from .files import fsync_dir, remove_files
+from .files import fsync_dir, private_dir, remove_files
 from .records import ResultInfo, ResultKey
 
 FileContent = str | bytes | pl.DataFrame
@@ -38,7 +38,7 @@ class ResultsMixin(StoreBase):
         with self._db.read() as con:
             self._log_row(con, tenant_id, key.log_id)
         result_id = new_id("res")
-        folder = self.root / "results" / result_id
+        folder = private_dir(self.root / "results" / result_id)
         committed = False
         try:
             for name, content in files.items():
@@ -48,12 +48,18 @@ class ResultsMixin(StoreBase):
                     atomic_write_text(folder / name, content)
                 else:
                     atomic_write_bytes(folder / name, content)
-            folder.mkdir(parents=True, exist_ok=True)
             fsync_dir(folder)
             fsync_dir(folder.parent)
             paths = {name: f"results/{result_id}/{name}" for name in files}
             with self._db.write() as con:
                 self._log_row(con, tenant_id, key.log_id)
+                if (
+                    key.map_id
+                    and not con.execute(
+                        "SELECT 1 FROM maps WHERE id = ? AND tenant_id = ?", (key.map_id, tenant_id)
+                    ).fetchone()
+                ):  # deleted while the analysis ran: no result for a map gone
+                    raise NotFoundError(f"map {key.map_id!r} does not exist")
                 existing = _result_row(con, tenant_id, key)
                 if existing is not None:
                     return ResultInfo.from_row(existing, self.root)

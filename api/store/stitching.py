@@ -47,7 +47,7 @@ from ...miner.ingest.stitch_ranges import Stitched
 from ...miner.log import EventLog
 from . import Store, TenantRef
 from .files import remove_files
-from .log_files import PartFile, fresh_rel, sha256_file, summary_stats, synced
+from .log_files import PartFile, fresh_rel, in_log_folder, sha256_file, summary_stats, synced
 from .logs import restitches
 from .records import LogSnapshot
 
@@ -117,7 +117,7 @@ def journeys_of(store: Store, snap: LogSnapshot) -> Journeys:
         return Journeys(log, snap.version, snap.stitch_report)
     rel = fresh_rel(snap.log_id, "merged")
     try:
-        stats, report = stitch_snapshot(snap, store.root / rel)
+        stats, report = stitch_snapshot(snap, in_log_folder(store.root, rel))
         log = EventLog(pl.read_parquet(store.root / rel), is_sorted=True)
     except BaseException:
         (store.root / rel).unlink(missing_ok=True)
@@ -208,7 +208,7 @@ def source_part(
 
     rel = fresh_rel(log_id, "part")
     rows, schema = write_source(
-        path, mapping, store.root / rel, row_column=SOURCE_ROW, prepare=prepare
+        path, mapping, in_log_folder(store.root, rel), row_column=SOURCE_ROW, prepare=prepare
     )
     return PartFile(synced(store.root, rel), rows, dict(schema))
 

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from .._typing import RuleKind
 from ..durations import format_duration
 from ..errors import MapValidationError
+from .dump import dump_toml
 from .formats import (
     FORMATS,
     SCHEMA_PATH,
@@ -34,13 +35,13 @@ from .formats import (
     Locator,
     MapFormat,
     MapProblem,
-    dump_toml,
     known_list,
     map_error,
     parse_text,
     read_parts,
     schema_problems,
 )
+from .limits import MAX_MAP_BYTES, MAX_MAP_DEPTH, MAX_MAP_NODES, check_text_size
 from .parts import Phase, Rule, TimeFrame, Touchpoint
 
 
@@ -218,7 +219,13 @@ def default_flows(
 
 
 # -- reading ------------------------------------------------------------------------------
-def load_map(path: str | Path) -> DesignedMap:
+def load_map(
+    path: str | Path,
+    *,
+    max_map_bytes: int = MAX_MAP_BYTES,
+    max_map_depth: int = MAX_MAP_DEPTH,
+    max_map_nodes: int = MAX_MAP_NODES,
+) -> DesignedMap:
     """Read a map file (.toml, .json, .yaml/.yml); errors name the file, line and id."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
@@ -230,15 +237,42 @@ def load_map(path: str | Path) -> DesignedMap:
             found=path.suffix or "no suffix",
         )
     try:
+        # Before reading: a huge file is refused without loading it.
+        check_text_size(path.stat().st_size, max_map_bytes=max_map_bytes, file=path.name)
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise MapValidationError(f"cannot read the map: {exc}", file=path.name) from exc
-    return parse_map(text, format=fmt, file=path.name)
+    return parse_map(
+        text,
+        format=fmt,
+        file=path.name,
+        max_map_bytes=max_map_bytes,
+        max_map_depth=max_map_depth,
+        max_map_nodes=max_map_nodes,
+    )
 
 
-def parse_map(text: str, *, format: MapFormat = "toml", file: str | None = None) -> DesignedMap:
-    """Parse and check map text; all problems are reported, the first in the message."""
-    raw, locator = parse_text(text, format, file)
+def parse_map(
+    text: str,
+    *,
+    format: MapFormat = "toml",
+    file: str | None = None,
+    max_map_bytes: int = MAX_MAP_BYTES,
+    max_map_depth: int = MAX_MAP_DEPTH,
+    max_map_nodes: int = MAX_MAP_NODES,
+) -> DesignedMap:
+    """Parse and check map text; all problems are reported, the first in the message.
+
+    A text over a limit (bytes, nesting depth, values; YAML anchors) is a `MapLimitError`.
+    """
+    raw, locator = parse_text(
+        text,
+        format,
+        file,
+        max_map_bytes=max_map_bytes,
+        max_map_depth=max_map_depth,
+        max_map_nodes=max_map_nodes,
+    )
     problems: list[MapProblem] = []
     parts = read_parts(raw, problems)
     if parts is not None:  # also after structural problems: report everything at once

@@ -3,7 +3,7 @@
 `parse_text` reads the text and a locator that turns a key path into its line; `read_parts`
 checks every table against the schema below and builds the map's parts, collecting all
 problems at once; `map_error` turns problems into one `MapValidationError` (first problem in
-the message, all of them in `extra`). `dump_toml` writes a map dict back as stable TOML.
+the message, all of them in `extra`). `dump.py` writes a map dict back as stable TOML.
 `designed.py` owns the map itself and its semantic checks.
 """
 
@@ -22,7 +22,18 @@ from typing import Any
 
 from .._typing import MapFormat
 from ..durations import parse_duration
-from ..errors import MapValidationError
+from ..errors import MapLimitError, MapValidationError
+from .limits import (
+    MAX_MAP_BYTES,
+    MAX_MAP_DEPTH,
+    MAX_MAP_NODES,
+    brief,
+    check_shape,
+    check_text_size,
+    compose_yaml,
+    depth_error,
+    load_yaml,
+)
 from .parts import Phase, Rule, TimeFrame, Touchpoint
 
 FORMATS: dict[str, MapFormat] = {
@@ -113,18 +124,36 @@ _EXPECTED = {
 }
 
 
-def parse_text(text: str, fmt: MapFormat, file: str | None) -> tuple[Any, Locator]:
-    """The raw document and a locator (key path, id -> line); syntax errors raise at once."""
+def parse_text(
+    text: str,
+    fmt: MapFormat,
+    file: str | None,
+    *,
+    max_map_bytes: int = MAX_MAP_BYTES,
+    max_map_depth: int = MAX_MAP_DEPTH,
+    max_map_nodes: int = MAX_MAP_NODES,
+) -> tuple[Any, Locator]:
+    """The raw document and a locator (key path, id -> line); syntax errors raise at once.
+
+    The limits (`limits.py`) are checked before and while parsing: a map over one is a
+    `MapLimitError` naming it.
+    """
+    check_text_size(len(text.encode("utf-8")), max_map_bytes=max_map_bytes, file=file)
     line: int | None = None
+    node: Any = None
     try:
         if fmt == "toml":
             raw: Any = tomllib.loads(text)
         elif fmt == "json":
             raw = json.loads(text)
         else:
-            import yaml
-
-            raw = yaml.safe_load(text)
+            raw, node = load_yaml(
+                text, max_map_depth=max_map_depth, max_map_nodes=max_map_nodes, file=file
+            )
+    except MapLimitError:
+        raise
+    except RecursionError:  # nested past Python's stack, so far past any sane max_map_depth
+        raise depth_error(max_map_depth, file) from None
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = int(found.group(1)) if found else None
@@ -137,7 +166,13 @@ def parse_text(text: str, fmt: MapFormat, file: str | None) -> tuple[Any, Locato
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
         raise _syntax_error(reason, line, fmt, file) from exc
-    lines = _toml_lines(text) if fmt == "toml" else _node_lines(text)
+    if fmt == "yaml":
+        lines = _lines_of_node(node)
+    else:
+        check_shape(raw, max_map_depth=max_map_depth, max_map_nodes=max_map_nodes, file=file)
+        lines = (
+            _toml_lines(text) if fmt == "toml" else _node_lines(text, max_map_depth, max_map_nodes)
+        )
 
     def locate(path: KeyPath, tid: str | None) -> int | None:
         if not path:
@@ -252,7 +287,7 @@ def _table(
 ) -> dict[str, Any] | None:
     """The keys of one table, each checked and converted; problems for the rest."""
     if not isinstance(value, dict):
-        problems.append(MapProblem(path, None, f"{what} must be a table, found {value!r}"))
+        problems.append(MapProblem(path, None, f"{what} must be a table, found {_shown(value)!r}"))
         return None
     tid = value.get("id") if isinstance(value.get("id"), str) else None
     if tid:
@@ -267,13 +302,27 @@ def _table(
         try:
             out[key] = _convert(spec[key], item)
         except ValueError:
-            shown = item if not isinstance(item, list | dict) else json.dumps(item)[:60]
+            shown = _shown(item)
             text = f"{what}: {key} must be {_EXPECTED[spec[key]]}, found {shown!r}"
             problems.append(MapProblem((*path, key), str(shown), text))
     for key in required:
         if key not in value:
             problems.append(MapProblem(path, tid, f"{what} has no {key!r}"))
     return out
+
+
+def _shown(value: Any) -> Any:
+    # Short scalars as they are; anything else as bounded text: rendering a value whole
+    # once expanded a YAML alias bomb to gigabytes just to cut it at 60 characters.
+    if (
+        value is None
+        or isinstance(value, bool | float)
+        or (isinstance(value, str) and len(value) <= 60)
+    ):
+        return value
+    if isinstance(value, int) and -(10**60) < value < 10**60:
+        return value
+    return brief(value, 60)
 
 
 def _convert(kind: str, value: Any) -> Any:
@@ -375,15 +424,20 @@ def known_list(name: str, known: Iterable[str], limit: int = 12) -> str:
 
 
 # -- line numbers -------------------------------------------------------------------------
-def _node_lines(text: str) -> dict[KeyPath, int]:
-    """Line of every key and list item of a YAML or JSON document (1-based)."""
+def _node_lines(text: str, max_map_depth: int, max_map_nodes: int) -> dict[KeyPath, int]:
+    """Line of every key and list item of a JSON document read as YAML (1-based)."""
+    try:
+        root = compose_yaml(text, max_map_depth=max_map_depth, max_map_nodes=max_map_nodes)
+    except Exception:  # JSON that YAML cannot read: fall back to searching the text
+        return {}
+    return _lines_of_node(root)
+
+
+def _lines_of_node(root: Any) -> dict[KeyPath, int]:
+    """Line of every key and list item under a composed YAML node (1-based)."""
     import yaml
 
     out: dict[KeyPath, int] = {}
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:  # JSON that YAML cannot read: fall back to searching the text
-        return out
 
     def walk(node: Any, path: KeyPath) -> None:
         if isinstance(node, yaml.MappingNode):
@@ -395,7 +449,8 @@ def _node_lines(text: str) -> dict[KeyPath, int]:
                 out.setdefault((*path, i), item.start_mark.line + 1)
                 walk(item, (*path, i))
 
-    walk(root, ())
+    if root is not None:  # no aliases (load_yaml refuses them): each node is walked once
+        walk(root, ())
     return out
 
 
@@ -502,65 +557,3 @@ def _skip_inline_table(lines: list[str], i: int, pos: int) -> tuple[int, int]:
                 return i, pos
         i, pos = i + 1, 0
     return len(lines) - 1, len(lines[-1])
-
-
-# -- TOML writing -------------------------------------------------------------------------
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def dump_toml(data: dict[str, Any]) -> str:
-    """A small deterministic TOML writer for the map schema: scalars, arrays, tables."""
-    lines: list[str] = []
-    tables: list[tuple[str, Any]] = []
-    for key, value in data.items():
-        if isinstance(value, dict) or (
-            isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
-        ):
-            tables.append((key, value))
-        else:
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    for key, value in tables:
-        header = f"[{_toml_key(key)}]" if isinstance(value, dict) else f"[[{_toml_key(key)}]]"
-        for item in [value] if isinstance(value, dict) else value:
-            lines += ["", header]
-            lines += [f"{_toml_key(k)} = {_toml_value(v, top=True)}" for k, v in item.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_string(key)
-
-
-def _toml_value(value: Any, *, top: bool = False) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, list):
-        items = [_toml_value(v) for v in value]
-        if top and any(isinstance(v, list) for v in value):  # flows: one pair a line
-            return "[\n" + "".join(f"  {item},\n" for item in items) + "]"
-        return "[" + ", ".join(items) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
-
-
-def _toml_string(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'

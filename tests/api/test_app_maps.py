@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from .conftest import API, SAMPLE, Api, assert_problem
+from .conftest import API, SAMPLE, Api, MakeApi, assert_problem
 
 MAPS = Path(__file__).resolve().parents[1] / "data" / "maps"
 
@@ -59,3 +60,32 @@ def test_a_second_map_with_the_same_name_is_a_409(api: Api) -> None:
     text = (MAPS / "small.toml").read_text()
     assert api.client.post(f"{API}/maps", json={"name": "s", "text": text}).status_code == 201
     assert_problem(api.client.post(f"{API}/maps", json={"name": "s", "text": text}), 409)
+
+
+def test_the_yaml_alias_bomb_is_a_422_naming_the_limit_in_under_a_second(api: Api) -> None:
+    text = (MAPS / "alias_bomb.yaml").read_text()
+    started = time.perf_counter()
+    response = api.client.post(f"{API}/maps", json={"name": "b", "format": "yaml", "text": text})
+    assert time.perf_counter() - started < 1.0  # 30+ s and 4 GB before (issue 14)
+    body = assert_problem(response, 422)
+    assert body["limit"] == "yaml_aliases" and body["line"] == 2
+    assert "anchors and aliases are not accepted" in body["detail"]
+    assert not api.client.get(f"{API}/maps").json()["maps"]
+
+
+def test_a_map_nested_900_deep_is_a_422_naming_max_map_depth(api: Api) -> None:
+    text = '{"name": ' + "[" * 900 + "]" * 900 + "}"  # a RecursionError (500) before
+    response = api.client.post(f"{API}/maps", json={"name": "d", "format": "json", "text": text})
+    body = assert_problem(response, 422)
+    assert body["limit"] == "max_map_depth" and body["max"] == 20
+    assert "(max_map_depth)" in body["detail"]
+
+
+def test_the_map_limits_are_settings(make_api: MakeApi) -> None:
+    api = make_api(max_map_nodes=50, max_map_bytes=2_000)
+    small = (MAPS / "small.toml").read_text()
+    body = assert_problem(api.client.post(f"{API}/maps", json={"name": "s", "text": small}), 422)
+    assert body["limit"] == "max_map_nodes" and "limit of 50 values" in body["detail"]
+    tiny = 'name = "x"\n' + "#" * 3_000
+    body = assert_problem(api.client.post(f"{API}/maps", json={"name": "t", "text": tiny}), 422)
+    assert body["limit"] == "max_map_bytes" and body["max"] == 2_000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -62,3 +63,23 @@ def test_validate_lists_every_problem_with_its_line() -> None:
     assert any("landing_pag" in p["message"] for p in problems)
     human = run("map", "validate", str(broken))
     assert "broken.toml, line" in human.stderr and "Traceback" not in human.stderr
+
+
+def test_validate_refuses_the_yaml_alias_bomb_in_under_a_second() -> None:
+    bomb = ROOT / "tests" / "data" / "maps" / "alias_bomb.yaml"
+    started = time.perf_counter()
+    result = run("map", "validate", str(bomb), "--json")
+    assert time.perf_counter() - started < 1.0  # 30+ s and 4.4 GB before (issue 14)
+    assert result.exit_code == EXIT_BAD_INPUT
+    report = json.loads(result.stdout)
+    assert report["limit"] == "yaml_aliases" and report["problems"][0]["line"] == 2
+    human = run("map", "validate", str(bomb))
+    assert human.exit_code == EXIT_BAD_INPUT and "(yaml_aliases)" in human.stderr
+
+
+def test_validate_takes_its_limits_from_the_environment() -> None:
+    small = ROOT / "tests" / "data" / "maps" / "small.toml"
+    env = {"JOURNEYMINER_MAX_MAP_NODES": "20"}
+    result = runner.invoke(app, ["map", "validate", str(small), "--json"], env=env)
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert json.loads(result.stdout)["limit"] == "max_map_nodes"

@@ -409,6 +409,19 @@ def test_delete_map_removes_its_versions_and_results(store: Store, acme: Tenant)
     assert rows == 0
 
 
+def test_no_result_is_stored_for_a_map_deleted_while_its_analysis_ran(
+    store: Store, acme: Tenant
+) -> None:
+    shop = store.create_map(acme, "shop", "a", "toml")
+    log = store.create_log(acme, "web", make_log(DAY1))
+    store.delete_map(acme, shop.id)
+    key = ResultKey("compare", log.id, 1, "p", map_id=shop.id, map_version=1)
+    with pytest.raises(NotFoundError, match="map"):
+        store.put_result(acme, key, {"result.json": "{}"})
+    assert store.get_result(acme, key) is None
+    assert not any((store.root / "results").iterdir())
+
+
 def test_other_tenants_maps_are_not_found(store: Store, acme: Tenant, other: Tenant) -> None:
     shop = store.create_map(acme, "shop", "a", "toml")
     for call in (
