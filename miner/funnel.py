@@ -220,8 +220,13 @@ def _rank_leaks(
 ) -> pl.DataFrame:
     # Leak points (by..., touchpoint, phase, journeys, _value, examples) with their through
     # counts and the closed/dropped totals: shares, pass conversion, value at risk, ranks.
-    leaks = leaks.join(through, on=[*by, "touchpoint"], how="left")
-    leaks = leaks.join(totals, on=by, how="left") if by else leaks.join(totals, how="cross")
+    # Journeys without a segment value (null) are a group too: their keys must meet.
+    leaks = leaks.join(through, on=[*by, "touchpoint"], how="left", nulls_equal=True)
+    leaks = (
+        leaks.join(totals, on=by, how="left", nulls_equal=True)
+        if by
+        else leaks.join(totals, how="cross")
+    )
     passing = pl.col("through") - pl.col("journeys")
     pass_conversion = pl.when(passing > 0).then(pl.col("conv") / passing)
     out = leaks.with_columns(
@@ -262,7 +267,7 @@ def time_frames_summary(windows: pl.DataFrame, specs: pl.DataFrame, by: list[str
     ]
     got = windows.group_by([*by, "frame"]).agg(aggs)
     keys = specs.join(got.select(by).unique(), how="cross") if by else specs
-    out = keys.join(got, on=[*by, "frame"], how="left").with_columns(
+    out = keys.join(got, on=[*by, "frame"], how="left", nulls_equal=True).with_columns(
         pl.col(c).fill_null(0) for c in ("applicable", "measured", "breached", "overdue")
     )
     out = out.with_columns(_rate("breached", "measured").alias("breach_rate"))

@@ -363,3 +363,29 @@ def test_overdue_counts_only_journeys_still_in_progress() -> None:
         "dropped": 1,
         "conversion_rate": 0.0,
     }
+
+
+def test_journeys_without_the_segment_value_are_a_group_of_their_own() -> None:
+    # Customers without a row in the customer table have no region: their journeys are one
+    # group (null), counted, with leak shares and time frames like every other group.
+    from journeyminer.miner.customers import attach_customers, load_customers
+
+    log, _ = ingest_sample()
+    log, _ = attach_customers(log, load_customers(SAMPLE / "customers.csv"))
+    result = compare_to_map(log, load_map(SAMPLE / "map.toml"), segment="region")
+    split = result.by_segment
+    assert split is not None
+    head = split.headline.rows_by_key("segment", named=True, unique=True)
+    missing = result.cases.filter(pl.col("segment").is_null())
+    assert head[None]["journeys"] == missing.height > 0
+    assert head[None]["in_progress"] == missing.get_column("in_progress").sum()
+    leaks = split.leaks.filter(pl.col("segment").is_null())
+    assert leaks.height > 0
+    assert leaks.get_column("share_of_closed").null_count() == 0
+    assert leaks.filter(pl.col("pass_conversion").is_not_null())["value_at_risk"].null_count() == 0
+    closed = head[None]["closed"]
+    assert leaks.get_column("share_of_closed").to_list() == pytest.approx(
+        (leaks.get_column("journeys") / closed).to_list()
+    )
+    total = result.time_frames.get_column("applicable").sum()
+    assert split.time_frames.get_column("applicable").sum() == total

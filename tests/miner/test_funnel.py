@@ -9,7 +9,7 @@ import pytest
 
 from journeyminer.miner.compare import Comparison, compare_to_map
 from journeyminer.miner.designed import load_map
-from journeyminer.miner.funnel import ASPECT, priorities, rank_priorities
+from journeyminer.miner.funnel import ASPECT, priorities, rank_priorities, time_frames_summary
 from tests.miner.test_ingest import SAMPLE, ingest_sample
 
 GROUPED: dict[str, Any] = {
@@ -158,3 +158,24 @@ def test_the_sample_merges_each_jump_with_what_it_skips(sample: Comparison) -> N
     ]
     everything = pl.concat([sample.priorities, sample.better_than_designed, sample.after_goal])
     assert everything.filter(pl.col("journeys") == 119).height == 1
+
+
+def test_time_frames_of_journeys_without_a_segment_value_are_counted() -> None:
+    windows = pl.DataFrame(
+        {
+            "segment": [None, None, "east"],
+            "frame": ["a -> b"] * 3,
+            "measured": [True, True, True],
+            "duration_s": [1.0, 2.0, 3.0],
+            "breached": [True, False, False],
+            "overdue": [False, False, False],
+        },
+        schema_overrides={"segment": pl.String},
+    )
+    specs = pl.DataFrame({"frame": ["a -> b"], "max_s": [1.5]})
+    out = time_frames_summary(windows, specs, ["segment"]).rows_by_key(
+        "segment", named=True, unique=True
+    )
+    assert (out[None]["applicable"], out[None]["breached"]) == (2, 1)
+    assert out[None]["breach_rate"] == 0.5
+    assert out["east"]["applicable"] == 1
