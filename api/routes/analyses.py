@@ -132,11 +132,15 @@ def run_compare(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
     ctx.progress(0.05, "reading the map", force=True)
     designed = _designed_map(ctx, p)
     ctx.progress(0.1, "reading the log")
-    log = apply_filters(
-        read_journeys(ctx.store, ctx.tenant_id, p["log"]), Filters.from_dict(p["filters"])
-    )
+    whole = read_journeys(ctx.store, ctx.tenant_id, p["log"])
+    filters = Filters.from_dict(p["filters"])
+    log = apply_filters(whole, filters)
+    # Picking journeys (a segment, channels, variants) does not move the clock: right-censoring
+    # stays at the whole log's end, so a segment's journeys in progress are the ones the
+    # unfiltered split counts for it. A time window ends the log where it ends.
+    as_of = None if filters.start or filters.end else whole.time_range()[1]
     ctx.progress(0.3, "comparing")
-    result = analyze_against_map(log, designed, segment=p.get("segment"))
+    result = analyze_against_map(log, designed, segment=p.get("segment"), as_of=as_of)
     ctx.progress(0.8, "rendering")
     body = {
         "kind": "compare",
