@@ -470,8 +470,16 @@ class Priorities:
     after_goal: pl.DataFrame  # every journey had converted before it, by journeys
 
 
-_MEASURES = ("journeys", "closed", "converted", "conversion_rate", "baseline_rate")
-_MEASURES += ("conversion_gap", "impact", "examples")
+_MEASURES = (
+    "journeys",
+    "closed",
+    "converted",
+    "conversion_rate",
+    "baseline_rate",
+    "conversion_gap",
+    "impact",
+    "examples",
+)
 
 
 def _leak_subject() -> pl.Expr:
