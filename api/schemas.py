@@ -289,7 +289,9 @@ class AnalysisCreate(Model):
     )
     kind: AnalysisKind = "discover"
     filters: dict[str, Any] | None = Field(
-        None, description="Filter fields as in the quick reads' query (JSON values)."
+        None,
+        description="Filter fields as in the quick reads' query (JSON values); a segment "
+        'value null selects the journeys without that attribute: {"segment": {"region": [null]}}.',
     )
     segment: str | None = Field(
         None, description="A case attribute: results are also given per value of it."

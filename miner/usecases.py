@@ -135,6 +135,11 @@ def compare_journeys(
 ) -> MapAnalysis:
     """Filter `log`, compare it with `designed`: deviations, funnel, leaks, hidden journeys, overlay."""
     view = apply_filters(log, filters) if filters is not None else log
+    if as_of is None and filters is not None and not (filters.start or filters.end):
+        # Picking journeys (a segment, channels, variants) does not move the clock: right-
+        # censoring stays at the whole log's end, so a segment's journeys in progress are the
+        # ones the unfiltered split counts for it. A time window ends the log where it ends.
+        as_of = log.time_range()[1]
     progress(0.3, "comparing")
     return analyze_against_map(
         view, designed, segment=segment, min_support=min_support, as_of=as_of

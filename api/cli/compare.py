@@ -78,20 +78,26 @@ def _pct(value: Any) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
+def _points(delta: float | None) -> str:
+    # A difference of two rates, in percentage points: "+12.3 pt".
+    return "-" if delta is None else f"{delta * 100:+.1f} pt"
+
+
 def _print_summary(result: Any, top: int) -> None:
     cmp = result.comparison
-    cases = cmp.cases
-    open_ = int(cases.get_column("in_progress").sum())
-    closed = cases.height - open_
-    converted = int(cases.get_column("converted").sum())
+    totals = cmp.totals
+    unit = cmp.value_attribute if cmp.mean_value is not None else None
     out.print(
-        f"[bold]{cmp.map_name}[/] ({cmp.map_version}): {cases.height:,} journeys, "
-        f"{closed:,} closed, {open_:,} still in progress"
+        f"[bold]{cmp.map_name}[/] ({cmp.map_version}): {totals.journeys:,} journeys, "
+        f"{totals.closed:,} closed, {totals.in_progress:,} still in progress"
     )
     out.print(
         f"fitness: [bold]{cmp.fitness.cases:.1%}[/] of journeys, {cmp.fitness.events:.1%} of events; "
-        f"conversion of closed journeys: [bold]{_pct(converted / closed if closed else None)}[/]"
+        f"conversion of closed journeys: [bold]{_pct(totals.conversion_rate)}[/] "
+        f"({totals.converted:,} of {totals.closed:,})"
     )
+    if cmp.leaks.height:
+        out.print(_biggest_leak(cmp.leaks, unit))
     funnel = _table(
         "Funnel by phase", ["phase", "reached", "converted", "dropped", "in progress", "drop rate"]
     )
@@ -107,7 +113,7 @@ def _print_summary(result: Any, top: int) -> None:
     out.print(funnel)
     leaks = _table(
         f"Top {top} leak points",
-        ["touchpoint (phase)", "journeys", "share of closed", "value at risk"],
+        ["touchpoint (phase)", "journeys", "share of closed", f"value at risk ({unit or '-'})"],
     )
     for r in cmp.leaks.head(top).iter_rows(named=True):
         leaks.add_row(
@@ -118,34 +124,73 @@ def _print_summary(result: Any, top: int) -> None:
         )
     out.print(leaks)
     hidden = _table(
-        "Hidden journeys",
+        "Hidden journeys (Δ: against the rest of the closed journeys)",
         ["journey", "journeys", "share", "conversion", "Δ conversion", "median time"],
     )
     for r in result.hidden.frame.head(top).iter_rows(named=True):
-        delta = r["delta_conversion"]
         hidden.add_row(
             r["label"],
             f"{r['cases']:,}",
             _pct(r["share"]),
             _pct(r["conversion_rate"]),
-            "-" if delta is None else f"{delta:+.1%}",
+            _points(r["delta_conversion"]),
             human(r["median_duration_s"]),
         )
     out.print(
         hidden if result.hidden.frame.height else "no hidden journeys above the support threshold"
     )
-    frames = _table("Time frames", ["frame", "applicable", "breached", "breach rate", "median"])
+    frames = _table(
+        "Time frames",
+        ["frame", "applicable", "breached", "breach rate", "overdue, still open", "median"],
+    )
     for r in cmp.time_frames.iter_rows(named=True):
         frames.add_row(
             r["frame"],
             f"{r['applicable']:,}",
             f"{r['breached']:,}",
             _pct(r["breach_rate"]),
+            f"{r['overdue']:,}",
             human(r["median_s"]),
         )
     if cmp.time_frames.height:
         out.print(frames)
-    prio = _table(f"Top {top} priorities", ["#", "what", "journeys", "impact"])
-    for r in cmp.priorities.head(top).iter_rows(named=True):
-        prio.add_row(str(r["rank"]), r["title"], f"{r['journeys']:,}", f"{r['impact'] or 0:,.0f}")
-    out.print(prio)
+    ranked = result.ranked()
+    prio = _table(
+        f"Top {top} priorities: what costs conversions (impact in {unit or 'conversions'})",
+        ["#", "what", "journeys", "impact"],
+    )
+    prio.columns[1].justify = "left"
+    for r in ranked["priorities"].head(top).iter_rows(named=True):
+        prio.add_row(str(r["rank"]), _what(r), f"{r['journeys']:,}", f"{r['impact']:,.0f}")
+    out.print(prio if ranked["priorities"].height else "nothing found that costs conversions")
+    better = _table(
+        "Works better than designed (conversion with it vs without)",
+        ["#", "what", "journeys", "conversion"],
+    )
+    better.columns[1].justify = "left"
+    for r in ranked["better_than_designed"].head(top).iter_rows(named=True):
+        better.add_row(
+            str(r["rank"]),
+            _what(r),
+            f"{r['journeys']:,}",
+            f"{_pct(r['conversion_rate'])} vs {_pct(r['baseline_rate'])}",
+        )
+    if ranked["better_than_designed"].height:
+        out.print(better)
+
+
+def _biggest_leak(leaks: Any, unit: str | None) -> str:
+    # Volume and value can name different leaks; say both, so the priorities (ranked by value)
+    # do not seem to contradict the headline.
+    volume = leaks.row(0, named=True)  # leaks come most journeys first
+    text = f"biggest leak by journeys: {volume['touchpoint']} ({volume['journeys']:,})"
+    if unit is None:
+        return text
+    value = leaks.sort("value_at_risk", descending=True, nulls_last=True).row(0, named=True)
+    return f"{text}; by value at risk: {value['touchpoint']} ({value['value_at_risk']:,.0f} {unit})"
+
+
+def _what(r: dict[str, Any]) -> str:
+    # A priority's aspects, and the hidden journey made of the same journeys.
+    hidden = f" = hidden journey {r['hidden_journey']}" if r.get("hidden_journey") else ""
+    return f"{r['title']}{hidden}"

@@ -468,7 +468,7 @@ def get_quick_cache(request: Request) -> QuickCache:
 QuickCacheDep = Annotated[QuickCache, Depends(get_quick_cache)]
 _FILTER_DOC = (
     "Filters as query parameters: start, end, time_mode, channels, channel_mode, segment "
-    "(attr:v|v;attr:v), start_activities, end_activities, top_variants, min_variant_share, "
+    "(attr:v|v;attr:v; ~ is the missing value), start_activities, end_activities, top_variants, min_variant_share, "
     "activity_coverage, path_coverage, min_edge_count. Unknown names answer 422."
 )
 

@@ -3,7 +3,7 @@
 
 import { ApiError, apiKey, get, post, request, waitFor } from "./api.js";
 import { buildModel, flowDetails, highlight, touchpointDetails } from "./journeymap.js";
-import { fill, h, num, parseSvg, words } from "./util.js";
+import { fill, h, num, parseSvg, segmentLabel, segmentName, words } from "./util.js";
 import { renderDownloads, renderHeadline, renderPriorities, renderSegments } from "./summary.js";
 import { renderFunnel, renderHidden, renderMap, renderTimes, renderVariants } from "./views.js";
 
@@ -253,12 +253,15 @@ async function draftMap() {
 }
 
 // -- running ------------------------------------------------------------------------------
-async function run(segmentValue = "") {
+/** Run the comparison; `segmentValue` undefined: all journeys; a text: only that value of the
+ * split attribute; null: only the journeys without one (the API's missing value). */
+async function run(segmentValue = undefined) {
   clearMessages();
   const log = $("log-select").value;
   const map = $("map-select").value;
   const segment = $("segment-attr").value.trim() || null;
-  const filters = segment && segmentValue ? { segment: { [segment]: [segmentValue] } } : {};
+  const focused = segment !== null && segmentValue !== undefined;
+  const filters = focused ? { segment: { [segment]: [segmentValue] } } : {};
   $("run").disabled = true;
   $("segment-value").disabled = true;
   setProgress("run-progress", 0, "queued");
@@ -287,9 +290,9 @@ async function run(segmentValue = "") {
       request("GET", cmp.links["overlay.svg"], { as: "text" }),
       get(disc.links.result),
     ]);
-    state.run = { compare, discover, overlay, cmp, disc, segment, value: segmentValue, log, filters };
+    state.run = { compare, discover, overlay, cmp, disc, segment, value: focused ? segmentValue : undefined, log, filters };
     state.model = null;
-    if (!segmentValue) state.base = compare;
+    if (!focused) state.base = compare;
     setProgress("run-progress", 1, "done");
     showResults();
     announce(`Comparison done: ${num(compare.fitness?.n_cases)} journeys.`);
@@ -303,19 +306,22 @@ function showResults() {
   const { compare, segment, value } = state.run;
   $("results").hidden = false;
   renderHeadline($("headline"), compare);
-  const values = (state.base?.by_segment?.headline || []).map((r) => r.segment).filter((s) => s !== null);
+  // Every value of the split, the journeys without one ("no region") included; each option
+  // keeps its value (text or null) as a property, so null is a choice like any other.
+  const values = (state.base?.by_segment?.headline || []).map((r) => r.segment);
   const select = $("segment-value");
-  fill(
-    select,
-    h("option", { value: "" }, "all journeys"),
-    segment ? values.map((v) => h("option", { value: v, selected: v === value }, `only ${segment} = ${v}`)) : "",
-  );
+  const option = (v) => {
+    const node = h("option", { value: v ?? `(${segmentLabel(segment, v)})`, selected: v === value }, v === null ? `only journeys with ${segmentLabel(segment, v)}` : `only ${segmentName(segment, v)}`);
+    node.segmentValue = v;
+    return node;
+  };
+  fill(select, h("option", { value: "", selected: value === undefined }, "all journeys"), segment ? values.map(option) : "");
   select.disabled = !segment;
   fill(
     $("segment-note"),
     segment
-      ? value
-        ? `Every view shows only the journeys with ${segment} = ${value}; the Segments tab keeps all of them side by side.`
+      ? value !== undefined
+        ? `Every view shows only the journeys ${value === null ? `with ${segmentLabel(segment, value)}` : `with ${segmentName(segment, value)}`}; the Segments tab keeps all of them side by side.`
         : `Views are split by ${segment}: charts show each ${segment} beside all journeys.`
       : "Type an attribute under “Split every view by” (for example device) and compare again to split the views.",
   );
@@ -400,9 +406,13 @@ function onHiddenSelected(hj, path) {
 }
 
 async function focusSegment(value) {
-  $("segment-value").value = value ?? "";
-  await run(value ?? "");
+  const select = $("segment-value");
+  for (const option of select.options) option.selected = option.segmentValue === value;
+  await run(value);
 }
+
+/** The chosen option's segment value: undefined for all journeys, else its text or null. */
+const chosenSegment = (select) => select.selectedOptions[0]?.segmentValue;
 
 // -- tabs (roving tabindex, automatic activation) -------------------------------------------
 function activate(tab, focus = true) {
@@ -444,8 +454,8 @@ function wire() {
   $("upload-form").addEventListener("submit", uploadLog);
   $("map-upload").addEventListener("click", uploadMap);
   $("map-draft").addEventListener("click", draftMap);
-  $("run").addEventListener("click", () => run(""));
-  $("segment-value").addEventListener("change", (e) => run(e.target.value));
+  $("run").addEventListener("click", () => run());
+  $("segment-value").addEventListener("change", (e) => run(chosenSegment(e.target)));
   $("tabs").addEventListener("click", (e) => {
     const tab = e.target.closest('[role="tab"]');
     if (tab) activate(tab);

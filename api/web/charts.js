@@ -17,9 +17,13 @@ const CONFIG = {
 
 export const hasPlotly = () => typeof window.Plotly === "object" && window.Plotly !== null;
 
+// Numbers as the tables write them (en-GB): "2,741", never "2741".
+const integer = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 0 });
+
 function layout(extra) {
   return {
     font: FONT,
+    separators: ".,",
     margin: { l: 60, r: 20, t: 30, b: 60 },
     paper_bgcolor: "#ffffff",
     plot_bgcolor: "#ffffff",
@@ -46,15 +50,17 @@ export function funnelChart(node, phases, series) {
     name: s.name,
     y: phases,
     x: s.values,
-    textinfo: "value+percent initial",
+    // d3 format ",": thousands separators, as in the tables.
+    texttemplate: "%{value:,}<br>%{percentInitial:.0%}",
+    hovertemplate: "%{y}: %{value:,} journeys (%{percentInitial:.0%} of the first phase)<extra>%{fullData.name}</extra>",
     marker: { color: COLOURS[i % COLOURS.length], pattern: { shape: PATTERNS[i % PATTERNS.length] } },
     connector: { line: { color: "#9aa3ae", width: 1 } },
   }));
   draw(
     node,
     traces,
-    { margin: { l: 120, r: 20, t: 20, b: 40 }, funnelmode: "group", showlegend: series.length > 1 },
-    `Funnel by phase: ${series.map((s) => `${s.name}: ${s.values.join(", ")}`).join("; ")}`,
+    { margin: { l: 120, r: 20, t: 20, b: 40 }, funnelmode: "group", showlegend: series.length > 1, xaxis: { tickformat: "," } },
+    `Funnel by phase: ${series.map((s) => `${s.name}: ${s.values.map((v) => integer.format(v)).join(", ")}`).join("; ")}`,
   );
 }
 
@@ -65,7 +71,7 @@ export function barChart(node, categories, series, { yTitle = "", percent = fals
     name: s.name,
     x: categories,
     y: s.values,
-    text: s.values.map((v) => (v === null ? "" : percent ? `${(v * 100).toFixed(1)}%` : String(v))),
+    text: s.values.map((v) => (v === null ? "" : percent ? `${(v * 100).toFixed(1)}%` : integer.format(v))),
     textposition: "outside",
     cliponaxis: false,
     marker: { color: COLOURS[i % COLOURS.length], pattern: { shape: PATTERNS[i % PATTERNS.length] } },
@@ -76,7 +82,7 @@ export function barChart(node, categories, series, { yTitle = "", percent = fals
     {
       barmode: "group",
       showlegend: series.length > 1,
-      yaxis: { title: { text: yTitle }, tickformat: percent ? ".0%" : undefined, rangemode: "tozero" },
+      yaxis: { title: { text: yTitle }, tickformat: percent ? ".0%" : ",", rangemode: "tozero" },
       xaxis: { automargin: true, tickangle: 0 },
     },
     summary || `${yTitle}: ${categories.map((c, i) => `${c} ${series[0]?.values[i]}`).join(", ")}`,

@@ -219,9 +219,10 @@ export function touchpointDetails(model, id) {
       ["Journeys reaching it", num(tp.cases)],
       ["Drop-offs here", num(tp.drop_offs)],
       ["Journeys starting / ending here", `${num(tp.starts)} / ${num(tp.ends)}`],
-      ["Repeats (rework)", num(tp.repeats)],
+      // Rework as the priority list counts it: journeys that come back to the touchpoint.
+      ["Journeys coming back to it (rework)", num(tp.rework ?? tp.repeats)],
       ["Satisfaction", sat ? `${sat.mean.toFixed(2)} (${num(sat.scores)} scores)${sat.dip ? " · a dip" : ""}` : "no scores"],
-      leak && ["Value at risk (leak)", num(leak.value_at_risk)],
+      leak && [`Value at risk (leak, ${words(model.result.value?.impact_unit || "conversions")})`, num(leak.value_at_risk)],
       leak && ["Share of closed journeys lost here", pct(leak.share_of_closed)],
     ]),
     h("h4", {}, "Time to get here (median)"),
@@ -255,7 +256,7 @@ export function flowDetails(model, from, to) {
     facts([
       ["Times directly followed", num(f.count)],
       ["Median time", duration(f.median_s)],
-      frame && ["Time frame", `max ${duration(frame.max_s)} · breached ${num(frame.breached)} of ${num(frame.measured)} (${pct(frame.breach_rate)})`],
+      frame && ["Time frame", `max ${duration(frame.max_s)} · breached ${num(frame.breached)} of ${num(frame.measured)} (${pct(frame.breach_rate)})${frame.overdue ? ` · ${num(frame.overdue)} still open, overdue` : ""}`],
       hidden.length > 0 && ["Hidden journeys using it", hidden.map((hj) => `${hj.label} (${num(hj.cases)})`).join(", ")],
     ]),
     h("h4", {}, "Example journeys"),

@@ -64,6 +64,18 @@ export const signedDuration = (s) =>
 export const words = (id) =>
   id === null || id === undefined ? "–" : String(id).replaceAll("_", " ").replaceAll("->", "→");
 
+/** A segment value as people read it: journeys without the attribute are "no region". The
+ * JSON keeps null; this label is only how the page names that group. */
+export const segmentLabel = (attribute, value) =>
+  value === null || value === undefined ? `no ${words(attribute)}` : String(value);
+
+/** "region = east", or "no region" for the journeys without one. */
+export const segmentName = (attribute, value) =>
+  value === null || value === undefined ? `no ${words(attribute)}` : `${attribute} = ${value}`;
+
+/** The unit value at risk and impact count in (the value attribute, or conversions). */
+export const valueUnit = (result) => result?.value?.impact_unit || "conversions";
+
 /** Rows (objects) as CSV text with a header from `columns` (default: keys of the first row). */
 export function toCsv(rows, columns) {
   const cols = columns || Object.keys(rows[0] || {});

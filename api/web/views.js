@@ -4,7 +4,7 @@
 import { barChart, funnelChart, lineChart } from "./charts.js";
 import { buildModel, exampleList, highlight, mountMap, signatureOf } from "./journeymap.js";
 import { sortableTable } from "./tables.js";
-import { deltaPt, dec, duration, fill, h, num, pct, signedDuration, words } from "./util.js";
+import { deltaPt, dec, duration, fill, h, num, pct, segmentName, signedDuration, valueUnit, words } from "./util.js";
 
 /** The journey map tab: the overlay SVG and a side panel. Returns the SVG element. */
 export function renderMap(container, svgText, onPick) {
@@ -41,8 +41,10 @@ export function renderFunnel(panel, result) {
       { key: "journeys", label: "Journeys lost", num: true, format: num },
       { key: "share_of_closed", label: "Share of closed", num: true, format: pct },
       { key: "pass_conversion", label: "Conversion of those who go on", num: true, format: pct },
-      { key: "conversions_lost", label: "Conversions lost", num: true, format: dec },
-      { key: "value_at_risk", label: "Value at risk", num: true, format: num },
+      // Expected conversions (journeys x conversion of those who go on): whole journeys here,
+      // the exact figure stays in the JSON and the CSV.
+      { key: "conversions_lost", label: "Conversions lost (expected)", num: true, format: num },
+      { key: "value_at_risk", label: `Value at risk (${words(valueUnit(result))})`, num: true, format: num },
     ],
     { rows: result.leaks || [], caption: "Where journeys end outside the goal", sortKey: "value_at_risk", csv: "leaks" },
   );
@@ -67,7 +69,7 @@ export function renderFunnel(panel, result) {
       const rows = seg.funnel.filter((r) => r.segment === name);
       const first = rows.find((r) => r.phase === funnel[0]?.phase)?.reached || 1;
       const byPhase = new Map(rows.map((r) => [r.phase, r.reached / first]));
-      return { name: `${seg.attribute} = ${name}`, values: funnel.map((p) => byPhase.get(p.phase) ?? 0) };
+      return { name: segmentName(seg.attribute, name), values: funnel.map((p) => byPhase.get(p.phase) ?? 0) };
     });
     barChart(split, phases, series, { yTitle: "share reaching the phase", percent: true });
   }
@@ -93,8 +95,8 @@ export function renderHidden(panel, result, discover, mapSvgText, onSelect) {
       h(
         "p",
         {},
-        `Conversion ${pct(hj.conversion_rate)} (${deltaPt(hj.delta_conversion)} against journeys that follow the map), `,
-        `median duration ${duration(hj.median_duration_s)} (${signedDuration(hj.delta_duration_s)}). `,
+        `Conversion ${pct(hj.conversion_rate)} of its closed journeys: ${deltaPt(hj.delta_conversion)} against the rest of the closed journeys (${num(hj.rest_closed)}, converting ${pct(hj.rest_conversion_rate)}); `,
+        `median duration ${duration(hj.median_duration_s)} (${signedDuration(hj.delta_duration_s)} against the rest's ${duration(hj.rest_median_duration_s)}). `,
         `Deviations seen: ${hj.deviation_types.map(words).join(", ")}.`,
       ),
       paths.length
@@ -111,14 +113,14 @@ export function renderHidden(panel, result, discover, mapSvgText, onSelect) {
       { key: "cases", label: "Journeys", num: true, format: num },
       { key: "share", label: "Share", num: true, format: pct },
       { key: "conversion_rate", label: "Conversion", num: true, format: pct },
-      { key: "delta_conversion", label: "Δ conversion vs fitting", num: true, format: deltaPt },
+      { key: "delta_conversion", label: "Δ conversion vs rest of closed journeys", num: true, format: deltaPt },
       { key: "median_duration_s", label: "Median duration", num: true, format: duration },
-      { key: "delta_duration_s", label: "Δ duration", num: true, format: signedDuration },
+      { key: "delta_duration_s", label: "Δ duration vs rest", num: true, format: signedDuration },
       { key: "channel_list", label: "Channels" },
     ],
     {
       rows,
-      caption: "Groups of journeys that leave the map the same way (pick one to see it on the map)",
+      caption: "Groups of journeys that leave the map the same way, each against the rest of the closed journeys (pick one to see it on the map)",
       sortKey: "cases",
       rowKey: (r) => r.signature.join("|"),
       select,
@@ -282,7 +284,7 @@ export function renderTimes(panel, result) {
   if (seg && seg.time_frames?.length) {
     for (const name of [...new Set(seg.time_frames.map((r) => r.segment))]) {
       const rows = new Map(seg.time_frames.filter((r) => r.segment === name).map((r) => [r.frame, r.breach_rate]));
-      series.push({ name: `${seg.attribute} = ${name}`, values: frames.map((f) => rows.get(f.frame) ?? null) });
+      series.push({ name: segmentName(seg.attribute, name), values: frames.map((f) => rows.get(f.frame) ?? null) });
     }
   }
   if (frames.length) barChart(chart, frames.map((f) => frameText(f.frame).replace(" → ", "<br>→ ")), series, { yTitle: "breach rate", percent: true });

@@ -12,12 +12,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from ..discover.discovery import discover_dfg
 from ..draw.overlay import Overlay, build_overlay
 from ..files import atomic_write_text
 from ..log import EventLog, atomic_write_parquet
 from ..maps.designed import DesignedMap
 from .comparison import Comparison, compare_to_map
+from .funnel import JOURNEY_SET_SEED
 from .hidden import HiddenJourneys, find_hidden_journeys
 
 
@@ -32,9 +35,34 @@ class MapAnalysis:
     def to_dict(self, *, cases_path: str | Path | None = None) -> dict[str, Any]:
         """The JSON of `journeyminer compare --json` (cases go to `cases_path` when many)."""
         data = self.comparison.to_dict(cases_path=cases_path)
+        for key, frame in self.ranked().items():
+            data[key] = frame.drop("journey_set").to_dicts()
         data["hidden_journeys"] = self.hidden.to_dict()
+        data["hidden_baseline"] = self.hidden.baseline()
         data["overlay"] = self.overlay.to_dict()
         return data
+
+    def ranked(self) -> dict[str, pl.DataFrame]:
+        """The comparison's priorities, better-than-designed and after-goal lists, each item
+        naming the hidden journey (`hidden_journey`, its label) made of exactly its journeys."""
+        cmp = self.comparison
+        fingerprints = (
+            self.hidden.members.group_by("signature")
+            .agg(
+                pl.col("case_id").hash(JOURNEY_SET_SEED).sum().alias("journey_set"),
+                pl.len().cast(pl.Int64).alias("journeys"),
+            )
+            .join(self.hidden.frame.select("signature", "label"), on="signature")
+            .select("journey_set", "journeys", pl.col("label").alias("hidden_journey"))
+        )
+        return {
+            key: frame.join(fingerprints, on=["journey_set", "journeys"], how="left")
+            for key, frame in (
+                ("priorities", cmp.priorities),
+                ("better_than_designed", cmp.better_than_designed),
+                ("after_goal", cmp.after_goal),
+            )
+        }
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write compare.json, per-journey Parquet, hidden journeys and the overlay, atomically."""

@@ -21,7 +21,8 @@ case-level parts (`miner.compare.windows`): time frames, rules, drop-off vs in p
 - rework: an activity (mapped or not) seen again; once per activity, at its second occurrence.
 - time-frame breach: the first `to` after the first `from` (in event order) comes later than
   `max`, at the `to`. A `to` that never came is no breach, but counts as *overdue* in
-  `time_frames` when `max` had passed by `as_of`. Phase frame: first to last event in the
+  `time_frames` when `max` had passed by `as_of` and the journey is still in progress (one that
+  dropped off is not waiting any more). Phase frame: first to last event in the
   phase takes longer than `max`.
 - rule breach: `within`: each `after` needs a `then` after it within `max` (a missing `then`
   breaches once `max` has passed by `as_of`); `not_while_open`: an `event` after `opened_by`
@@ -82,6 +83,38 @@ class Fitness:
         return dict(self.__dict__)
 
 
+@dataclass(frozen=True)
+class Totals:
+    """The log's own headline counts (every journey, not a funnel row): the one source the page,
+    the CLI and the API read "N journeys, M still in progress, X% conversion" from."""
+
+    journeys: int
+    closed: int  # converted or dropped
+    in_progress: int  # right-censored: neither converted nor dropped yet
+    converted: int
+    dropped: int
+    conversion_rate: float | None  # converted / closed
+
+    @classmethod
+    def of(cls, cases: pl.DataFrame) -> Totals:
+        """Sum the per-journey frame's verdicts."""
+        in_progress = int(cases.get_column("in_progress").sum())
+        converted = int(cases.get_column("converted").sum())  # a converted journey is closed
+        closed = cases.height - in_progress
+        return cls(
+            journeys=cases.height,
+            closed=closed,
+            in_progress=in_progress,
+            converted=converted,
+            dropped=int(cases.get_column("dropped").sum()),
+            conversion_rate=converted / closed if closed else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: {"journeys", "closed", "in_progress", "converted", "dropped", ...}."""
+        return dict(self.__dict__)
+
+
 class _Once:
     """A value built on first use by `build`, then kept (thread-safe; the builder is dropped)."""
 
@@ -135,9 +168,20 @@ class Comparison:
     paths: pl.DataFrame  # the top variants with their conversion
     effort: Effort
     satisfaction: Satisfaction | None
-    priorities: pl.DataFrame  # rank, kind, type, ..., title, journeys, gap, impact, examples
+    priorities: pl.DataFrame  # rank, kind, type, ..., title, aspects, journeys, impact, ...
     by_segment: SegmentSplit | None
     _deviations: _Once = field(repr=False, compare=False)
+    # Deviations whose journeys convert better than the rest (`priorities`' schema, by gain).
+    better_than_designed: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # Deviations every journey showed only after converting (a late delivery): not ranked.
+    after_goal: pl.DataFrame = field(default_factory=pl.DataFrame)
+    value_attribute: str | None = None  # the case attribute value at risk is counted in
+    mean_value: float | None = None  # its mean over converted journeys (fills missing values)
+
+    @property
+    def totals(self) -> Totals:
+        """Journeys, closed, in progress, converted and dropped over the whole (filtered) log."""
+        return Totals.of(self.cases)
 
     @property
     def deviations(self) -> pl.DataFrame:
@@ -176,6 +220,16 @@ class Comparison:
             "as_of": self.as_of.isoformat() if self.as_of is not None else None,
             "timeout_s": self.timeout.total_seconds(),
             "segment": self.segment,
+            "totals": self.totals.to_dict(),
+            # What value at risk and impact count in: the attribute's own unit (null: no
+            # value in the log, so impact counts conversions instead).
+            "value": {
+                "attribute": self.value_attribute if self.mean_value is not None else None,
+                "mean_converted": self.mean_value,
+                "impact_unit": self.value_attribute
+                if self.mean_value is not None
+                else "conversions",
+            },
             "fitness": self.fitness.to_dict(),
             "cases": cases,
             "deviations": self.deviation_summary.to_dicts(),
@@ -187,7 +241,9 @@ class Comparison:
             "paths": self.paths.to_dicts(),
             "effort": self.effort.to_dict(),
             "satisfaction": self.satisfaction.to_dict() if self.satisfaction else None,
-            "priorities": self.priorities.to_dicts(),
+            "priorities": self.priorities.drop("journey_set").to_dicts(),
+            "better_than_designed": self.better_than_designed.drop("journey_set").to_dicts(),
+            "after_goal": self.after_goal.drop("journey_set").to_dicts(),
             "by_segment": self.by_segment.to_dict() if self.by_segment else None,
         }
 
@@ -248,10 +304,12 @@ def compare_to_map(
         measuring = side.submit(measure_windows, enc, codes, as_of_us)
         valuing = side.submit(first_per_case, frame, enc, value_attribute, pl.Float64)
         naming = side.submit(frame.get_column(CASE).gather, enc.offsets[:-1])
-        framing = side.submit(lambda: measuring.result().frame_summary())
         replayed = replay_log(enc, codes)
         windows = measuring.result()
         pc = PerCase.of(enc, replayed, windows, as_of_us, timeout // timedelta(microseconds=1))
+        # Overdue counts journeys still waiting: right-censoring decides which those are.
+        windows = windows.still_open(pc.in_progress)
+        framing = side.submit(windows.frame_summary)
         case_ids = naming.result()
         grouping = side.submit(deviation_tables, replayed, windows, pc, codes, case_ids, examples)
         efforts = side.submit(
@@ -290,6 +348,9 @@ def compare_to_map(
             )
         closed = ~pc.in_progress
         deviation_summary, grouped = grouping.result()
+        ranked = rank_priorities(
+            grouped, leaks, mean_value, int(closed.sum()), int((pc.converted & closed).sum())
+        )
         return Comparison(
             map_name=designed.name,
             map_version=designed.version,
@@ -315,11 +376,13 @@ def compare_to_map(
             paths=_paths(cases, replayed, pc, top_paths),
             effort=efforts.result(),
             satisfaction=scoring.result(),
-            priorities=rank_priorities(
-                grouped, leaks, mean_value, int(closed.sum()), int((pc.converted & closed).sum())
-            ),
+            priorities=ranked.costs,
             by_segment=split,
             _deviations=_Once(partial(journey_deviations, enc, codes, replayed, windows, cases)),
+            better_than_designed=ranked.better_than_designed,
+            after_goal=ranked.after_goal,
+            value_attribute=value_attribute if value_attribute in frame.columns else None,
+            mean_value=mean_value,
         )
 
 

@@ -19,6 +19,7 @@ from ...kernels import replay as k
 from ..log import CASE, EncodedLog
 from .cases import PerCase
 from .deviations import FIT_BREAKERS, TYPES, MapCodes, Replayed, list_series
+from .funnel import JOURNEY_SET_SEED
 from .windows import Windows
 
 DEVIATION_SCHEMA: dict[str, Any] = {
@@ -108,6 +109,7 @@ class DeviationRows:
     size: np.ndarray  # int64 journeys in the group
     closed: np.ndarray  # int64 closed journeys in the group
     converted: np.ndarray  # int64 converted (closed) journeys in the group
+    after_goal: np.ndarray  # bool: the record lies after its journey's (variant's) first goal
     var: np.ndarray  # int64[n_cases]: variant of each case
     variant_size: np.ndarray  # int64[n_variants]: journeys per variant
     n_variants: int
@@ -143,6 +145,7 @@ class DeviationRows:
             converted=np.concatenate([n_conv[vu], (pc.converted & closed)[wu].astype(np.int64)])[
                 order
             ],
+            after_goal=_after(position, np.concatenate([rp.goal_pos[vu], pc.goal[wu]]))[order],
             var=pc.var,
             variant_size=size,
             n_variants=k_var,
@@ -206,7 +209,8 @@ class DeviationRows:
 
     def grouped(self, codes: MapCodes, case_ids: pl.Series, examples: int) -> pl.DataFrame:
         """Per (type, touchpoint, from, to, phase) in order of first appearance: journeys,
-        closed, converted and the first `examples` journeys' case ids, as `priorities` has."""
+        closed, converted, the first `examples` journeys' case ids and the fingerprint of its
+        journeys (`journey_set`), as `priorities` has."""
         r = self.group.size
         gid, rows, n_keys = self._key_ids(codes)
         group = self.group[rows]
@@ -227,6 +231,17 @@ class DeviationRows:
         np.cumsum(kept.sum(axis=1), out=offsets[1:])
         cand = smallest[kept]
         head = rows[np.cumsum(lengths) - lengths] if n_keys else rows[:0]
+        # The set of journeys of each key: the sum (mod 2**64) of their case ids' hashes, each
+        # group counted once; a variant's group stands for all of its journeys.
+        hashes = case_ids.hash(JOURNEY_SET_SEED).to_numpy()
+        per_variant = np.zeros(self.n_variants, dtype=np.uint64)
+        np.add.at(per_variant, self.var, hashes)
+        own = self.group >= self.n_variants
+        row_set = np.empty(r, dtype=np.uint64)
+        row_set[~own] = per_variant[self.group[~own]]
+        row_set[own] = hashes[self.group[own] - self.n_variants]
+        journey_set = np.zeros(n_keys, dtype=np.uint64)
+        np.add.at(journey_set, gid[new], row_set[rows[new]])
         key = {c: self.codes[c][head] for c in _CODE_COLUMNS}
         return pl.DataFrame(
             {
@@ -236,14 +251,21 @@ class DeviationRows:
                 "to": codes.decode(key["to"]),
                 "phase": codes.decode_phase(key["phase"]),
                 "journeys": per_key(self.size[rows] * new),
-                "closed": per_key(self.closed[rows]),
-                "converted": per_key(self.converted[rows]),
+                "closed": per_key(self.closed[rows] * new),
+                "converted": per_key(self.converted[rows] * new),
                 "examples": list_series(offsets, case_ids.gather(cand)),
+                "journey_set": journey_set,
+                "after_goal": per_key(~self.after_goal[rows]) == 0,
             },
             schema={c: pl.String for c in _CODE_COLUMNS}
             | {c: pl.Int64 for c in ("journeys", "closed", "converted")}
-            | {"examples": pl.List(pl.String)},
+            | {"examples": pl.List(pl.String), "journey_set": pl.UInt64, "after_goal": pl.Boolean},
         )
+
+
+def _after(position: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    # After the goal: the journey had converted before this deviation (at the goal is not after).
+    return (goal >= 0) & (position > goal)
 
 
 def _int64(column: pl.Series) -> np.ndarray:

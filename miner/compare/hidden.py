@@ -4,8 +4,11 @@ A signature is the list of unknown touchpoints (by name) and unexpected transiti
 ("a->b") of a journey, in order of first occurrence, as `miner/compare/comparison.py` writes it in
 `Comparison.cases`. Journeys that do not fit but have an empty signature (only a drop-off,
 a wrong start or a skip) are on no hidden path. Grouping is exact and deterministic: no
-clustering. Each group is measured against the fitting journeys: conversion over closed
-journeys (in-progress ones are right-censored and only counted), median duration over all.
+clustering. Each group is measured against the rest of the closed journeys (every closed
+journey not in the group, fitting or not): conversion and median duration alike, both over
+closed journeys only. In-progress journeys are right-censored (neither their outcome nor their
+duration is final), so they are only counted. Comparing with fitting journeys would be
+tautological: a closed fitting journey converted by definition.
 """
 
 from __future__ import annotations
@@ -38,26 +41,30 @@ HIDDEN_SCHEMA: dict[str, Any] = {
     "n_in_progress": pl.Int64,
     "converted": pl.Int64,
     "conversion_rate": pl.Float64,
-    "median_duration_s": pl.Float64,
+    "median_duration_s": pl.Float64,  # over the group's closed journeys
     "channels": pl.List(pl.Struct({"channel": pl.String, "cases": pl.Int64})),
     "deviation_types": pl.List(pl.String),
     "examples": pl.List(pl.String),
-    "delta_conversion": pl.Float64,
-    "delta_duration_s": pl.Float64,
+    "rest_closed": pl.Int64,  # closed journeys not in this hidden journey
+    "rest_conversion_rate": pl.Float64,
+    "rest_median_duration_s": pl.Float64,
+    "delta_conversion": pl.Float64,  # conversion_rate - rest_conversion_rate (a share; x100 = pt)
+    "delta_duration_s": pl.Float64,  # median_duration_s - rest_median_duration_s
 }
 _ROW = "__row"
 
 
 @dataclass(frozen=True)
 class HiddenJourneys:
-    """Hidden journeys, most frequent first, with the fitting journeys they are measured against."""
+    """Hidden journeys, most frequent first; each row is measured against the rest of the closed
+    journeys (its own `rest_*` columns), out of the closed journeys summed up here."""
 
     frame: pl.DataFrame  # one row per hidden journey; columns as HIDDEN_SCHEMA
     members: pl.DataFrame  # case_id, signature: the cases of every reported hidden journey
     n_cases: int  # all journeys in the input
-    n_fitting: int
-    fitting_conversion_rate: float | None  # over closed fitting journeys
-    fitting_median_duration_s: float | None
+    n_closed: int  # closed journeys (converted or dropped), the pool every `rest_*` comes from
+    closed_conversion_rate: float | None
+    closed_median_duration_s: float | None
     min_cases: int  # the support threshold as a number of journeys
 
     def __len__(self) -> int:
@@ -68,11 +75,13 @@ class HiddenJourneys:
         return self.frame.to_dicts()
 
     def baseline(self) -> dict[str, Any]:
-        """The fitting journeys every delta is taken against, JSON-ready."""
+        """What the deltas compare with, JSON-ready: each row's rest of the closed journeys, drawn
+        from all closed journeys (their count, conversion and median duration are given here)."""
         return {
-            "cases": self.n_fitting,
-            "conversion_rate": self.fitting_conversion_rate,
-            "median_duration_s": self.fitting_median_duration_s,
+            "compared_with": "rest_of_closed",
+            "closed": self.n_closed,
+            "conversion_rate": self.closed_conversion_rate,
+            "median_duration_s": self.closed_median_duration_s,
         }
 
     def case_ids(self, signature: Sequence[str] | str) -> list[str]:
@@ -113,14 +122,12 @@ def find_hidden_journeys(
     closed = ~pl.col("in_progress").fill_null(False)
     converted = pl.col("converted").fill_null(False)
 
-    fitting = frame.filter(pl.col("fits"))
-    base = fitting.select(
+    everyone = frame.select(
         (converted & closed).sum().alias("converted"),
         closed.sum().alias("closed"),
-        pl.col("duration_s").median().alias("median"),
+        pl.col("duration_s").filter(closed).median().alias("median"),
     ).row(0, named=True)
-    base_conversion = base["converted"] / base["closed"] if base["closed"] else None
-    base_duration = base["median"]
+    n_closed, n_converted = int(everyone["closed"]), int(everyone["converted"])
 
     hidden = frame.filter(~pl.col("fits") & (pl.col("signature").list.len() > 0))
     groups = (
@@ -130,7 +137,7 @@ def find_hidden_journeys(
             closed.sum().cast(pl.Int64).alias("n_closed"),
             (~closed).sum().cast(pl.Int64).alias("n_in_progress"),
             (converted & closed).sum().cast(pl.Int64).alias("converted"),
-            pl.col("duration_s").median().alias("median_duration_s"),
+            pl.col("duration_s").filter(closed).median().alias("median_duration_s"),
             pl.col("case_id").sort_by(_ROW).head(examples).alias("examples"),
         )
         .filter(pl.col("cases") >= min_cases)
@@ -147,17 +154,23 @@ def find_hidden_journeys(
     )
     types = _deviation_types(cases, members)
     rate = pl.when(pl.col("n_closed") > 0).then(pl.col("converted") / pl.col("n_closed"))
+    # The rest of the closed journeys: all closed ones minus the group's own (counts subtract).
+    rest_closed = n_closed - pl.col("n_closed")
+    rest_rate = pl.when(rest_closed > 0).then((n_converted - pl.col("converted")) / rest_closed)
     result = (
         groups.join(channels, on="signature", how="left")
         .join(types, on="signature", how="left")
+        .join(_rest_medians(frame, members, closed), on="signature", how="left")
         .with_columns(
             label=signature_label(pl.col("signature")),
             share=pl.col("cases") / max(n, 1),
             conversion_rate=rate,
+            rest_closed=rest_closed,
+            rest_conversion_rate=rest_rate,
         )
         .with_columns(
-            delta_conversion=pl.col("conversion_rate") - pl.lit(base_conversion, pl.Float64),
-            delta_duration_s=pl.col("median_duration_s") - pl.lit(base_duration, pl.Float64),
+            delta_conversion=pl.col("conversion_rate") - pl.col("rest_conversion_rate"),
+            delta_duration_s=pl.col("median_duration_s") - pl.col("rest_median_duration_s"),
             channels=pl.col("channels").fill_null(pl.lit([], dtype=HIDDEN_SCHEMA["channels"])),
             deviation_types=pl.col("deviation_types").fill_null(
                 pl.lit([], dtype=pl.List(pl.String))
@@ -170,10 +183,64 @@ def find_hidden_journeys(
         frame=result,
         members=members.select("case_id", "signature"),
         n_cases=n,
-        n_fitting=fitting.height,
-        fitting_conversion_rate=base_conversion,
-        fitting_median_duration_s=base_duration,
+        n_closed=n_closed,
+        closed_conversion_rate=n_converted / n_closed if n_closed else None,
+        closed_median_duration_s=everyone["median"],
         min_cases=min_cases,
+    )
+
+
+def _rest_medians(frame: pl.DataFrame, members: pl.DataFrame, closed: pl.Expr) -> pl.DataFrame:
+    """Per signature, the median duration of the closed journeys *not* in it (O(n log n)).
+
+    With D the closed durations sorted (length N) and r_0 < r_1 < ... the positions of a
+    group's own journeys in D, r_i - i journeys of the rest lie before its i-th one; so the
+    rest's j-th smallest duration sits at D[j + #{i : r_i - i <= j}]. The median is the mean of
+    the rest's ((m-1)//2)-th and (m//2)-th, m = N - the group's own (as polars' median).
+    """
+    timed = (
+        frame.filter(closed & pl.col("duration_s").is_not_null())
+        .sort("duration_s", _ROW)
+        .select(_ROW, "duration_s")
+        .with_row_index("_pos")
+        .with_columns(pl.col("_pos").cast(pl.Int64))
+    )
+    own = (
+        members.select(_ROW, "signature")
+        .join(timed.select(_ROW, "_pos"), on=_ROW)
+        .sort("_pos")
+        .with_columns((pl.col("_pos") - pl.int_range(pl.len()).over("signature")).alias("_key"))
+    )
+    m = pl.lit(timed.height, dtype=pl.Int64) - pl.col("_own").fill_null(0)
+    sizes = (
+        members.select("signature")
+        .unique()
+        .join(
+            own.group_by("signature").agg(pl.len().cast(pl.Int64).alias("_own")),
+            on="signature",
+            how="left",
+        )
+        .filter(m > 0)
+        .select("signature", ((m - 1) // 2).alias("_lo"), (m // 2).alias("_hi"))
+    )
+    counts = (
+        own.join(sizes, on="signature")
+        .group_by("signature")
+        .agg(
+            (pl.col("_key") <= pl.col("_lo")).sum().cast(pl.Int64).alias("_c_lo"),
+            (pl.col("_key") <= pl.col("_hi")).sum().cast(pl.Int64).alias("_c_hi"),
+        )
+    )
+    at = sizes.join(counts, on="signature", how="left").select(
+        "signature",
+        (pl.col("_lo") + pl.col("_c_lo").fill_null(0)).alias("_lo"),
+        (pl.col("_hi") + pl.col("_c_hi").fill_null(0)).alias("_hi"),
+    )
+    durations = timed.select("_pos", "duration_s")
+    for end in ("_lo", "_hi"):
+        at = at.join(durations.rename({"_pos": end, "duration_s": f"{end}_s"}), on=end, how="left")
+    return at.select(
+        "signature", ((pl.col("_lo_s") + pl.col("_hi_s")) / 2).alias("rest_median_duration_s")
     )
 
 

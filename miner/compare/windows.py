@@ -6,7 +6,7 @@ the meaning of a breach is in `miner.compare.comparison`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import numpy as np
@@ -38,7 +38,7 @@ class FrameRows:
     measured: np.ndarray  # bool: its `to` came
     duration_s: np.ndarray  # float64 seconds from `from` to `to`, NaN when not measured
     breached: np.ndarray  # bool
-    overdue: np.ndarray  # bool: not measured, and `max` had passed by as_of
+    overdue: np.ndarray  # bool: not measured, `max` had passed by as_of (and still open)
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +51,12 @@ class Windows:
     bits: np.ndarray  # int64[n_cases]: TIME_FRAME and RULE bits
     frame_specs: pl.DataFrame  # frame, from, to, phase, max_s: the map's frames in order
     rule_specs: pl.DataFrame  # rule, kind, max_s: the map's rules in order
+
+    def still_open(self, in_progress: np.ndarray) -> Windows:
+        """These windows with `overdue` kept only for journeys still in progress (bool[n_cases]):
+        a journey that dropped off is no longer waiting for its `to`, it left."""
+        rows = [replace(f, overdue=f.overdue & in_progress[f.case]) for f in self.frame_rows]
+        return replace(self, frame_rows=rows)
 
     @property
     def frames(self) -> pl.DataFrame:

@@ -11,7 +11,9 @@ Log filters, applied by `apply_filters` in this order, each on what the previous
    channels; "events" keeps only the events on them. Events without a channel never match.
 3. segment: a case's value of an attribute is its first non-null value in event order,
    compared as text (polars' string cast); a case stays when, for every attribute, its
-   value is one of the allowed values. A case with no value never matches.
+   value is one of the allowed values. A case with no value matches only the *missing
+   value*, allowed as None (JSON null; `~` in a query, as YAML writes null, with a
+   backslash for a literal tilde), so "journeys without a region" is a segment too.
 4. start/end activities: cases whose first / last activity is in the set.
 5. variants: variants ranked as `discover_variants` ranks them (count desc, then activity
    tuple); keep the cases of the `top_variants` first ones and of those whose share of
@@ -54,6 +56,8 @@ CHANNEL_MODES: tuple[str, ...] = get_args(ChannelMode)
 
 # Separators in query strings; a backslash escapes any of them (and leading/trailing spaces).
 _SPECIAL = frozenset("\\,;:|")
+#: A segment value in a query string that stands for "no value" (None), as YAML writes null.
+MISSING = "~"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +66,7 @@ class Filters:
 
     Names in `channels`, `segment`, `start_activities` and `end_activities` are sets: they
     are stored sorted and without duplicates, so equal filters compare and serialise equal.
+    A segment value None stands for "no value" and sorts last.
     """
 
     start: datetime | None = None
@@ -69,7 +74,7 @@ class Filters:
     time_mode: TimeMode = "contained"
     channels: tuple[str, ...] = ()
     channel_mode: ChannelMode = "cases"
-    segment: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    segment: Mapping[str, tuple[str | None, ...]] = field(default_factory=dict, hash=False)
     start_activities: tuple[str, ...] = ()
     end_activities: tuple[str, ...] = ()
     top_variants: int | None = None
@@ -96,9 +101,9 @@ class Filters:
             raise _bad("segment", "a mapping of attribute -> allowed values", repr(self.segment))
         if not all(isinstance(a, str) and a for a in self.segment):
             raise _bad("segment", "attribute names as text", repr(list(self.segment)))
-        segment: dict[str, tuple[str, ...]] = {}
+        segment: dict[str, tuple[str | None, ...]] = {}
         for attribute in sorted(self.segment):
-            values = _names("segment", self.segment[attribute])
+            values = _segment_values(self.segment[attribute])
             if not values:
                 raise _bad("segment", "at least one allowed value per attribute", attribute)
             segment[attribute] = values
@@ -145,7 +150,8 @@ class Filters:
                 out[name] = _iso(value)
             elif name == "segment":
                 out[name] = ";".join(
-                    f"{_escape(k)}:{'|'.join(_escape(v) for v in vs)}" for k, vs in value.items()
+                    f"{_escape(k)}:{'|'.join(MISSING if v is None else _escape(v) for v in vs)}"
+                    for k, vs in value.items()
                 )
             elif isinstance(value, tuple):
                 out[name] = ",".join(_escape(v) for v in value)
@@ -285,10 +291,12 @@ def _channels(frame: pl.DataFrame, f: Filters) -> pl.DataFrame:
 def _segment(frame: pl.DataFrame, f: Filters) -> pl.DataFrame:
     if not f.segment:
         return frame
-    keep = [
-        pl.col(attribute).cast(pl.String).drop_nulls().first().over(CASE).is_in(list(values))
-        for attribute, values in f.segment.items()
-    ]
+    keep = []
+    for attribute, values in f.segment.items():
+        value = pl.col(attribute).cast(pl.String).drop_nulls().first().over(CASE)
+        named = [v for v in values if v is not None]
+        match = value.is_in(named)
+        keep.append(match | value.is_null() if None in values else match)
     try:
         return frame.filter(pl.all_horizontal(keep))
     except pl.exceptions.PolarsError as exc:
@@ -422,6 +430,17 @@ def _names(name: str, value: object) -> tuple[str, ...]:
     return tuple(sorted(set(value)))
 
 
+def _segment_values(value: object) -> tuple[str | None, ...]:
+    # Like _names, with None for "no value" allowed (last, once).
+    if isinstance(value, str) or not isinstance(value, (tuple, list, set, frozenset)):
+        raise _bad("segment", "a tuple of values", repr(value))
+    named = [v for v in value if v is not None]
+    if not all(isinstance(v, str) and v for v in named):
+        raise _bad("segment", "non-empty values as text, or null for no value", repr(value))
+    missing: tuple[None, ...] = (None,) if len(named) < len(value) else ()
+    return (*sorted(set(named)), *missing)
+
+
 def _whole(name: str, value: object) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise _bad(name, "a whole number >= 1", repr(value))
@@ -495,7 +514,10 @@ def _text(tokens: list[Token]) -> str:
 
 
 def _escape(name: str) -> str:
-    # Separators anywhere, and spaces at either end (which parsing strips), get a backslash.
+    # Separators anywhere, and spaces at either end (which parsing strips), get a backslash;
+    # so does a lone "~", which would read as the missing value.
+    if name == MISSING:
+        return "\\" + MISSING
     last = len(name) - 1
     return "".join(
         "\\" + ch if ch in _SPECIAL or (ch.isspace() and i in (0, last)) else ch
@@ -503,15 +525,24 @@ def _escape(name: str) -> str:
     )
 
 
-def _parse_segment(parts: list[list[Token]]) -> dict[str, tuple[str, ...]]:
-    segment: dict[str, tuple[str, ...]] = {}
+def _segment_value(tokens: list[Token]) -> str | None:
+    # "" (skipped), None for an unescaped lone "~", else the text.
+    text = _text(tokens)
+    bare = [t for t in tokens if not (t[0].isspace() and not t[1])]
+    return None if bare == [(MISSING, False)] else text
+
+
+def _parse_segment(parts: list[list[Token]]) -> dict[str, tuple[str | None, ...]]:
+    segment: dict[str, tuple[str | None, ...]] = {}
     for part in parts:
         if not _text(part):
             continue
         pieces = _split(part, ":", maxsplit=1)
         attribute = _text(pieces[0])
         values = (
-            tuple(v for p in _split(pieces[1], "|") if (v := _text(p))) if len(pieces) == 2 else ()
+            tuple(v for p in _split(pieces[1], "|") if (v := _segment_value(p)) != "")
+            if len(pieces) == 2
+            else ()
         )
         if not attribute or not values:
             raise _bad(

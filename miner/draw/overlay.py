@@ -57,7 +57,9 @@ KIND_TEXT = {
 }
 MARGIN, HEADER_H, BOX_H, ROW_GAP, COL_GAP = 16.0, 44.0, 40.0, 16.0, 96.0
 LANE_GAP, LANE_HEAD, SIDE = 28.0, 24.0, 72.0
-_STATS = ("count", "cases", "drop_offs", "starts", "ends", "repeats")
+# repeats: times the touchpoint directly follows itself (a -> a); rework: journeys that show it
+# more than once, anywhere (the comparison's definition of rework, as its priorities count it).
+_STATS = ("count", "cases", "drop_offs", "starts", "ends", "repeats", "rework")
 
 
 @dataclass(frozen=True)
@@ -149,10 +151,10 @@ def build_overlay(
     if cases is not None:
         stats = stats.with_columns(pl.col("drop_offs").fill_null(0))
     if variants is not None:
-        stats = stats.with_columns(pl.col("cases").fill_null(0))
+        stats = stats.with_columns(pl.col("cases", "rework").fill_null(0))
     by_id = {r["activity"]: r for r in stats.to_dicts()}
     zero: dict[str, int | None] = {"count": 0, "starts": 0, "ends": 0, "repeats": 0}
-    zero |= {"cases": 0 if variants is not None else None}
+    zero |= {k: 0 if variants is not None else None for k in ("cases", "rework")}
     zero |= {"drop_offs": 0 if cases is not None else None}
     tp_rows = [
         {
@@ -198,6 +200,7 @@ TOUCHPOINT_SCHEMA: dict[str, Any] = {
     "starts": pl.Int64,
     "ends": pl.Int64,
     "repeats": pl.Int64,
+    "rework": pl.Int64,
 }
 UNKNOWN_SCHEMA: dict[str, Any] = {
     "id": pl.String,
@@ -219,15 +222,22 @@ def _renamed(counts: pl.DataFrame, name: str) -> pl.DataFrame:
 
 
 def _reach(variants: Variants | pl.DataFrame | None) -> pl.DataFrame:
-    """Journeys that reach each activity (at least once): variant counts summed."""
+    """Journeys that reach each activity (at least once), and that show it again (rework):
+    variant counts summed."""
     if variants is None:
-        return pl.DataFrame(schema={"activity": pl.String, "cases": pl.Int64})
+        return pl.DataFrame(schema={"activity": pl.String, "cases": pl.Int64, "rework": pl.Int64})
     frame = variants if isinstance(variants, pl.DataFrame) else variants.frame
     return (
-        frame.select(pl.col("activities").list.unique().alias("activity"), "count")
+        frame.select(pl.col("activities").alias("activity"), "count")
+        .with_row_index("_variant")
         .explode("activity")
+        .group_by("_variant", "activity")
+        .agg(pl.col("count").first(), (pl.len() > 1).alias("again"))
         .group_by("activity")
-        .agg(pl.col("count").sum().cast(pl.Int64).alias("cases"))
+        .agg(
+            pl.col("count").sum().cast(pl.Int64).alias("cases"),
+            pl.col("count").filter(pl.col("again")).sum().cast(pl.Int64).alias("rework"),
+        )
     )
 
 
@@ -419,8 +429,10 @@ def _touchpoint(r: dict[str, Any], box: _Box, phase: str | None, max_count: int)
     if r.get("drop_offs") is not None:
         lines.append(f"{r['drop_offs']:,} drop-offs here")
     lines.append(f"{r['starts']:,} journeys start here, {r['ends']:,} end here")
-    if r["repeats"]:
-        lines.append(f"repeated {r['repeats']:,} times in a row (rework)")
+    if r.get("rework"):
+        lines.append(f"{r['rework']:,} journeys come back to it (rework)")
+    elif r["repeats"] and r.get("rework") is None:
+        lines.append(f"repeated {r['repeats']:,} times in a row")
     left, top = box.cx - box.w / 2, box.cy - BOX_H / 2
     return [
         f'<g class="touchpoint" data-touchpoint="{_xml(r["id"])}" '

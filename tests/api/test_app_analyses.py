@@ -179,9 +179,23 @@ def test_a_customer_table_sent_with_the_upload_gives_segments_by_its_attributes(
     request = {"log": job["log"], "map": _upload_map(api), "kind": "compare", "segment": "region"}
     done = api.wait(api.client.post(f"{API}/analyses", json=request).json()["status_url"])
     assert done["status"] == "done", done
-    split = api.client.get(done["links"]["result"]).json()["by_segment"]
+    whole = api.client.get(done["links"]["result"]).json()
+    split = whole["by_segment"]
     assert split["attribute"] == "region"
     assert {"north", "east", "south", "west"} <= {row["segment"] for row in split["headline"]}
+    assert whole["totals"]["journeys"] == sum(row["journeys"] for row in split["headline"])
+
+    # Each region, and the journeys without one (JSON null), filter to exactly their journeys.
+    for row in split["headline"]:
+        one = {**request, "filters": {"segment": {"region": [row["segment"]]}}}
+        done = api.wait(api.client.post(f"{API}/analyses", json=one).json()["status_url"])
+        assert done["status"] == "done", done
+        assert done["filters"] == {"segment": {"region": [row["segment"]]}}
+        part = api.client.get(done["links"]["result"]).json()
+        totals = {k: part["totals"][k] for k in ("journeys", "closed", "in_progress", "converted")}
+        assert totals == {k: row[k] for k in totals}, row["segment"]
+        assert [r["segment"] for r in part["by_segment"]["headline"]] == [row["segment"]]
+    assert None in {row["segment"] for row in split["headline"]}
 
 
 def test_a_customer_table_with_conflicting_rows_fails_the_ingest_naming_the_customer(

@@ -102,3 +102,20 @@ def test_compare_with_a_broken_map_is_bad_input(sample_log: Path) -> None:
     )
     assert result.exit_code == EXIT_BAD_INPUT
     assert "broken.toml" in result.stderr and "line" in result.stderr
+
+
+def test_the_summary_reads_the_log_totals_and_prints_deltas_in_points(sample_log: Path) -> None:
+    args = ("compare", str(sample_log), "--map", str(SAMPLE / "map.toml"))
+    data = json.loads(run(*args, "--json").stdout)
+    text = run(*args).stdout
+    totals = data["totals"]
+    assert totals["journeys"] == len(data["cases"]) == totals["closed"] + totals["in_progress"]
+    assert f"{totals['closed']:,} closed, {totals['in_progress']:,} still in progress" in text
+    assert "against the rest of the closed journeys" in text
+    for h in data["hidden_journeys"]:
+        # Every planted hidden journey converts better than the rest of the closed journeys.
+        assert h["delta_conversion"] > 0, h["label"]
+        assert f"{h['delta_conversion'] * 100:+.1f} pt" in text
+    assert data["hidden_baseline"]["compared_with"] == "rest_of_closed"
+    assert all(p["impact"] > 0 for p in data["priorities"])
+    assert "Works better than designed" in text

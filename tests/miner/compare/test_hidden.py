@@ -1,4 +1,5 @@
-"""Hidden journeys: signature grouping, support threshold, deltas against fitting journeys."""
+"""Hidden journeys: signature grouping, support threshold, deltas against the rest of the closed
+journeys."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -86,21 +88,33 @@ def known_cases() -> pl.DataFrame:
     return make_cases(fitting + hidden)
 
 
-def test_hidden_journeys_are_measured_against_fitting_journeys() -> None:
+def test_hidden_journeys_are_measured_against_the_rest_of_the_closed_journeys() -> None:
+    # Closed: f0 f1 f2, p1 p2 p3, s1 s2, x1, d1 = 10, of which f0 f1 p1 p2 s2 converted (5);
+    # closed durations sorted: 1 5 7 10 20 30 60 100 200 300 (median 25). f3, p4 in progress.
     found = find_hidden_journeys(known_cases(), min_support=1)
     assert found.n_cases == 12
-    assert found.n_fitting == 4
-    assert found.fitting_conversion_rate == pytest.approx(2 / 3)  # closed fitting only
-    assert found.fitting_median_duration_s == pytest.approx(25.0)
+    assert found.n_closed == 10
+    assert found.closed_conversion_rate == pytest.approx(0.5)
+    assert found.closed_median_duration_s == pytest.approx(25.0)
+    assert found.baseline() == {
+        "compared_with": "rest_of_closed",
+        "closed": 10,
+        "conversion_rate": pytest.approx(0.5),
+        "median_duration_s": pytest.approx(25.0),
+    }
     rows = {tuple(r["signature"]): r for r in found.to_dict()}
     phone = rows[("phone_order",)]
     assert phone["cases"] == 4
     assert phone["share"] == pytest.approx(4 / 12)
     assert (phone["n_closed"], phone["n_in_progress"], phone["converted"]) == (3, 1, 2)
     assert phone["conversion_rate"] == pytest.approx(2 / 3)
-    assert phone["median_duration_s"] == pytest.approx(250.0)
-    assert phone["delta_conversion"] == pytest.approx(0.0)
-    assert phone["delta_duration_s"] == pytest.approx(225.0)
+    assert phone["median_duration_s"] == pytest.approx(200.0)  # closed: 100 200 300
+    # The rest: 7 closed journeys (f0 f1 f2 s1 s2 x1 d1), 3 converted; durations 1..60.
+    assert phone["rest_closed"] == 7
+    assert phone["rest_conversion_rate"] == pytest.approx(3 / 7)
+    assert phone["rest_median_duration_s"] == pytest.approx(10.0)  # 1 5 7 (10) 20 30 60
+    assert phone["delta_conversion"] == pytest.approx(2 / 3 - 3 / 7)  # better: positive
+    assert phone["delta_duration_s"] == pytest.approx(190.0)
     assert phone["channels"] == [
         {"channel": "call_center", "cases": 2},
         {"channel": "web", "cases": 4},
@@ -109,10 +123,55 @@ def test_hidden_journeys_are_measured_against_fitting_journeys() -> None:
     assert phone["label"] == "via phone_order"
     skip = rows[("email_click->add_to_cart",)]
     assert skip["conversion_rate"] == pytest.approx(0.5)
-    assert skip["delta_conversion"] == pytest.approx(0.5 - 2 / 3)
-    assert skip["delta_duration_s"] == pytest.approx(6.0 - 25.0)
+    assert (skip["rest_closed"], skip["rest_conversion_rate"]) == (8, pytest.approx(4 / 8))
+    assert skip["delta_conversion"] == pytest.approx(0.0)
+    assert skip["rest_median_duration_s"] == pytest.approx(45.0)  # 1 10 20 (30 60) 100 200 300
+    assert skip["delta_duration_s"] == pytest.approx(6.0 - 45.0)
     assert skip["label"] == "email_click→add_to_cart"
-    assert rows[("a->b", "zzz")]["label"] == "a→b, then via zzz"
+    odd = rows[("a->b", "zzz")]
+    assert odd["rest_conversion_rate"] == pytest.approx(5 / 9)
+    assert odd["delta_conversion"] == pytest.approx(-5 / 9)  # worse: negative
+    assert odd["rest_median_duration_s"] == pytest.approx(30.0)  # 5 7 10 20 (30) 60 100 200 300
+    assert odd["label"] == "a→b, then via zzz"
+
+
+def test_a_hidden_journey_that_converts_better_than_the_rest_has_a_positive_delta() -> None:
+    # 10 fitting journeys, 4 converted (40%); 2 dropped without a signature; 4 hidden, 3
+    # converted. Against fitting journeys (all closed fitting ones converted) it looked worse.
+    rows: list[dict[str, Any]] = [{"converted": i < 4} for i in range(10)]
+    rows += [{"leak_touchpoint": "cart", "fits": False}] * 2
+    rows += [{"signature": ["phone"], "converted": i < 3} for i in range(4)]
+    row = find_hidden_journeys(make_cases(rows), min_support=1).to_dict()[0]
+    assert row["conversion_rate"] == pytest.approx(0.75)
+    assert (row["rest_closed"], row["rest_conversion_rate"]) == (12, pytest.approx(4 / 12))
+    assert row["delta_conversion"] == pytest.approx(0.75 - 1 / 3)
+    assert row["delta_conversion"] > 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_rest_of_the_closed_journeys_equals_a_plain_filter(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    rows: list[dict[str, Any]] = [
+        {
+            "signature": [["a->b"], ["x"], ["a->b", "x"], []][int(rng.integers(0, 4))],
+            "converted": bool(rng.random() < 0.4),
+            "in_progress": bool(rng.random() < 0.2),
+            "duration_s": float(rng.integers(0, 8)),  # ties on purpose
+        }
+        for _ in range(n)
+    ]
+    cases = make_cases(rows)
+    found = find_hidden_journeys(cases, min_support=1)
+    for row in found.to_dict():
+        ids = found.case_ids(row["signature"])
+        rest = cases.filter(~pl.col("case_id").is_in(ids) & ~pl.col("in_progress"))
+        conv = rest["converted"].mean() if rest.height else None
+        assert row["rest_closed"] == rest.height
+        assert row["rest_conversion_rate"] == pytest.approx(conv)
+        assert row["rest_median_duration_s"] == pytest.approx(rest["duration_s"].median())
+        own = cases.filter(pl.col("case_id").is_in(ids) & ~pl.col("in_progress"))
+        assert row["median_duration_s"] == pytest.approx(own["duration_s"].median())
 
 
 def test_hidden_journeys_sort_by_volume_then_signature() -> None:
@@ -178,21 +237,28 @@ def test_empty_input_gives_no_hidden_journeys() -> None:
     assert len(found) == 0
     assert found.frame.schema == pl.Schema(HIDDEN_SCHEMA)
     assert found.to_dict() == []
-    assert found.fitting_conversion_rate is None
-    assert found.baseline() == {"cases": 0, "conversion_rate": None, "median_duration_s": None}
+    assert found.closed_conversion_rate is None
+    assert found.baseline() == {
+        "compared_with": "rest_of_closed",
+        "closed": 0,
+        "conversion_rate": None,
+        "median_duration_s": None,
+    }
 
 
 def test_all_fitting_journeys_give_no_hidden_journeys() -> None:
     cases = make_cases([{"converted": True}, {"converted": False}])
     found = find_hidden_journeys(cases, min_support=1)
     assert len(found) == 0
-    assert found.fitting_conversion_rate == pytest.approx(0.5)
+    assert found.closed_conversion_rate == pytest.approx(0.5)
 
 
-def test_without_fitting_journeys_the_deltas_are_null() -> None:
-    cases = make_cases([{"signature": ["x"], "converted": True}])
+def test_without_other_closed_journeys_the_deltas_are_null() -> None:
+    cases = make_cases([{"signature": ["x"], "converted": True}, {"in_progress": True}])
     row = find_hidden_journeys(cases, min_support=1).to_dict()[0]
     assert row["conversion_rate"] == 1.0
+    assert row["rest_closed"] == 0
+    assert row["rest_conversion_rate"] is None and row["rest_median_duration_s"] is None
     assert row["delta_conversion"] is None
     assert row["delta_duration_s"] is None
 
@@ -210,6 +276,7 @@ def test_to_dict_is_json_with_the_documented_keys() -> None:
     json.dumps(rows)
     keys = {"signature", "cases", "share", "conversion_rate", "median_duration_s", "channels"}
     keys |= {"examples", "delta_conversion", "delta_duration_s", "label", "n_in_progress"}
+    keys |= {"rest_closed", "rest_conversion_rate", "rest_median_duration_s"}
     assert keys <= set(rows[0])
 
 

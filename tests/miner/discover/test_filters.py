@@ -61,7 +61,7 @@ def _window(data: st.DataObject, log: EventLog) -> tuple[datetime | None, dateti
     return start, end
 
 
-def _subset(data: st.DataObject, values: list[str]) -> tuple[str, ...]:
+def _subset(data: st.DataObject, values: list[Any]) -> tuple[Any, ...]:
     return tuple(data.draw(st.lists(st.sampled_from(values), min_size=1, max_size=3)))
 
 
@@ -269,8 +269,8 @@ def test_channel_filter_equals_the_reference_in_both_modes(
 def test_segment_filter_equals_the_reference(log: EventLog, data: st.DataObject) -> None:
     f = Filters(
         segment={
-            "device": _subset(data, ["mobile", "tablet", "desktop"]),
-            "tier": _subset(data, ["1", "2", "3"]),
+            "device": _subset(data, ["mobile", "tablet", "desktop", None]),
+            "tier": _subset(data, ["1", "2", "3", None]),
         }
     )
     assert_frame_equal(apply_filters(log, f).frame, ref_segment(log.frame, f))
@@ -452,6 +452,24 @@ def test_segment_uses_the_first_non_null_value_and_compares_as_text() -> None:
     assert _cases(apply_filters(log, both)) == ["b"]  # every attribute must match; c has none
 
 
+def test_the_missing_value_selects_the_journeys_without_one() -> None:
+    log = _segment_log()  # c has no device and no tier; a has no device on its first event
+    assert _cases(apply_filters(log, Filters(segment={"device": (None,)}))) == ["c"]
+    assert _cases(apply_filters(log, Filters(segment={"tier": ("1", None)}))) == ["b", "c"]
+    f = Filters(segment={"tier": [None, "1", "1"]})
+    assert f.segment == {"tier": ("1", None)}  # sorted, None last
+    assert f.to_dict() == {"segment": {"tier": ["1", None]}}
+    assert f.to_query() == {"segment": "tier:1|~"}
+    assert Filters.from_query({"segment": "tier: ~ "}).segment == {"tier": (None,)}
+    assert Filters.from_query({"segment": "tier:\\~"}).segment == {"tier": ("~",)}
+    assert Filters(segment={"tier": ("~",)}).to_query() == {"segment": "tier:\\~"}
+    assert Filters.from_dict({"segment": {"device": [None]}}) == Filters(
+        segment={"device": (None,)}
+    )
+    with pytest.raises(InputError, match="segment"):
+        Filters(segment={"device": ("",)})
+
+
 def test_an_unknown_segment_attribute_lists_the_log_attributes() -> None:
     with pytest.raises(InputError, match=r"'region'.*device, tier") as info:
         apply_filters(_segment_log(), Filters(segment={"region": ("north",)}))
@@ -589,7 +607,11 @@ def any_filters(draw: st.DrawFn) -> Filters:
         channels=draw(NAME_TUPLES),
         channel_mode=draw(st.sampled_from(["cases", "events"])),
         segment=draw(
-            st.dictionaries(NAMES, st.lists(NAMES, min_size=1, max_size=3).map(tuple), max_size=2)
+            st.dictionaries(
+                NAMES,
+                st.lists(NAMES | st.just("~") | st.none(), min_size=1, max_size=3).map(tuple),
+                max_size=2,
+            )
         ),
         start_activities=draw(NAME_TUPLES),
         end_activities=draw(NAME_TUPLES),

@@ -100,6 +100,7 @@ def test_touchpoints_carry_events_journeys_and_drop_offs() -> None:
     assert [t["id"] for t in out["phases"][0]["touchpoints"]] == ["tv", "ad", "landing"]
     product = touchpoint(out, "product")
     assert (product["count"], product["cases"], product["repeats"]) == (9, 8, 1)
+    assert product["rework"] == 1  # j03 shows it twice
     assert product["label"] == "Product page"
     cart = touchpoint(out, "cart")
     assert (cart["count"], cart["cases"], cart["drop_offs"], cart["ends"]) == (7, 7, 2, 3)
@@ -111,6 +112,24 @@ def test_touchpoints_carry_events_journeys_and_drop_offs() -> None:
     assert [p["count"] for p in out["phases"]] == [20, 9, 13]
     assert out["map"] == {"name": "Shop", "version": "to-be"}
     json.dumps(out)
+
+
+def test_rework_counts_journeys_that_come_back_as_the_comparison_does() -> None:
+    # The map's details and the priority list must give one number for rework at a touchpoint:
+    # journeys that show it more than once, back to back or not.
+    from journeyminer.miner.compare.analysis import analyze_against_map
+    from journeyminer.miner.maps.designed import load_map
+    from tests.miner.ingest.test_pipeline import SAMPLE, ingest_sample
+
+    log, _ = ingest_sample()
+    result = analyze_against_map(log, load_map(SAMPLE / "map.toml"))
+    rework = result.comparison.deviations.filter(pl.col("type") == "rework")
+    per_touchpoint = dict(rework.group_by("touchpoint").agg(pl.col("case_id").n_unique()).rows())
+    out = result.overlay.to_dict()
+    shown = {t["id"]: t["rework"] for p in out["phases"] for t in p["touchpoints"]}
+    shown |= {u["id"]: u["rework"] for u in out["unknown_touchpoints"]}
+    assert per_touchpoint["add_to_cart"] == shown["add_to_cart"] == 90
+    assert {k: v for k, v in shown.items() if v} == per_touchpoint
 
 
 def test_flows_are_designed_unseen_or_unexpected() -> None:
@@ -139,6 +158,7 @@ def test_unknown_touchpoints_go_to_the_hidden_lane_beside_their_neighbour() -> N
             "starts": 0,
             "ends": 1,
             "repeats": 0,
+            "rework": 0,
             "column": "consider",
         }
     ]
