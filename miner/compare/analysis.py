@@ -20,8 +20,8 @@ from ..files import atomic_write_text
 from ..log import EventLog, atomic_write_parquet
 from ..maps.designed import DesignedMap
 from .comparison import Comparison, compare_to_map
-from .funnel import JOURNEY_SET_SEED
 from .hidden import HiddenJourneys, find_hidden_journeys
+from .priorities import JOURNEY_SET_SEED
 
 
 @dataclass(frozen=True)

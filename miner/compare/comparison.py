@@ -58,7 +58,8 @@ from .cases import PerCase, cases_frame, first_per_case, leak_table
 from .deviation_rows import DEVIATION_SCHEMA, deviation_tables, journey_deviations
 from .deviations import MapCodes, Replayed, replay_log
 from .effort import Effort, effort_counts
-from .funnel import SegmentSplit, funnel_counts, rank_priorities, rules_summary, segment_split
+from .funnel import SegmentSplit, funnel_counts, rules_summary, segment_split
+from .priorities import rank_priorities
 from .satisfaction import Satisfaction, satisfaction_curve
 from .windows import measure_windows
 

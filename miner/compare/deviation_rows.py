@@ -19,7 +19,7 @@ from ...kernels import replay as k
 from ..log import CASE, EncodedLog
 from .cases import PerCase
 from .deviations import FIT_BREAKERS, TYPES, MapCodes, Replayed, list_series
-from .funnel import JOURNEY_SET_SEED
+from .priorities import JOURNEY_SET_SEED
 from .windows import Windows
 
 DEVIATION_SCHEMA: dict[str, Any] = {
