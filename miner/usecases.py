@@ -36,7 +36,8 @@ from .discover.discovery import (
     discover_dfg,
     discover_variants,
 )
-from .discover.filters import Filters, apply_filters, filter_dfg
+from .discover.filtering import apply_filters, filter_dfg
+from .discover.filters import Filters
 from .errors import InputError
 from .log import CASE, EventLog
 from .maps.designed import DesignedMap

@@ -14,13 +14,8 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from journeyminer.miner.discover.discovery import DFG, discover, discover_dfg
-from journeyminer.miner.discover.filters import (
-    QUERY_PARAMETERS,
-    TIME_MODES,
-    Filters,
-    apply_filters,
-    filter_dfg,
-)
+from journeyminer.miner.discover.filtering import apply_filters, filter_dfg
+from journeyminer.miner.discover.filters import QUERY_PARAMETERS, TIME_MODES, Filters
 from journeyminer.miner.errors import InputError
 from journeyminer.miner.log import EventLog
 from tests.strategies import BASE_US, event_frames, log_from_rows
