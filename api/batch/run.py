@@ -35,7 +35,7 @@ A job file (TOML; relative paths are resolved against the job file's folder):
 
 Outputs in `dir`, each written atomically (temp file + rename): per discover analysis
 `<name>.json` (`Discovery.to_dict`), `<name>.dfg.svg`, `<name>.dfg-performance.svg`; per compare
-analysis `<name>.json` (`Comparison.to_dict` plus `hidden_journeys`) and, above 10,000
+analysis `<name>.json` (what `journeyminer compare --json` prints) and, above 10,000
 journeys, `<name>.cases.parquet`; and `run.json`, the run report.
 
 Idempotent appends: every matched file is hashed (sha256, streamed) and appended to the log as
@@ -74,8 +74,8 @@ import glob
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,75 +83,26 @@ import polars as pl
 
 from ...miner.errors import ConflictError, EmptySourceError, InputError, NotFoundError, SourceError
 from ...miner.files import atomic_write_bytes, atomic_write_text
-from ...miner.log import CASE, EventLog
 from ..settings import Settings
-from ..store import ResultKey, Store, params_hash
+from ..store import Store
 from ..store.log_files import sha256_file
 from ..store.stitching import (
     STITCH_FORMAT,
-    journeys_of,
     source_part,
     stitch_snapshot,
     table_change,
 )
-from .job_file import Job, JobAnalysis, JobThresholds, load_job
+from .analyses import BATCH_FORMAT, check_thresholds, run_analyses
+from .job_file import Job, load_job
+from .report import RunReport
 
 __all__ = ["Job", "RunReport", "load_job", "run_job"]
 
 Progress = Callable[[str, int, int], None]
-BATCH_FORMAT = 1  # bump when the meaning of a part changes
 _GLOB = re.compile(r"[*?\[]")
 
 
 # -- the run ----------------------------------------------------------------------------------
-@dataclass
-class RunReport:
-    """What a run did; `to_dict()` is the `--json` output and `run.json`."""
-
-    job: str
-    job_file: str
-    workspace: str
-    tenant: str
-    log: dict[str, Any] = field(default_factory=dict)
-    dry_run: bool = False
-    batches: list[dict[str, Any]] = field(default_factory=list)
-    stitch: dict[str, Any] = field(default_factory=dict)
-    analyses: list[dict[str, Any]] = field(default_factory=list)
-    thresholds: list[dict[str, Any]] = field(default_factory=list)
-    outputs: dict[str, str] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def breached(self) -> list[dict[str, Any]]:
-        """The thresholds that failed."""
-        return [t for t in self.thresholds if not t["ok"]]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready report."""
-        count = {s: sum(b["status"] == s for b in self.batches) for s in ("added", "skipped")}
-        return {
-            "job": self.job,
-            "job_file": self.job_file,
-            "workspace": self.workspace,
-            "tenant": self.tenant,
-            "log": self.log,
-            "dry_run": self.dry_run,
-            "batches_added": count["added"],
-            "batches_skipped": count["skipped"],
-            "batches": self.batches,
-            "events": self.stitch.get("events"),
-            "journeys": self.stitch.get("journeys"),
-            "customers": self.stitch.get("customers"),
-            "analyses": self.analyses,
-            "thresholds": self.thresholds,
-            "breached": self.breached,
-            "outputs": self.outputs,
-            "timings": {k: round(v, 4) for k, v in self.timings.items()},
-            "warnings": self.warnings,
-        }
-
-
 @dataclass(frozen=True)
 class _Batch:
     source: int
@@ -208,14 +159,14 @@ def run_job(
                 file=str(job.path),
                 expected="at least one existing source file",
             )
-        files = _run_analyses(store, tenant, log_id, job, report, update)
+        files = run_analyses(store, tenant, log_id, job, report, update)
     clock = time.perf_counter()
     update("writing outputs", 0, 1)
     out = job.out_dir
     for name, content in files.items():
         report.outputs[name] = str(atomic_write_bytes(out / name, content))
     report.timings["write"] = time.perf_counter() - clock
-    report.thresholds = _check_thresholds(job.spec.thresholds, report.analyses)
+    report.thresholds = check_thresholds(job.spec.thresholds, report.analyses)
     report.warnings += [
         f"{t['threshold']} not measurable in {t['analysis']!r} (no closed journey yet)"
         for t in report.thresholds
@@ -374,182 +325,3 @@ def _store_settings(store: Store, tenant: str, log_id: str, job: Job) -> None:
         customers=c_table,
         stitch=stitch,
     )
-
-
-# -- analyses -------------------------------------------------------------------------------
-def _analysis_params(job: Job, analysis: JobAnalysis) -> dict[str, Any]:
-    from ...miner.discover.filters import Filters
-
-    j = job.spec.journeys
-    filters = Filters.from_dict(analysis.filters).to_dict()
-    return {
-        "format": BATCH_FORMAT,
-        "sources": [job.label(job.resolve(s.path)) for s in job.spec.sources],
-        "identities": sha256_file(job.resolve(j.identities)) if j.identities else None,
-        "customers": sha256_file(job.resolve(j.customers)) if j.customers else None,
-        "gap": j.gap,
-        "goals": j.goals,
-        "map": sha256_file(job.resolve(j.map)) if analysis.kind == "compare" and j.map else None,
-        "kind": analysis.kind,
-        "filters": filters,
-        "segment": analysis.segment,
-    }
-
-
-def _run_analyses(
-    store: Store,
-    tenant: str,
-    log_id: str,
-    job: Job,
-    report: RunReport,
-    update: Progress,
-) -> dict[str, bytes]:
-    # One snapshot of the log: results are keyed by exactly the version (parts and settings)
-    # they were computed from, whatever is appended meanwhile.
-    snap = store.log_snapshot(tenant, log_id)
-    version = snap.version
-    outputs: dict[str, bytes] = {}
-    stitched: tuple[EventLog, dict[str, Any]] | None = None
-    total = len(job.spec.analyses) + 1
-    for n, analysis in enumerate(job.spec.analyses, 1):
-        try:
-            params = _analysis_params(job, analysis)
-        except InputError as exc:
-            exc.message = f"analysis {analysis.label!r}: {exc.message}"
-            exc.file = exc.file or str(job.path)
-            raise
-        key = ResultKey(f"batch-{analysis.kind}", log_id, version, params_hash(params))
-        clock = time.perf_counter()
-        cached = store.get_result(tenant, key)
-        if cached is not None:
-            files = {name: path.read_bytes() for name, path in cached.files.items()}
-        else:
-            if stitched is None:
-                update("stitching journeys", 0, total)
-                stitch_clock = time.perf_counter()
-                journeys = journeys_of(store, snap)
-                stitched = (journeys.log, journeys.report or {})
-                report.timings["stitch"] = time.perf_counter() - stitch_clock
-            update(f"analysing {analysis.label}", n, total)
-            files = _compute(job, analysis, *stitched)
-            store.put_result(tenant, key, files)
-        metrics = json.loads(files.pop("metrics.json"))
-        report.stitch = report.stitch or metrics.pop("stitch")
-        metrics.pop("stitch", None)
-        report.timings[f"analysis:{analysis.label}"] = time.perf_counter() - clock
-        report.analyses.append(
-            {
-                "name": analysis.label,
-                "kind": analysis.kind,
-                "cached": cached is not None,
-                "metrics": metrics,
-                "outputs": sorted(files),
-            }
-        )
-        outputs.update(files)
-    return outputs
-
-
-def _compute(
-    job: Job, analysis: JobAnalysis, log: EventLog, stitch: dict[str, Any]
-) -> dict[str, bytes]:
-    from ...miner.discover.filters import Filters
-    from ...miner.usecases import discover_journeys
-
-    filters = Filters.from_dict(analysis.filters)
-    name = analysis.label
-    if analysis.kind == "discover":
-        run = discover_journeys(log, filters=filters)
-        view, result = run.log, run.discovery
-        metrics: dict[str, Any] = {
-            "events": view.n_events,
-            "journeys": view.n_cases,
-            "stitch": stitch,
-        }
-        goals = job.spec.journeys.goals
-        if goals and view.n_cases:
-            reached = view.frame.group_by(CASE).agg(pl.col("activity").is_in(goals).any())
-            metrics["conversion"] = float(reached.select(pl.col("activity").mean()).item() or 0.0)
-        files = {
-            f"{name}.json": _json(run.to_dict()),
-            f"{name}.dfg.svg": result.dfg.to_svg(view="frequency").encode(),
-            f"{name}.dfg-performance.svg": result.dfg.to_svg(view="performance").encode(),
-        }
-    else:
-        files, metrics = _compare(job, analysis, log, filters, stitch)
-    files["metrics.json"] = _json(metrics)
-    return files
-
-
-def _compare(
-    job: Job, analysis: JobAnalysis, log: EventLog, filters: Any, stitch: dict[str, Any]
-) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """The compare use case; its JSON as every door writes it, plus the run's metrics."""
-    import tempfile
-
-    from ...miner.maps.designed import load_map
-    from ...miner.usecases import compare_journeys
-
-    designed = load_map(job.resolve(job.spec.journeys.map or ""))
-    analysed = compare_journeys(log, designed, filters=filters, segment=analysis.segment)
-    result = analysed.comparison
-    name = analysis.label
-    files: dict[str, bytes] = {}
-    data = analysed.to_dict()
-    if data["cases"] is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            files[f"{name}.cases.parquet"] = result.write_cases(
-                Path(tmp) / "c.parquet"
-            ).read_bytes()
-        data["cases"] = f"{name}.cases.parquet"
-    files[f"{name}.json"] = _json(data)
-    cases = result.cases
-    closed = int((~cases.get_column("in_progress")).sum())
-    converted = int(cases.get_column("converted").sum())
-    leaks = result.leaks.sort("share_of_closed", descending=True, nulls_last=True)
-    top = leaks.row(0, named=True) if leaks.height else None
-    metrics = {
-        "events": result.fitness.n_events,
-        "journeys": cases.height,
-        "stitch": stitch,
-        "fitness": result.fitness.cases,
-        "conversion": converted / closed if closed else None,
-        "closed": closed,
-        "in_progress": cases.height - closed,
-        "leak_rate": float(top["share_of_closed"] or 0.0) if top else 0.0,
-        "leak_point": top["touchpoint"] if top else None,
-    }
-    return files, metrics
-
-
-def _json(data: Any) -> bytes:
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str).encode("utf-8")
-
-
-def _check_thresholds(t: JobThresholds, analyses: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    checks: list[dict[str, Any]] = []
-    rules = (
-        ("min_fitness", "fitness", t.min_fitness, False),
-        ("max_leak_rate", "leak_rate", t.max_leak_rate, True),
-        ("min_conversion", "conversion", t.min_conversion, False),
-    )
-    for threshold, measure, limit, is_max in rules:
-        if limit is None:
-            continue
-        for a in analyses:
-            if measure not in a["metrics"]:
-                continue
-            value = a["metrics"][measure]
-            # Not measurable (no closed journey yet) is no breach; the report shows value None.
-            ok = value is None or (value <= limit if is_max else value >= limit)
-            row = {
-                "threshold": threshold,
-                "analysis": a["name"],
-                "limit": limit,
-                "value": value,
-                "ok": ok,
-            }
-            if measure == "leak_rate":
-                row["leak_point"] = a["metrics"].get("leak_point")
-            checks.append(row)
-    return checks
