@@ -203,7 +203,7 @@ def _edit_once(
 
 # -- contenders (each runs in its own process; imports happen before the clock starts) ----
 def _jm_imports() -> None:
-    import journeyminer.miner.compare.comparison
+    import journeyminer.miner.compare.to_map
     import journeyminer.miner.maps.designed  # noqa: F401
 
 
@@ -222,7 +222,7 @@ def _jm_checks(c: Any) -> dict[str, Any]:
 
 
 def jm_compare(parquet: str, map_path: str) -> dict[str, Any]:
-    from journeyminer.miner.compare.comparison import compare_to_map
+    from journeyminer.miner.compare.to_map import compare_to_map
     from journeyminer.miner.log import EventLog
     from journeyminer.miner.maps.designed import load_map
 
@@ -244,7 +244,7 @@ def jm_compare(parquet: str, map_path: str) -> dict[str, Any]:
 
 def jm_again(out: dict[str, Any], map_path: str) -> float:
     """A second comparison in the same process, on a fresh EventLog of the same frame."""
-    from journeyminer.miner.compare.comparison import compare_to_map
+    from journeyminer.miner.compare.to_map import compare_to_map
     from journeyminer.miner.log import EventLog
     from journeyminer.miner.maps.designed import load_map
 
@@ -284,8 +284,8 @@ def jm_profile(parquet: str, map_path: str) -> dict[str, Any]:
 
     import polars as pl
 
-    import journeyminer.miner.compare.comparison as compare
-    from journeyminer.miner.compare.comparison import compare_to_map
+    import journeyminer.miner.compare.to_map as compare
+    from journeyminer.miner.compare.to_map import compare_to_map
     from journeyminer.miner.log import EventLog
     from journeyminer.miner.maps.designed import load_map
 

@@ -16,7 +16,7 @@ _EXPORTS = {
     "MapAnalysis": "compare.analysis",
     "analyze_against_map": "compare.analysis",
     "Comparison": "compare.comparison",
-    "compare_to_map": "compare.comparison",
+    "compare_to_map": "compare.to_map",
     "DesignedMap": "maps.designed",
     "load_map": "maps.designed",
     "HiddenJourneys": "compare.hidden",
@@ -79,8 +79,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .miner.compare.analysis import MapAnalysis, analyze_against_map
-    from .miner.compare.comparison import Comparison, compare_to_map
+    from .miner.compare.comparison import Comparison
     from .miner.compare.hidden import HiddenJourneys, find_hidden_journeys
+    from .miner.compare.to_map import compare_to_map
     from .miner.discover.discovery import (
         DFG,
         Discovery,

@@ -26,8 +26,8 @@ import polars as pl
 
 from ._typing import TemplateName
 from .compare.analysis import MapAnalysis, analyze_against_map
-from .compare.comparison import compare_to_map
 from .compare.drift import Drift, compare_periods
+from .compare.to_map import compare_to_map
 from .discover.discovery import (
     DFG,
     Discovery,

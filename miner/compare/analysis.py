@@ -19,9 +19,10 @@ from ..draw.overlay import Overlay, build_overlay
 from ..files import atomic_write_text
 from ..log import EventLog, atomic_write_parquet
 from ..maps.designed import DesignedMap
-from .comparison import Comparison, compare_to_map
+from .comparison import Comparison
 from .hidden import HiddenJourneys, find_hidden_journeys
 from .priorities import JOURNEY_SET_SEED
+from .to_map import compare_to_map
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from journeyminer.kernels import cases as kj
 from journeyminer.kernels import replay as k
-from journeyminer.miner.compare.comparison import compare_to_map
+from journeyminer.miner.compare.to_map import compare_to_map
 from journeyminer.miner.log import EventLog
 from journeyminer.miner.maps.designed import DesignedMap, Phase, Rule, TimeFrame, Touchpoint
 from tests.naive_replay import UNKNOWN, designed_maps, naive_compare
@@ -351,7 +351,7 @@ import numpy as np
 from journeyminer.kernels import cases as journeys
 from journeyminer.kernels import replay, variants
 from journeyminer.kernels.warm import warm_up
-from journeyminer.miner.compare.comparison import compare_to_map
+from journeyminer.miner.compare.to_map import compare_to_map
 from tests.kernels.test_replay import _log, _map
 
 def loaded():

@@ -10,7 +10,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from journeyminer.miner.compare.comparison import Comparison, compare_to_map, default_timeout
+from journeyminer.miner.compare.comparison import Comparison
+from journeyminer.miner.compare.to_map import compare_to_map, default_timeout
 from journeyminer.miner.errors import InputError
 from journeyminer.miner.log import EventLog
 from journeyminer.miner.maps.designed import DesignedMap, Rule, load_map

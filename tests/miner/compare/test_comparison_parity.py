@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from journeyminer.miner.compare.comparison import compare_to_map
+from journeyminer.miner.compare.to_map import compare_to_map
 from journeyminer.miner.log import EventLog
 from journeyminer.miner.maps.designed import DesignedMap, load_map
 from tests.miner.ingest.test_pipeline import SAMPLE, ingest_sample

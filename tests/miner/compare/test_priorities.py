@@ -7,9 +7,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from journeyminer.miner.compare.comparison import Comparison, compare_to_map
+from journeyminer.miner.compare.comparison import Comparison
 from journeyminer.miner.compare.funnel import time_frames_summary
 from journeyminer.miner.compare.priorities import ASPECT, priorities, rank_priorities
+from journeyminer.miner.compare.to_map import compare_to_map
 from journeyminer.miner.maps.designed import load_map
 from tests.miner.ingest.test_pipeline import SAMPLE, ingest_sample
 

@@ -311,7 +311,7 @@ def test_svg_is_deterministic_whatever_the_edge_order() -> None:
 
 
 def test_a_comparisons_variants_reach_the_same_journeys_as_discovered_ones() -> None:
-    from journeyminer.miner.compare.comparison import compare_to_map
+    from journeyminer.miner.compare.to_map import compare_to_map
 
     log = small_log()
     variants = compare_to_map(log, small_map()).variants
