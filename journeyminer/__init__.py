@@ -36,8 +36,8 @@ _EXPORTS = {
     "EventLog": "log",
     "read_source": "ingest.readers",
     "SourceMapping": "ingest.sources",
-    "load_mapping": "ingest.sources",
-    "preset": "ingest.sources",
+    "load_mapping": "ingest.presets",
+    "preset": "ingest.presets",
     "load_identities": "ingest.stitch",
     "attach_customers": "ingest.customers",
     "load_customers": "ingest.customers",
@@ -94,8 +94,9 @@ if TYPE_CHECKING:
     from .miner.errors import JourneyminerError
     from .miner.ingest.customers import attach_customers, load_customers
     from .miner.ingest.pipeline import ingest_sources, open_log, resolve_source
+    from .miner.ingest.presets import load_mapping, preset
     from .miner.ingest.readers import read_source
-    from .miner.ingest.sources import SourceMapping, load_mapping, preset
+    from .miner.ingest.sources import SourceMapping
     from .miner.ingest.stitch import load_identities, stitch_sources
     from .miner.log import EncodedLog, EventLog
     from .miner.maps.designed import DesignedMap, load_map

@@ -125,7 +125,7 @@ class Job:
 
     def mapping(self, source: int) -> Any:
         """The SourceMapping of `[[sources]]` entry `source` (a preset or a mapping file)."""
-        from ...miner.ingest.sources import source_mapping
+        from ...miner.ingest.presets import source_mapping
 
         s = self.spec.sources[source]
         return source_mapping(

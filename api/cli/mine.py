@@ -22,7 +22,7 @@ def mapping_from_options(
     timezone: str | None,
 ) -> Any:
     """The source mapping the command-line options describe (None: none given)."""
-    from ...miner.ingest.sources import source_mapping
+    from ...miner.ingest.presets import source_mapping
 
     return source_mapping(
         preset_name=preset,

@@ -192,7 +192,7 @@ def _mapping_data(upload: Upload) -> dict[str, Any] | None:
 def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestPlan:
     """Check the form and decide each file's mapping; errors here answer 422 at once."""
     from ...miner.ingest.pipeline import KNOWN_PRESETS
-    from ...miner.ingest.sources import mapping_from_dict
+    from ...miner.ingest.presets import mapping_from_dict
 
     files = upload.files_of("files")
     if not files:
@@ -262,7 +262,7 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
 
 def run_ingest(ctx: JobContext, plan: IngestPlan, log_id: str, *, append: bool) -> str | None:
     """The ingest job: store each file as a part, re-stitch the log, commit all at once."""
-    from ...miner.ingest.sources import mapping_from_dict
+    from ...miner.ingest.presets import mapping_from_dict
 
     store = ctx.store
     try:

@@ -13,8 +13,9 @@ import polars as pl
 
 from ..errors import MappingError
 from ..log import CASE, EventLog
+from .presets import source_mapping
 from .readers import read_source
-from .sources import SourceMapping, source_mapping
+from .sources import SourceMapping
 from .stitch import DEFAULT_GAP, StitchReport, load_identities, stitch_sources
 
 KNOWN_PRESETS = ("web", "call_center", "crm")

@@ -6,40 +6,21 @@ found in the file's header wins. Left unset, they take the format's standard nam
 (`case_id`/`activity`/`timestamp` for tables, `case:concept:name`/`concept:name`/
 `time:timestamp` for XES, `ocel:oid`/`ocel:activity`/`ocel:timestamp` for OCEL).
 
-Built-in presets (candidates in the order they are tried; all read times in UTC unless the
-mapping sets `timezone`, e.g. `timezone = "Europe/Amsterdam"` for local call-center times):
-
-web (channel "web"):
-    case        visitor_id, user_pseudo_id, anonymous_id, client_id, cookie_id, session_id
-    activity    event_name, event, event_type, page, page_path
-    timestamp   event_time, event_timestamp, timestamp, ts, received_at
-call_center (channel "call_center"):
-    case        caller_id, ani, phone, phone_number, from_number, customer_phone
-    activity    reason, call_reason, queue, disposition, wrap_up_code
-    timestamp   call_start, start_time, started_at, call_time, timestamp
-crm (channel from a `channel` column where the file has one and the row fills it, else "crm"):
-    case        customer_id, contact_id, account_id, crm_id
-    activity    status, stage, activity, event, case_status
-    timestamp   changed_at, modified_at, updated_at, created_at, timestamp
-
-Each preset also keeps the attributes in `KEEP_IF_PRESENT[name]` that the file has.
+The built-in presets, mapping files and the front doors' options become a mapping in
+`presets.py`.
 """
 
 from __future__ import annotations
 
 import codecs
-import json
-import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from .._typing import OnMissing
-from ..errors import EmptySourceError, FormatError, MappingError, MissingColumnError, SourceError
+from ..errors import EmptySourceError, MappingError, MissingColumnError, SourceError
 from ..log import ACTIVITY, CANONICAL, CASE, CHANNEL, TIMESTAMP, canonical_frame
 from .timestamps import EPOCH_FORMATS
 
@@ -112,13 +93,15 @@ class SourceMapping:
         for name in ("channel_value", "timestamp_format", "object_type", "quote_char"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
-                raise _wrong_type(name, "text", value)
+                raise mapping_type_error(name, "text", value)
         if not isinstance(self.timezone, str):
-            raise _wrong_type("timezone", "a zone name such as 'Europe/Amsterdam'", self.timezone)
+            raise mapping_type_error(
+                "timezone", "a zone name such as 'Europe/Amsterdam'", self.timezone
+            )
         if not isinstance(self.rename, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.rename.items()
         ):
-            raise _wrong_type("rename", "a table of old name = new name", self.rename)
+            raise mapping_type_error("rename", "a table of old name = new name", self.rename)
         object.__setattr__(self, "rename", dict(self.rename))
         if self.on_missing not in ("error", "drop"):
             raise _wrong_value("on_missing", "'error' or 'drop'", self.on_missing)
@@ -131,11 +114,11 @@ class SourceMapping:
         if self.quote_char is not None and len(self.quote_char) != 1:
             raise _wrong_value("quote_char", "one character, or none", self.quote_char)
         if not isinstance(self.skip_rows, int) or isinstance(self.skip_rows, bool):
-            raise _wrong_type("skip_rows", "a whole number", self.skip_rows)
+            raise mapping_type_error("skip_rows", "a whole number", self.skip_rows)
         if self.skip_rows < 0:
             raise _wrong_value("skip_rows", "0 or more", self.skip_rows)
         if not isinstance(self.encoding, str):
-            raise _wrong_type("encoding", "an encoding name", self.encoding)
+            raise mapping_type_error("encoding", "an encoding name", self.encoding)
         encoding = _normalize_encoding(self.encoding)
         object.__setattr__(self, "encoding", encoding)
         fmt = self.timestamp_format
@@ -144,7 +127,7 @@ class SourceMapping:
 
     def with_overrides(self, **overrides: Any) -> SourceMapping:
         """A copy with some fields changed; unknown field names raise MappingError."""
-        _check_keys(overrides)
+        check_mapping_keys(overrides)
         return replace(self, **overrides)
 
     def resolve(
@@ -184,7 +167,7 @@ def _names(key: str, value: Any, *, allow_empty: bool = False) -> tuple[str, ...
     if isinstance(value, str):
         value = (value,)
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise _wrong_type(key, "a column name or a list of names", value)
+        raise mapping_type_error(key, "a column name or a list of names", value)
     if not value and not allow_empty:
         raise _wrong_value(key, "at least one column name", "an empty list")
     return tuple(value)
@@ -204,7 +187,7 @@ def _normalize_encoding(name: str) -> str:
         ) from None
 
 
-def _wrong_type(key: str, expected: str, value: Any) -> MappingError:
+def mapping_type_error(key: str, expected: str, value: Any) -> MappingError:
     return MappingError(
         f"mapping field {key!r} must be {expected}",
         column=key,
@@ -239,7 +222,7 @@ def _missing(
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(SourceMapping))
 
 
-def _check_keys(data: Mapping[str, Any], *, file: str | None = None) -> None:
+def check_mapping_keys(data: Mapping[str, Any], *, file: str | None = None) -> None:
     for key in data:
         if key not in FIELD_NAMES:
             allowed = ", ".join(("preset", *FIELD_NAMES))
@@ -250,142 +233,6 @@ def _check_keys(data: Mapping[str, Any], *, file: str | None = None) -> None:
                 expected=f"one of {allowed}",
                 found=repr(key),
             )
-
-
-# -- presets --------------------------------------------------------------------------
-PRESETS: dict[str, SourceMapping] = {
-    "web": SourceMapping(
-        case=(
-            "visitor_id",
-            "user_pseudo_id",
-            "anonymous_id",
-            "client_id",
-            "cookie_id",
-            "session_id",
-        ),
-        activity=("event_name", "event", "event_type", "page", "page_path"),
-        timestamp=("event_time", "event_timestamp", "timestamp", "ts", "received_at"),
-        channel_value="web",
-        keep_if_present=(
-            "session_id",
-            "page_url",
-            "page_path",
-            "device",
-            "device_category",
-            "referrer",
-        ),
-    ),
-    "call_center": SourceMapping(
-        case=("caller_id", "ani", "phone", "phone_number", "from_number", "customer_phone"),
-        activity=("reason", "call_reason", "queue", "disposition", "wrap_up_code"),
-        timestamp=("call_start", "start_time", "started_at", "call_time", "timestamp"),
-        channel_value="call_center",
-        keep_if_present=("call_id", "queue", "agent_id", "duration_s", "wait_s", "csat", "nps"),
-    ),
-    "crm": SourceMapping(
-        case=("customer_id", "contact_id", "account_id", "crm_id"),
-        activity=("status", "stage", "activity", "event", "case_status"),
-        timestamp=("changed_at", "modified_at", "updated_at", "created_at", "timestamp"),
-        channel=("channel",),
-        channel_value="crm",
-        keep_if_present=("order_value", "amount", "value", "owner", "csat", "nps"),
-    ),
-}
-KEEP_IF_PRESENT: dict[str, tuple[str, ...]] = {k: m.keep_if_present for k, m in PRESETS.items()}
-
-
-def preset(name: str, **overrides: Any) -> SourceMapping:
-    """The built-in mapping `name` (web, call_center, crm), with `overrides` applied."""
-    if name not in PRESETS:
-        known = ", ".join(PRESETS)
-        raise MappingError(
-            f"unknown preset {name!r}; known presets are {known}",
-            column="preset",
-            expected=f"one of {known}",
-            found=repr(name),
-        )
-    return PRESETS[name].with_overrides(**overrides)
-
-
-def source_mapping(
-    *,
-    preset_name: str | None = None,
-    mapping: str | Path | None = None,
-    **overrides: Any,
-) -> SourceMapping | None:
-    """How to read a source, as every front door builds it: a mapping file, else a preset, else
-    the plain fields; then `overrides` (case, activity, timezone, ...; None values ignored).
-    None when nothing at all was given (a canonical log needs no mapping)."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    if mapping is not None:
-        base = load_mapping(mapping)
-    elif preset_name is not None:
-        base = preset(preset_name)
-    elif given:
-        base = SourceMapping()
-    else:
-        return None
-    return base.with_overrides(**given) if given else base
-
-
-def mapping_from_dict(data: Mapping[str, Any], *, file: str | None = None) -> SourceMapping:
-    """Build a mapping from parsed TOML/JSON: an optional `preset` plus field overrides."""
-    if not isinstance(data, Mapping):
-        raise MappingError(
-            "a mapping must be a table of field = value",
-            file=file,
-            expected="a table/object",
-            found=type(data).__name__,
-        )
-    data = dict(data)
-    name = data.pop("preset", None)
-    _check_keys(data, file=file)
-    try:
-        if name is None:
-            return SourceMapping(**data)
-        if not isinstance(name, str):
-            raise _wrong_type("preset", "a preset name", name)
-        return preset(name, **data)
-    except MappingError as exc:
-        if exc.file is None:
-            exc.file = file
-        raise
-
-
-def load_mapping(path: str | Path) -> SourceMapping:
-    """Read a mapping from a TOML or JSON file (by extension; TOML unless it ends in .json)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MappingError(
-            "mapping file not found", file=str(path), expected="an existing TOML or JSON file"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"cannot read mapping file: {exc}", file=str(path)) from exc
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FormatError(
-                f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                file=path.name,
-                row=exc.lineno,
-                expected="a JSON object",
-            ) from None
-    else:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            match = re.search(r"line (\d+)", str(exc))
-            line = int(match.group(1)) if match else None
-            raise FormatError(
-                f"malformed TOML at line {line}: {exc}",
-                file=path.name,
-                row=line,
-                expected="valid TOML (key = value lines)",
-            ) from None
-    return mapping_from_dict(data, file=path.name)
 
 
 # -- from raw columns to canonical events ----------------------------------------------

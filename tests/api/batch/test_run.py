@@ -24,7 +24,7 @@ from journeyminer.api.store import stitching as journeys
 from journeyminer.miner.discover.discovery import discover
 from journeyminer.miner.ingest import stitch_ranges as stitch_files
 from journeyminer.miner.ingest.pipeline import SourceSpec, ingest_sources
-from journeyminer.miner.ingest.sources import preset
+from journeyminer.miner.ingest.presets import preset
 from journeyminer.miner.synthetic.generate import generate
 
 runner = CliRunner()

@@ -14,14 +14,9 @@ from journeyminer.miner.errors import (
     MappingError,
     MissingColumnError,
 )
+from journeyminer.miner.ingest.presets import PRESETS, load_mapping, mapping_from_dict, preset
 from journeyminer.miner.ingest.readers import read_source
-from journeyminer.miner.ingest.sources import (
-    PRESETS,
-    SourceMapping,
-    load_mapping,
-    mapping_from_dict,
-    preset,
-)
+from journeyminer.miner.ingest.sources import SourceMapping
 
 PRESET_COLUMNS = {
     "web": {

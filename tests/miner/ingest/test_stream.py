@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from journeyminer.miner.errors import EmptySourceError, SourceError, TimestampError
+from journeyminer.miner.ingest.presets import preset
 from journeyminer.miner.ingest.readers import read_source
-from journeyminer.miner.ingest.sources import SourceMapping, preset
+from journeyminer.miner.ingest.sources import SourceMapping
 from journeyminer.miner.ingest.stream import write_source
 
 ROOT = Path(__file__).resolve().parents[3]
