@@ -38,7 +38,7 @@ _EXPORTS = {
     "SourceMapping": "ingest.sources",
     "load_mapping": "ingest.presets",
     "preset": "ingest.presets",
-    "load_identities": "ingest.stitch",
+    "load_identities": "ingest.identities",
     "attach_customers": "ingest.customers",
     "load_customers": "ingest.customers",
     "stitch_sources": "ingest.stitch",
@@ -93,11 +93,12 @@ if TYPE_CHECKING:
     )
     from .miner.errors import JourneyminerError
     from .miner.ingest.customers import attach_customers, load_customers
+    from .miner.ingest.identities import load_identities
     from .miner.ingest.pipeline import ingest_sources, open_log, resolve_source
     from .miner.ingest.presets import load_mapping, preset
     from .miner.ingest.readers import read_source
     from .miner.ingest.sources import SourceMapping
-    from .miner.ingest.stitch import load_identities, stitch_sources
+    from .miner.ingest.stitch import stitch_sources
     from .miner.log import EncodedLog, EventLog
     from .miner.maps.designed import DesignedMap, load_map
 

@@ -245,7 +245,7 @@ def table_change(
     """The settings entry of the log's identity or customer table, and the table to store:
     None when `path` is None (the stored one stays) or holds the stored table already."""
     from ...miner.ingest.customers import load_customers
-    from ...miner.ingest.stitch import load_identities
+    from ...miner.ingest.identities import load_identities
 
     if path is None:
         return (dict(stored[kind]) if stored and stored.get(kind) else None), None

@@ -17,8 +17,8 @@ import polars as pl
 
 from ..errors import IdentityError, MappingError, MissingColumnError
 from ..log import CANONICAL, CASE, EventLog
+from .identities import CUSTOMER_ID, SOURCE_ID
 from .readers import read_table
-from .stitch import CUSTOMER_ID, SOURCE_ID
 
 #: Column names a customer table may not bring: the log's own.
 RESERVED = frozenset((*CANONICAL, CUSTOMER_ID, SOURCE_ID))

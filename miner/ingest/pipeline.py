@@ -13,10 +13,11 @@ import polars as pl
 
 from ..errors import MappingError
 from ..log import CASE, EventLog
+from .identities import load_identities
 from .presets import source_mapping
 from .readers import read_source
 from .sources import SourceMapping
-from .stitch import DEFAULT_GAP, StitchReport, load_identities, stitch_sources
+from .stitch import DEFAULT_GAP, StitchReport, stitch_sources
 
 KNOWN_PRESETS = ("web", "call_center", "crm")
 _ROW = "__ingest_row"  # input order of the events within their source, while stitching

@@ -4,6 +4,7 @@ An identity table maps source ids (cookie, phone number, CRM id) to a customer i
 whose id is not in the table stay as their own customer. A customer's timeline is cut into
 journeys where the gap since their previous event is >= `gap` (inactivity), and/or right
 after a goal touchpoint. Journey id = `<customer>#<n>`, n = 1, 2, ... in time order.
+The identity table itself (reading, checking) is `identities.py`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from ..errors import IdentityError, MissingColumnError, SourceError
+from ..errors import SourceError
 from ..log import (
     ACTIVITY,
     CASE,
@@ -28,9 +28,8 @@ from ..log import (
     check_channels,
     encoded_view,
 )
+from .identities import CUSTOMER_ID, SOURCE_ID, check_identities
 
-SOURCE_ID = "source_id"
-CUSTOMER_ID = "customer_id"
 DEFAULT_GAP = timedelta(days=30)
 _CUSTOMER_CODE = "__customer_code"
 _GOAL = "__goal"
@@ -100,61 +99,6 @@ class StitchReport:
             "dropped_no_timestamp": self.dropped_no_timestamp,
             "warnings": list(self.warnings),
         }
-
-
-def load_identities(
-    path: str | Path,
-    *,
-    source_column: str = SOURCE_ID,
-    customer_column: str = CUSTOMER_ID,
-) -> pl.DataFrame:
-    """Read an identity table (CSV or Parquet) into `source_id, customer_id`; check for conflicts."""
-    from .readers import read_table
-
-    name = Path(path).name
-    raw = read_table(path, what="identity table")
-    for col in (source_column, customer_column):
-        if col not in raw.columns:
-            raise MissingColumnError(
-                f"the identity table has no column {col!r}",
-                file=name,
-                column=col,
-                expected=f"columns {source_column!r} and {customer_column!r}",
-                found=", ".join(raw.columns) or "no columns",
-            )
-    table = raw.select(
-        pl.col(source_column).cast(pl.String).str.strip_chars().alias(SOURCE_ID),
-        pl.col(customer_column).cast(pl.String).str.strip_chars().alias(CUSTOMER_ID),
-    )
-    return check_identities(table, file=name)
-
-
-def check_identities(table: pl.DataFrame, *, file: str | None = None) -> pl.DataFrame:
-    """Drop duplicate rows and empty ids; raise IdentityError if a source id has two customers."""
-    table = table.with_row_index("__row", offset=1).filter(
-        pl.col(SOURCE_ID).is_not_null()
-        & (pl.col(SOURCE_ID) != "")
-        & pl.col(CUSTOMER_ID).is_not_null()
-        & (pl.col(CUSTOMER_ID) != "")
-    )
-    conflicts = (
-        table.group_by(SOURCE_ID, maintain_order=True)
-        .agg(pl.col(CUSTOMER_ID).unique(maintain_order=True), pl.col("__row"))
-        .filter(pl.col(CUSTOMER_ID).list.len() > 1)
-    )
-    if conflicts.height:
-        first = conflicts.row(0, named=True)
-        raise IdentityError(
-            f"source id {first[SOURCE_ID]!r} maps to several customers "
-            f"({', '.join(map(repr, first[CUSTOMER_ID][:5]))}) on rows "
-            f"{', '.join(str(r) for r in first['__row'][:5])}; {conflicts.height} ids conflict",
-            file=file,
-            row=int(first["__row"][0]),
-            column=SOURCE_ID,
-            expected="each source id mapped to exactly one customer id",
-            found=f"{len(first[CUSTOMER_ID])} customers",
-        )
-    return table.unique(SOURCE_ID, keep="first", maintain_order=True).select(SOURCE_ID, CUSTOMER_ID)
 
 
 def stitch_sources(

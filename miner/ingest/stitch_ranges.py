@@ -29,7 +29,8 @@ import polars as pl
 from ..files import atomic_write
 from ..log import ACTIVITY, CASE, CHANNEL, SORTED_KEY, SORTED_VALUE, EventLog
 from .customers import CustomerMatch, attach_customers
-from .stitch import CUSTOMER_ID, DEFAULT_GAP, SOURCE_ID, StitchReport, stitch_sources
+from .identities import CUSTOMER_ID, SOURCE_ID
+from .stitch import DEFAULT_GAP, StitchReport, stitch_sources
 
 #: Events stitched in memory at once (about 250 bytes each at the peak of a stitch).
 BUCKET_EVENTS = 1_000_000

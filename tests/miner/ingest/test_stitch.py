@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeyminer.miner.errors import IdentityError, MissingColumnError
-from journeyminer.miner.ingest.stitch import cut_journeys, load_identities, stitch_sources
+from journeyminer.miner.ingest.identities import load_identities
+from journeyminer.miner.ingest.stitch import cut_journeys, stitch_sources
 from journeyminer.miner.log import TS_DTYPE, canonical_frame, encode
 
 
