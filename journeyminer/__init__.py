@@ -23,7 +23,7 @@ _EXPORTS = {
     "find_hidden_journeys": "compare.hidden",
     "DFG": "discover.discovery",
     "Discovery": "discover.discovery",
-    "JourneyStats": "discover.discovery",
+    "JourneyStats": "discover.journey_stats",
     "Variants": "discover.discovery",
     "discover": "discover.discovery",
     "discover_dfg": "discover.discovery",
@@ -85,12 +85,12 @@ if TYPE_CHECKING:
     from .miner.discover.discovery import (
         DFG,
         Discovery,
-        JourneyStats,
         Variants,
         discover,
         discover_dfg,
         discover_variants,
     )
+    from .miner.discover.journey_stats import JourneyStats
     from .miner.errors import JourneyminerError
     from .miner.ingest.customers import attach_customers, load_customers
     from .miner.ingest.identities import load_identities

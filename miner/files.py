@@ -6,6 +6,10 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
@@ -34,3 +38,12 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write `data` to `path` atomically."""
     return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_write_parquet(
+    frame: pl.DataFrame, path: str | Path, *, metadata: dict[str, str] | None = None
+) -> Path:
+    """Write `frame` to `path` as Parquet (with statistics) atomically."""
+    return atomic_write(
+        path, lambda tmp: frame.write_parquet(tmp, statistics=True, metadata=metadata)
+    )

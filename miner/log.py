@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from .errors import EmptySourceError, MissingColumnError, SourceError
-from .files import atomic_write
+from .files import atomic_write_parquet
 from .ingest.timestamps import UTC, parse_timestamps
 
 CASE = "case_id"
@@ -360,15 +360,6 @@ def _kernel_array(values: pl.Series, dtype: type) -> np.ndarray:
     # Always C-contiguous and writeable: numba compiles (and caches) one specialisation per
     # array flavour, and zero-copy views out of polars are read-only only for some chunkings.
     return np.require(values.to_numpy(), dtype=dtype, requirements=["C", "W"])
-
-
-def atomic_write_parquet(
-    frame: pl.DataFrame, path: str | Path, *, metadata: dict[str, str] | None = None
-) -> Path:
-    """Write `frame` to `path` so that readers see the old file or the whole new one."""
-    return atomic_write(
-        path, lambda tmp: frame.write_parquet(tmp, statistics=True, metadata=metadata)
-    )
 
 
 def _check_canonical(frame: pl.DataFrame) -> None:

@@ -152,8 +152,7 @@ def mine(
 
 def write_discovery(result: Any, out_dir: Path) -> dict[str, Path]:
     """Write a Discovery as JSON, Parquet frames, DOT and SVG, each file atomically."""
-    from ...miner.files import atomic_write_text
-    from ...miner.log import atomic_write_parquet
+    from ...miner.files import atomic_write_parquet, atomic_write_text
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {

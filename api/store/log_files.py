@@ -16,8 +16,9 @@ from typing import Any
 import polars as pl
 
 from ...miner.errors import SourceError
+from ...miner.files import atomic_write_parquet
 from ...miner.ingest.stitch_ranges import LogSummary
-from ...miner.log import CASE, TIMESTAMP, EventLog, atomic_write_parquet
+from ...miner.log import CASE, TIMESTAMP, EventLog
 from .files import fsync_dir, private_dir
 
 CUSTOMER = "customer_id"

@@ -13,8 +13,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from ...miner.errors import NotFoundError
-from ...miner.files import atomic_write_bytes, atomic_write_text
-from ...miner.log import atomic_write_parquet
+from ...miner.files import atomic_write_bytes, atomic_write_parquet, atomic_write_text
 from .base import StoreBase, TenantRef, new_id, tenant_id_of, to_json, utc_now
 from .files import fsync_dir, private_dir, remove_files
 from .records import ResultInfo, ResultKey

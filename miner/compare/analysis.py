@@ -16,8 +16,8 @@ import polars as pl
 
 from ..discover.discovery import discover_dfg
 from ..draw.overlay import Overlay, build_overlay
-from ..files import atomic_write_text
-from ..log import EventLog, atomic_write_parquet
+from ..files import atomic_write_parquet, atomic_write_text
+from ..log import EventLog
 from ..maps.designed import DesignedMap
 from .comparison import Comparison
 from .hidden import HiddenJourneys, find_hidden_journeys

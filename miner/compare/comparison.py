@@ -13,7 +13,8 @@ from typing import Any
 
 import polars as pl
 
-from ..log import CASE, atomic_write_parquet
+from ..files import atomic_write_parquet
+from ..log import CASE
 from .deviation_rows import DEVIATION_SCHEMA
 from .effort import Effort
 from .funnel import SegmentSplit

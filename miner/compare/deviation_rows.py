@@ -16,9 +16,10 @@ import polars as pl
 
 from ...kernels import cases as kj
 from ...kernels import replay as k
+from ..arrays import list_series
 from ..log import CASE, EncodedLog
 from .cases import PerCase
-from .deviations import FIT_BREAKERS, TYPES, MapCodes, Replayed, list_series
+from .deviations import FIT_BREAKERS, TYPES, MapCodes, Replayed
 from .priorities import JOURNEY_SET_SEED
 from .windows import Windows
 

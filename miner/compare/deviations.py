@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from ...kernels import replay as k
 from ...kernels.variants import case_variants, variant_order
+from ..arrays import list_series
 from ..log import EncodedLog
 from ..maps.designed import DesignedMap
 
@@ -99,14 +99,6 @@ def gather_or_null(names: pl.Series, codes: np.ndarray | pl.Series) -> pl.Series
     """names[codes], null where a code is negative."""
     idx = pl.Series(codes, dtype=pl.Int64) if isinstance(codes, np.ndarray) else codes
     return names.gather(idx.set(idx < 0, None))
-
-
-def list_series(offsets: np.ndarray, values: pl.Series) -> pl.Series:
-    """A list column from flat values and int64 offsets, zero-copy (Arrow large lists)."""
-    # Offsets through polars: `pa.array` of a numpy array imports pandas (~0.4 s once).
-    arrow_offsets = pl.Series(offsets, dtype=pl.Int64).to_arrow()
-    array = pa.LargeListArray.from_arrays(arrow_offsets, values.to_arrow())
-    return pl.Series(array, dtype=pl.List(values.dtype))
 
 
 def small_unique(values: np.ndarray, limit: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..arrays import list_series
 from ..log import CASE
-from .deviations import list_series
 
 
 def funnel_by_phase(cases: pl.DataFrame, phases: list[str], by: list[str]) -> pl.DataFrame:

@@ -16,21 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from ...kernels.dfg import duration_stats, edge_durations, start_end_counts
-from ...kernels.stats import case_durations, channel_switches, ngram_counts, rework_counts
+from ...kernels.stats import case_durations
 from ...kernels.variants import case_variants, variant_order
+from ..arrays import activity_names, first_case_ids, list_series
 from ..log import CASE, EncodedLog, EventLog
+from .journey_stats import JourneyStats, summarise_journeys
 
 US_PER_SECOND = 1_000_000.0
-QUANTILES = {"p10": 0.10, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p90": 0.90}
-# Measure name in results -> column of `JourneyStats.per_case`.
-DISTRIBUTIONS = {
-    "case_duration": "duration",
-    "events_per_case": "events",
-    "channel_switches": "channel_switches",
-}
 
 
 if TYPE_CHECKING:
@@ -102,7 +96,7 @@ class DFG:
 def discover_dfg(log: EventLog) -> DFG:
     """Directly-follows graph of `log`: each consecutive pair of a case counts once."""
     enc = log.encoded
-    names = _names(enc)
+    names = activity_names(enc)
     src, dst, bounds, durations = edge_durations(enc.offsets, enc.act, enc.ts, len(names))
     total, mean, median, stdev, lo, hi = duration_stats(bounds, durations)
     edges = pl.DataFrame(
@@ -166,11 +160,11 @@ class Variants:
 def discover_variants(log: EventLog) -> Variants:
     """Variants of `log`: sorted by count desc, then by activity tuple; ids follow that order."""
     enc = log.encoded
-    return _variants(enc, _case_ids(log), case_durations(enc.offsets, enc.ts))
+    return _variants(enc, first_case_ids(log), case_durations(enc.offsets, enc.ts))
 
 
 def _variants(enc: EncodedLog, case_ids: pl.Series, durations_us: np.ndarray) -> Variants:
-    names = _names(enc)
+    names = activity_names(enc)
     variant_of, count, rep, _ = case_variants(enc.offsets, enc.act)
     order = variant_order(enc.offsets, enc.act, count, rep)
     k = count.size
@@ -184,7 +178,7 @@ def _variants(enc: EncodedLog, case_ids: pl.Series, durations_us: np.ndarray) ->
     flat = np.repeat(enc.offsets[rep] - list_offsets[:-1], rep_len) + np.arange(
         list_offsets[-1], dtype=np.int64
     )
-    activities = _list_series("activities", list_offsets, names.gather(enc.act[flat]))
+    activities = list_series(list_offsets, names.gather(enc.act[flat])).alias("activities")
     # Cases bucketed by variant, sorted by duration: the same exact mean and median as edges.
     case_variant = new_id[variant_of]
     by_variant = np.lexsort((durations_us, case_variant))
@@ -221,123 +215,6 @@ VARIANT_SCHEMA: dict[str, Any] = {
 }
 
 
-# -- journey statistics -------------------------------------------------------------------
-@dataclass(frozen=True)
-class JourneyStats:
-    """Distributions of case duration, events and channel switches; rework; top n-grams."""
-
-    distributions: pl.DataFrame  # measure, p10, p25, p50, p75, p90, mean, min, max
-    rework: pl.DataFrame  # activity, cases, rework_cases, repeats, rework_share
-    ngrams: pl.DataFrame  # n, activities, count
-    per_case: pl.DataFrame  # case_id, duration (s), events, channel_switches
-
-    @property
-    def frame(self) -> pl.DataFrame:
-        """The distributions frame, one row per measure."""
-        return self.distributions
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: one {p10..p90, mean, min, max} per measure, rework rows, n-gram rows."""
-        out: dict[str, Any] = {row.pop("measure"): row for row in self.distributions.to_dicts()}
-        out["rework"] = self.rework.to_dicts()
-        out["ngrams"] = self.ngrams.to_dicts()
-        return out
-
-
-def journey_stats(
-    log: EventLog, *, top_ngrams: int = 20, ngram_sizes: tuple[int, ...] = (2, 3)
-) -> JourneyStats:
-    """Journey statistics of `log`; n-grams count every occurrence, top `top_ngrams` per size."""
-    enc = log.encoded
-    return _journey_stats(
-        enc, _case_ids(log), case_durations(enc.offsets, enc.ts), top_ngrams, ngram_sizes
-    )
-
-
-def _journey_stats(
-    enc: EncodedLog,
-    case_ids: pl.Series,
-    durations_us: np.ndarray,
-    top_ngrams: int,
-    ngram_sizes: tuple[int, ...],
-) -> JourneyStats:
-    names = _names(enc)
-    per_case = pl.DataFrame(
-        {
-            CASE: case_ids,
-            "duration": durations_us / US_PER_SECOND,
-            "events": np.diff(enc.offsets),
-            "channel_switches": channel_switches(enc.offsets, enc.channel),
-        },
-        schema={
-            CASE: pl.String,
-            "duration": pl.Float64,
-            "events": pl.Int64,
-            "channel_switches": pl.Int64,
-        },
-    )
-    distributions = pl.concat(
-        [per_case.select(_summary(column, measure)) for measure, column in DISTRIBUTIONS.items()]
-    )
-    holding, repeating, repeats = rework_counts(enc.offsets, enc.act, len(names))
-    rework = (
-        pl.DataFrame(
-            {
-                "activity": names,
-                "cases": holding,
-                "rework_cases": repeating,
-                "repeats": repeats,
-            },
-            schema={
-                "activity": pl.String,
-                "cases": pl.Int64,
-                "rework_cases": pl.Int64,
-                "repeats": pl.Int64,
-            },
-        )
-        .filter(pl.col("cases") > 0)
-        .with_columns((pl.col("rework_cases") / pl.col("cases")).alias("rework_share"))
-        .sort(["rework_cases", "repeats", "activity"], descending=[True, True, False])
-    )
-    ngrams = pl.concat(
-        [pl.DataFrame(schema=NGRAM_SCHEMA)]
-        + [_top_ngrams(enc, names, n, top_ngrams) for n in ngram_sizes]
-    )
-    return JourneyStats(
-        distributions=distributions, rework=rework, ngrams=ngrams, per_case=per_case
-    )
-
-
-def _top_ngrams(enc: EncodedLog, names: pl.Series, n: int, top: int) -> pl.DataFrame:
-    grams, count = ngram_counts(enc.offsets, enc.act, len(names), n)
-    # The kernel sorts grams by code tuple; a stable sort by count keeps that as tie-break.
-    order = np.argsort(-count, kind="stable")[:top]
-    k = order.size
-    offsets = np.arange(0, n * k + 1, n, dtype=np.int64)
-    return pl.DataFrame(
-        {
-            "n": np.full(k, n, dtype=np.int64),
-            "activities": _list_series("activities", offsets, names.gather(grams[order].ravel())),
-            "count": count[order],
-        },
-        schema=NGRAM_SCHEMA,
-    )
-
-
-def _summary(column: str, measure: str) -> list[pl.Expr]:
-    x = pl.col(column).cast(pl.Float64)
-    return [
-        pl.lit(measure).alias("measure"),
-        *[x.quantile(q, "linear").alias(key) for key, q in QUANTILES.items()],
-        x.mean().alias("mean"),
-        x.min().alias("min"),
-        x.max().alias("max"),
-    ]
-
-
-NGRAM_SCHEMA: dict[str, Any] = {"n": pl.Int64, "activities": pl.List(pl.String), "count": pl.Int64}
-
-
 # -- everything at once -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Discovery:
@@ -359,26 +236,16 @@ class Discovery:
 def discover(log: EventLog, *, top_ngrams: int = 20) -> Discovery:
     """Discover the DFG, the variants and the journey statistics of `log` in one pass of kernels."""
     enc = log.encoded
-    case_ids = _case_ids(log)
+    case_ids = first_case_ids(log)
     durations = case_durations(enc.offsets, enc.ts)
     return Discovery(
         dfg=discover_dfg(log),
         variants=_variants(enc, case_ids, durations),
-        stats=_journey_stats(enc, case_ids, durations, top_ngrams, (2, 3)),
+        stats=summarise_journeys(enc, case_ids, durations, top_ngrams, (2, 3)),
     )
 
 
 # -- helpers ------------------------------------------------------------------------------
-def _names(enc: EncodedLog) -> pl.Series:
-    return pl.Series("activity", list(enc.activities), dtype=pl.String)
-
-
-def _case_ids(log: EventLog) -> pl.Series:
-    # The first event of each case carries its id; cheaper than converting the object array.
-    offsets = log.encoded.offsets
-    return log.frame.get_column(CASE).gather(offsets[:-1]).alias(CASE)
-
-
 def _activity_counts(names: pl.Series, counts: np.ndarray) -> pl.DataFrame:
     return (
         pl.DataFrame(
@@ -388,12 +255,6 @@ def _activity_counts(names: pl.Series, counts: np.ndarray) -> pl.DataFrame:
         .filter(pl.col("count") > 0)
         .sort(["count", "activity"], descending=[True, False])
     )
-
-
-def _list_series(name: str, offsets: np.ndarray, values: pl.Series) -> pl.Series:
-    # Zero-copy list column from flat values and int64 offsets (Arrow's large list layout).
-    array = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), values.to_arrow())
-    return pl.Series(name, array, dtype=pl.List(pl.String))
 
 
 def _counts_dict(frame: pl.DataFrame) -> dict[str, int]:

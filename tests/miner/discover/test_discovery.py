@@ -16,13 +16,12 @@ from journeyminer.miner.discover import discovery as discover_module
 from journeyminer.miner.discover.discovery import (
     DFG,
     Discovery,
-    JourneyStats,
     Variants,
     discover,
     discover_dfg,
     discover_variants,
-    journey_stats,
 )
+from journeyminer.miner.discover.journey_stats import JourneyStats, journey_stats
 from journeyminer.miner.log import EventLog
 from tests import naive
 from tests.strategies import NAMED_ROWS, event_logs, log_from_rows
