@@ -40,7 +40,7 @@ import polars as pl
 
 from .errors import EmptySourceError, FormatError, MappingError, MissingColumnError, SourceError
 from .log import ACTIVITY, CANONICAL, CASE, CHANNEL, TIMESTAMP, canonical_frame
-from .timestamps import EPOCH_FORMATS
+from .timestamps import EPOCH_FORMATS, format_problem, timezone_problem
 
 OnMissing = Literal["error", "drop"]
 PresetName = Literal["web", "call_center", "crm"]
@@ -116,6 +116,10 @@ class SourceMapping:
                 raise _wrong_type(name, "text", value)
         if not isinstance(self.timezone, str):
             raise _wrong_type("timezone", "a zone name such as 'Europe/Amsterdam'", self.timezone)
+        if timezone_problem(self.timezone) is not None:  # checked here, not in the job
+            raise _wrong_value(
+                "timezone", "an IANA zone such as 'Europe/Amsterdam', or UTC", self.timezone
+            )
         if not isinstance(self.rename, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.rename.items()
         ):
@@ -142,6 +146,12 @@ class SourceMapping:
         fmt = self.timestamp_format
         if fmt is not None and fmt.startswith("epoch") and fmt not in EPOCH_FORMATS:
             raise _wrong_value("timestamp_format", ", ".join(EPOCH_FORMATS), fmt)
+        if fmt is not None and format_problem(fmt) is not None:
+            raise _wrong_value(
+                "timestamp_format",
+                f"a strftime format such as '%d/%m/%Y %H:%M', or {', '.join(EPOCH_FORMATS)}",
+                fmt,
+            )
 
     def with_overrides(self, **overrides: Any) -> SourceMapping:
         """A copy with some fields changed; unknown field names raise MappingError."""
