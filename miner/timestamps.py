@@ -279,6 +279,10 @@ def text_to_utc(column: str, fmt: str, timezone: str = UTC) -> pl.Expr:
 
 def timezone_problem(timezone: str) -> str | None:
     """Why polars cannot use `timezone` (an IANA name or a fixed offset), or None if it can."""
+    if timezone == UTC:
+        # The default, and what the presets made at import use: no polars work at import
+        # (its thread pool, once started, deadlocks a process forked after it).
+        return None
     try:
         pl.Series([0], dtype=pl.Datetime("us")).dt.replace_time_zone(timezone)
     except pl.exceptions.PolarsError:

@@ -377,7 +377,9 @@ def test_kill_9_during_an_analysis_marks_it_failed_and_a_new_post_runs_it(
 #: A parent that imports the server once and forks a fresh one per trial: a trial then
 #: costs the kill and the restart's recovery, not 1-2 s of imports (`journeyminer serve`
 #: does the same: `uvicorn.run(create_app(Settings(), gc_tuning=True))`). The child runs
-#: the real app on the real workspace; SIGKILL stops it as it stops `serve`.
+#: the real app on the real workspace; SIGKILL stops it as it stops `serve`. A fork after
+#: polars ran anything would hang the child (its thread pool does not survive a fork): the
+#: imports must not compute with polars, which the first ingest below would catch.
 LAUNCHER = r"""
 import os, sys
 import uvicorn
@@ -604,7 +606,7 @@ def test_kill_9_at_random_points_strands_nothing(tmp_path: Path) -> None:
     try:
         servers.start()
         with client_at(servers.base, token) as http:
-            assert _op(http, "ingest", 0, "", confirmed, csvs)
+            assert _op(http, "ingest", 0, "", confirmed, csvs), "the first ingest did not finish"
             (base_log,) = confirmed.logs
             assert _op(http, "analysis", 1, base_log, confirmed, csvs)
         for trial in range(2, TRIALS + 2):
