@@ -8,7 +8,8 @@ Retry-After). Cancellation is cooperative: a job calls `ctx.progress(...)` betwe
 stages, which raises `JobCancelled` once the job was cancelled in the store (or the runner
 stops). At start the runner marks jobs left queued or running by a previous process failed
 ("interrupted by a restart"): their uploads may be incomplete, and an analysis is one POST
-away (its result cache makes a re-run of finished work free).
+away (its result cache makes a re-run of finished work free). Logs left pending (an ingest
+cut short) are marked failed too, so that they can be deleted or appended to.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ log = logging.getLogger("journeyminer.api.jobs")
 
 PROGRESS_INTERVAL_S = 0.25
 RESTART_REASON = "interrupted by a restart"
+INGEST_RESTART_REASON = (
+    "the ingest was interrupted by a restart before any events were stored:"
+    " append the sources again (POST /logs/{id}/events) or delete the log"
+)
 SHUTDOWN_REASON = "interrupted: the server shut down"
 
 
@@ -223,8 +228,14 @@ def uploads_folder(store: Store) -> Path:
 
 
 def recover_workspace(store: Store) -> list[str]:
-    """Fail jobs left unfinished by a previous process and remove its upload leftovers."""
+    """Fail jobs and logs left unfinished by a previous process, remove its upload leftovers.
+
+    A log is pending from the upload's first commit until its ingest job commits its first
+    part; a crash in between (before the job even exists, or while it runs) left it pending
+    for ever, refusing appends and analyses (issue 14).
+    """
     failed = store.mark_interrupted_jobs_failed(RESTART_REASON)
+    stranded = store.mark_interrupted_ingests_failed(INGEST_RESTART_REASON)
     folder = uploads_folder(store)
     cutoff = time.time() - store.settings.orphan_grace_s
     if folder.is_dir():
@@ -234,6 +245,8 @@ def recover_workspace(store: Store) -> list[str]:
                     shutil.rmtree(entry, ignore_errors=True)
     if failed:
         log.warning("failed interrupted jobs", extra={"jobs": failed})
+    if stranded:
+        log.warning("failed interrupted ingests", extra={"logs": stranded})
     return failed
 
 

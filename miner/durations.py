@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
 from .errors import InputError
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+#: The longest duration accepted: 100 years. Timestamps are int64 microseconds (about
+#: 292 years either way), and a longer gap or time frame means nothing for a journey.
+MAX_DURATION = timedelta(days=36_500)
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|min|s|m|h|d|w)", re.IGNORECASE)
 
 
@@ -18,7 +22,7 @@ def parse_duration(text: str | int | float, *, what: str = "duration") -> timede
             raise InputError(
                 f"{what} must not be negative", expected="a duration >= 0", found=str(text)
             )
-        return timedelta(seconds=float(text))
+        return _bounded(float(text), str(text), what)
     raw = str(text).strip()
     parts = _PART.findall(raw)
     if not raw or _PART.sub("", raw).strip() or not parts:
@@ -28,6 +32,18 @@ def parse_duration(text: str | int | float, *, what: str = "duration") -> timede
             found=repr(raw),
         )
     seconds = sum(float(n) * _UNITS[u.lower()] for n, u in parts)
+    return _bounded(seconds, raw, what)
+
+
+def _bounded(seconds: float, raw: str, what: str) -> timedelta:
+    # Checked before timedelta(): 99999999999999999d overflowed there (a 500, exit code 3).
+    if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
+        too = "is too long" if not math.isnan(seconds) else "is not a number"
+        raise InputError(
+            f"{what} {raw[:40]!r} {too}",
+            expected=f"a duration of at most {MAX_DURATION.days}d (100 years)",
+            found=repr(raw[:40]),
+        )
     return timedelta(seconds=seconds)
 
 

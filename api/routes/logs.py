@@ -193,6 +193,7 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
     """Check the form and decide each file's mapping; errors here answer 422 at once."""
     from ...miner.ingest.pipeline import KNOWN_PRESETS
     from ...miner.ingest.presets import mapping_from_dict
+    from ...miner.ingest.readers import check_columns
 
     files = upload.files_of("files")
     if not files:
@@ -232,7 +233,8 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
             )
         if timezone is not None:
             how["timezone"] = timezone
-        mapping_from_dict(how, file=f.name)  # fail now, not in the job
+        # Fail now, not in the job: the mapping's fields, then the columns it names.
+        check_columns(f.path, mapping_from_dict(how, file=f.name))
         sources.append((f.path, how, f.name, f.sha256))
         known[f.name] = how
     identity_files, customer_files = upload.files_of("identities"), upload.files_of("customers")

@@ -344,6 +344,23 @@ class LogsMixin(StoreBase):
             )
         return self.get_log(tenant, log_id)
 
+    def mark_interrupted_ingests_failed(self, reason: str) -> list[str]:
+        """Fail the logs (all tenants) still pending, whose ingest a crash cut short; ids back.
+
+        Only for a process that owns the workspace's jobs, at start (as failing its jobs).
+        A pending log has no parts (the commit that adds the first one makes it ready), so
+        nothing is lost: the failed log can be deleted, or its sources appended again.
+        """
+        error = {"title": "Ingest interrupted", "status": 500, "detail": reason}
+        with self._db.write() as con:
+            ids = [r[0] for r in con.execute("SELECT id FROM logs WHERE status = 'pending'")]
+            con.execute(
+                "UPDATE logs SET status = 'failed', error = ?, updated_at = ?"
+                " WHERE status = 'pending'",
+                (to_json(error), utc_now()),
+            )
+        return ids
+
     def delete_log(self, tenant: TenantRef, log_id: str) -> None:
         """Delete a log, its parts, its results and the jobs that link to them (unfinished
         ones are cancelled): rows first, then the files."""

@@ -31,7 +31,7 @@ import polars as pl
 import rustxes
 
 from .._typing import SourceFormat
-from ..errors import EmptySourceError, FormatError, MappingError, SourceError
+from ..errors import EmptySourceError, FormatError, MappingError, MissingColumnError, SourceError
 from ..log import ACTIVITY, CASE, TIMESTAMP
 from .sources import (
     CSV_DELIMITERS,
@@ -222,6 +222,23 @@ def scan_source(
             found=fmt,
         )
     return _scan(path, path, mapping, fmt)[0]
+
+
+def check_columns(path: str | Path, mapping: SourceMapping | None = None) -> None:
+    """Raise `MissingColumnError` now if a CSV, Parquet or JSON-lines file lacks a column the
+    mapping needs, reading only its header; anything else is left to the read itself."""
+    path = Path(path)
+    mapping = mapping or SourceMapping()
+    _check_file(path)
+    fmt = detect_format(path)
+    if fmt not in ("csv", "parquet", "jsonl") or _needs_copy(path, mapping, fmt):
+        return  # XES, OCEL, gzip, other encodings: only a whole read can tell
+    try:
+        _scan(path, path, mapping, fmt)
+    except MissingColumnError:
+        raise
+    except Exception:  # the read reports it with its row and column
+        return
 
 
 def detect_format(path: str | Path) -> SourceFormat:

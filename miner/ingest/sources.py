@@ -22,7 +22,7 @@ import polars as pl
 from .._typing import OnMissing
 from ..errors import EmptySourceError, MappingError, MissingColumnError, SourceError
 from ..log import ACTIVITY, CANONICAL, CASE, CHANNEL, TIMESTAMP, canonical_frame
-from .timestamps import EPOCH_FORMATS
+from .timestamps import EPOCH_FORMATS, format_problem, timezone_problem
 
 CSV_DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 # Decoded by polars directly; any other Python codec name is transcoded to UTF-8 in chunks.
@@ -98,6 +98,10 @@ class SourceMapping:
             raise mapping_type_error(
                 "timezone", "a zone name such as 'Europe/Amsterdam'", self.timezone
             )
+        if timezone_problem(self.timezone) is not None:  # checked here, not in the job
+            raise _wrong_value(
+                "timezone", "an IANA zone such as 'Europe/Amsterdam', or UTC", self.timezone
+            )
         if not isinstance(self.rename, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.rename.items()
         ):
@@ -124,6 +128,12 @@ class SourceMapping:
         fmt = self.timestamp_format
         if fmt is not None and fmt.startswith("epoch") and fmt not in EPOCH_FORMATS:
             raise _wrong_value("timestamp_format", ", ".join(EPOCH_FORMATS), fmt)
+        if fmt is not None and format_problem(fmt) is not None:
+            raise _wrong_value(
+                "timestamp_format",
+                f"a strftime format such as '%d/%m/%Y %H:%M', or {', '.join(EPOCH_FORMATS)}",
+                fmt,
+            )
 
     def with_overrides(self, **overrides: Any) -> SourceMapping:
         """A copy with some fields changed; unknown field names raise MappingError."""

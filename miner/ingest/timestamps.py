@@ -272,3 +272,29 @@ def text_to_utc(column: str, fmt: str, timezone: str = UTC) -> pl.Expr:
     naive = col.str.to_datetime(fmt, strict=False, time_unit="us")
     local = naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
     return local.dt.convert_time_zone(UTC)
+
+
+def timezone_problem(timezone: str) -> str | None:
+    """Why polars cannot use `timezone` (an IANA name or a fixed offset), or None if it can."""
+    if timezone == UTC:
+        # The default, and what the presets made at import use: no polars work at import
+        # (its thread pool, once started, deadlocks a process forked after it).
+        return None
+    try:
+        pl.Series([0], dtype=pl.Datetime("us")).dt.replace_time_zone(timezone)
+    except pl.exceptions.PolarsError:
+        return f"unknown time zone {timezone!r}"
+    return None
+
+
+def format_problem(fmt: str) -> str | None:
+    """Why `fmt` is no timestamp format (no field, or one chrono does not know), or None."""
+    if fmt in EPOCH_FORMATS:
+        return None
+    if "%" not in fmt:
+        return f"timestamp format {fmt!r} has no date or time field such as %Y or %H"
+    try:  # formatting a datetime checks every %-directive without any data to parse
+        pl.Series([0], dtype=pl.Datetime("us", UTC)).dt.strftime(fmt)
+    except pl.exceptions.PolarsError:
+        return f"timestamp format {fmt!r} has a field polars does not know"
+    return None

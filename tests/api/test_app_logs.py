@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from journeyminer.api.store.stitching import read_journeys
 
 from .conftest import API, SAMPLE, Api, assert_problem
+
+WEB = (SAMPLE / "web.csv").read_bytes()
 
 SOURCES = ("web", "call_center", "crm")
 
@@ -133,7 +137,7 @@ def test_a_bad_quick_read_filter_is_a_422_naming_the_parameter(api: Api) -> None
 def test_a_source_that_does_not_read_fails_its_job_and_log_with_the_file_name(
     api: Api,
 ) -> None:
-    bad = b"visitor_id,event_name\nck1,x\n"
+    bad = b"visitor_id,event_name,event_time\nck1,x,not a time\n"  # only a read can tell
     response = api.client.post(
         f"{API}/logs", files=[("files", ("web.csv", bad, "text/csv"))], data={"name": "bad"}
     )
@@ -143,6 +147,36 @@ def test_a_source_that_does_not_read_fails_its_job_and_log_with_the_file_name(
     assert "/" not in job["error"]["file"] and "uploads" not in job["error"]["detail"]
     log = api.client.get(f"{API}/logs/{job['log']}").json()
     assert log["status"] == "failed" and log["error"]["file"] == "web.csv"
+
+
+@pytest.mark.parametrize(
+    ("form", "file", "found"),
+    [
+        ({"gap": "99999999999999999d"}, WEB, "gap '99999999999999999d' is too long"),  # was 500
+        ({"gap": "soon"}, WEB, "bad gap 'soon'"),
+        ({"timezone": "Mars/Olympus"}, WEB, "'timezone' has an invalid value 'Mars/Olympus'"),
+        ({"mapping": 'timestamp_format = "%Q"'}, WEB, "'timestamp_format' has an invalid"),
+        ({"preset": "web"}, b"visitor_id,event_name\nck1,x\n", "no timestamp column"),
+        ({"mapping": 'case = "who"'}, WEB, "no case column: none of 'who'"),
+    ],
+    ids=["gap-overflow", "gap-text", "timezone", "format", "missing-column", "mapped-column"],
+)
+def test_bad_form_fields_are_a_422_before_any_job_is_queued(
+    api: Api, form: dict[str, str], file: bytes, found: str
+) -> None:
+    files = [("files", ("web.csv", file, "text/csv"))]
+    body = assert_problem(api.client.post(f"{API}/logs", files=files, data=form), 422)
+    assert found in body["detail"]
+    tenant = api.store.get_tenant_by_name("acme")
+    assert api.store.list_jobs(tenant) == [] and api.store.list_logs(tenant) == []
+
+
+def test_an_append_missing_a_mapped_column_is_a_422_before_any_job_is_queued(api: Api) -> None:
+    log_id = api.ingest("web", identities=False)
+    files = [("files", ("web.csv", b"visitor_id,event_name\nck1,x\n", "text/csv"))]
+    body = assert_problem(api.client.post(f"{API}/logs/{log_id}/events", files=files), 422)
+    assert "no timestamp column" in body["detail"] and body["file"] == "web.csv"
+    assert [j.kind for j in api.store.list_jobs(api.store.get_tenant_by_name("acme"))] == ["ingest"]
 
 
 def test_a_file_without_a_preset_or_mapping_is_refused_at_once(api: Api) -> None:

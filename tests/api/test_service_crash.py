@@ -12,14 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -368,3 +371,278 @@ def test_kill_9_during_an_analysis_marks_it_failed_and_a_new_post_runs_it(
         assert result.json()["kind"] == "discover"
     server.stop()
     assert store_problems(server.workspace) == []
+
+
+# -- random kills through ingest, append and analysis (issue 14) --------------------------
+#: A parent that imports the server once and forks a fresh one per trial: a trial then
+#: costs the kill and the restart's recovery, not 1-2 s of imports (`journeyminer serve`
+#: does the same: `uvicorn.run(create_app(Settings(), gc_tuning=True))`). The child runs
+#: the real app on the real workspace; SIGKILL stops it as it stops `serve`. A fork after
+#: polars ran anything would hang the child (its thread pool does not survive a fork): the
+#: imports must not compute with polars, which the first ingest below would catch.
+LAUNCHER = r"""
+import os, sys
+import uvicorn
+from journeyminer.api.app import configure_logging, create_app
+from journeyminer.api.settings import Settings
+
+for line in sys.stdin:
+    command, *args = line.split()
+    if command == "start":
+        port, log = int(args[0]), args[1]
+        pid = os.fork()
+        if pid == 0:
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            configure_logging("warning")
+            app = create_app(Settings(), gc_tuning=True)
+            uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+            os._exit(0)
+        print(pid, flush=True)
+    elif command == "reap":
+        os.waitpid(int(args[0]), 0)
+        print("reaped", flush=True)
+"""
+TRIALS = 50
+KILL_WITHIN_S = 1.6  # an op's start to its kill, uniform; ops take about 0.2-2 s here
+
+
+class ForkedServers:
+    """Servers forked from one launcher process on one workspace; `kill9` each in turn."""
+
+    def __init__(self, workspace: Path, logs: Path) -> None:
+        self.workspace, self.logs = workspace, logs
+        env = {**os.environ, "JOURNEYMINER_WORKSPACE": str(workspace)}
+        self.launcher = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.pid: int | None = None
+        self.base = ""
+        self.starts = 0
+
+    def _ask(self, line: str) -> str:
+        assert self.launcher.stdin is not None and self.launcher.stdout is not None
+        self.launcher.stdin.write(line + "\n")
+        self.launcher.stdin.flush()
+        return self.launcher.stdout.readline().strip()
+
+    def start(self) -> None:
+        assert self.pid is None
+        self.starts += 1
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.pid = int(self._ask(f"start {port} {self.log_file()}"))
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            with suppress(httpx.TransportError):
+                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
+                    return
+            assert time.monotonic() < deadline, f"no server: {self.log_file().read_text()}"
+            time.sleep(0.02)
+
+    def kill9(self) -> None:
+        if self.pid is not None:
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            assert self._ask(f"reap {self.pid}") == "reaped"
+            self.pid = None
+
+    def close(self) -> None:
+        with suppress(Exception):
+            self.kill9()
+        self.launcher.kill()
+        self.launcher.wait(timeout=30)
+        for pipe in (self.launcher.stdin, self.launcher.stdout):
+            if pipe is not None:
+                pipe.close()
+
+    def log_file(self) -> Path:
+        return self.logs / f"server-{self.starts}.log"
+
+
+@dataclass
+class Confirmed:
+    """What a client saw finished before a kill: it must all be there after every restart."""
+
+    logs: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (version, events)
+    results: dict[str, str] = field(default_factory=dict)  # analysis id -> body sha256
+    parts: dict[str, str] = field(default_factory=dict)  # part file -> sha256
+
+
+@dataclass
+class Tally:
+    """What the trials found: kills by op, and every broken promise, by trial."""
+
+    kills: dict[str, int] = field(default_factory=dict)
+    finished_before_kill: int = 0
+    recovered_ingests: int = 0
+    stranded: dict[str, int] = field(default_factory=dict)  # log id -> trial first seen
+    problems: list[str] = field(default_factory=list)
+
+
+def _check_after_restart(
+    servers: ForkedServers, http: httpx.Client, confirmed: Confirmed, tally: Tally, trial: int
+) -> None:
+    """No log pending, no job queued or running, SQLite intact, everything confirmed there."""
+    db = sqlite3.connect(f"file:{servers.workspace / 'journeyminer.sqlite3'}?mode=ro", uri=True)
+    try:
+        integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+        pending = [r[0] for r in db.execute("SELECT id FROM logs WHERE status = 'pending'")]
+        unfinished = db.execute(
+            "SELECT id, kind, status FROM jobs WHERE status IN ('queued', 'running')"
+        ).fetchall()
+        failed_logs = [
+            (r[0], r[1]) for r in db.execute("SELECT id, error FROM logs WHERE status = 'failed'")
+        ]
+    finally:
+        db.close()
+    if integrity != "ok":
+        tally.problems.append(f"trial {trial}: integrity {integrity}")
+    for log_id in pending:
+        tally.stranded.setdefault(log_id, trial)
+    tally.problems += [f"trial {trial}: job {tuple(j)} unfinished" for j in unfinished]
+    for log_id, error in failed_logs:  # an interrupted ingest: failed, saying why, deletable
+        tally.recovered_ingests += 1
+        if "interrupted" not in (error or ""):
+            tally.problems.append(f"trial {trial}: log {log_id} failed without a reason: {error}")
+        if http.delete(f"{API}/logs/{log_id}").status_code != 204:
+            tally.problems.append(f"trial {trial}: failed log {log_id} cannot be deleted")
+    for log_id, (version, events) in confirmed.logs.items():
+        facts = http.get(f"{API}/logs/{log_id}").json()
+        if facts.get("status") != "ready" or facts["version"] < version or facts["events"] < events:
+            tally.problems.append(f"trial {trial}: log {log_id} lost data: {facts}")
+    for analysis_id, digest in confirmed.results.items():
+        got = http.get(
+            f"{API}/analyses/{analysis_id}/result", headers={"Accept-Encoding": "identity"}
+        )
+        if got.status_code != 200 or hashlib.sha256(got.content).hexdigest() != digest:
+            tally.problems.append(f"trial {trial}: result of {analysis_id} lost")
+    root = servers.workspace
+    lost = {
+        p
+        for p, h in confirmed.parts.items()
+        if not (root / p).is_file() or hashlib.sha256((root / p).read_bytes()).hexdigest() != h
+    }
+    if lost:
+        tally.problems.append(f"trial {trial}: part files changed or gone: {sorted(lost)[:3]}")
+
+
+def _op(
+    http: httpx.Client,
+    op: str,
+    trial: int,
+    base_log: str,
+    confirmed: Confirmed,
+    csvs: dict[str, Any],
+) -> bool:
+    """Run one op to its end as a client does; record what finished; False if cut off."""
+    try:
+        if op == "analysis":
+            request = {"log": base_log, "kind": "discover", "filters": {"min_edge_count": trial}}
+            made = http.post(f"{API}/analyses", json=request)
+        elif op == "append":
+            files = [("files", (f"day-{trial}.csv", csvs["append"](trial), "text/csv"))]
+            made = http.post(f"{API}/logs/{base_log}/events", files=files)
+        else:
+            files = [("files", ("events.csv", csvs["ingest"], "text/csv"))]
+            form = {"mapping": CUSTOM_MAPPING, "name": f"trial-{trial}", "gap": "none"}
+            made = http.post(f"{API}/logs", files=files, data=form)
+        job = wait_job(http, made.json()["status_url"])
+        if job["status"] != "done":
+            return False
+        if op == "analysis":
+            body = http.get(
+                f"{API}/analyses/{job['id']}/result", headers={"Accept-Encoding": "identity"}
+            )
+            confirmed.results[job["id"]] = hashlib.sha256(body.content).hexdigest()
+        else:
+            log_id = job["log"]
+            facts = http.get(f"{API}/logs/{log_id}").json()
+            confirmed.logs[log_id] = (facts["version"], facts["events"])
+        return True
+    except (httpx.TransportError, KeyError, ValueError):
+        return False  # the kill landed first
+
+
+def _committed_parts(workspace: Path, confirmed: Confirmed) -> dict[str, str]:
+    """The part files the confirmed logs' rows name, with their sha256 (never rewritten)."""
+    db = sqlite3.connect(f"file:{workspace / 'journeyminer.sqlite3'}?mode=ro", uri=True)
+    try:
+        marks = ", ".join("?" * len(confirmed.logs))
+        sql = f"SELECT path FROM log_parts WHERE log_id IN ({marks})"
+        paths = [r[0] for r in db.execute(sql, list(confirmed.logs))]
+    finally:
+        db.close()
+    return {p: hashlib.sha256((workspace / p).read_bytes()).hexdigest() for p in paths}
+
+
+def _run_op(done: list[bool], *args: Any) -> None:
+    done.append(_op(*args))
+
+
+def test_kill_9_at_random_points_strands_nothing(tmp_path: Path) -> None:
+    """50 seeded kills through ingest, append and analysis; after each restart nothing is
+    pending or running, SQLite is intact and everything a client saw finish is there."""
+    rng = random.Random(14)
+    workspace, logs = tmp_path / "ws", tmp_path / "server-logs"
+    logs.mkdir()
+    settings = Settings(workspace=workspace)
+    with Store.open(settings) as store:
+        _, token = store.create_api_key(store.create_tenant("t"))
+    csvs = {
+        "ingest": synthetic_csv(100_000),
+        "append": lambda trial: synthetic_csv(20_000 + trial),  # each its own batch (sha256)
+    }
+    servers = ForkedServers(workspace, logs)
+    confirmed, tally = Confirmed(), Tally()
+    started = time.monotonic()
+    try:
+        servers.start()
+        with client_at(servers.base, token) as http:
+            assert _op(http, "ingest", 0, "", confirmed, csvs), "the first ingest did not finish"
+            (base_log,) = confirmed.logs
+            assert _op(http, "analysis", 1, base_log, confirmed, csvs)
+        for trial in range(2, TRIALS + 2):
+            confirmed.parts = _committed_parts(workspace, confirmed)
+            with client_at(servers.base, token) as http:
+                _check_after_restart(servers, http, confirmed, tally, trial)
+                op = rng.choice(["ingest", "append", "analysis"])
+                tally.kills[op] = tally.kills.get(op, 0) + 1
+                done: list[bool] = []
+                worker = threading.Thread(
+                    target=_run_op,
+                    args=(done, http, op, trial, base_log, confirmed, csvs),
+                    daemon=True,
+                )
+                worker.start()
+                time.sleep(rng.uniform(0, KILL_WITHIN_S))
+                servers.kill9()
+                worker.join(60)
+                assert not worker.is_alive(), "the client hung after the kill"
+                tally.finished_before_kill += done == [True]
+            with Store.open(Settings(workspace=workspace)) as store:  # opens after a kill
+                tally.problems += [f"trial {trial}: {p}" for p in store.check()]
+            servers.start()
+        with client_at(servers.base, token) as http:
+            _check_after_restart(servers, http, confirmed, tally, TRIALS + 2)
+    finally:
+        servers.close()
+    print(
+        f"\n{TRIALS} kills in {time.monotonic() - started:.0f} s: {tally.kills}; "
+        f"{tally.finished_before_kill} finished before the kill; "
+        f"{tally.recovered_ingests} interrupted ingests failed and deleted; "
+        f"{len(tally.stranded)} stranded logs; {len(tally.problems)} problems"
+    )
+    assert not tally.stranded, tally.stranded
+    assert not tally.problems, tally.problems
+
+
+def client_at(base: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)

@@ -38,3 +38,20 @@ def test_bad_durations_say_what_is_expected(bad: str) -> None:
 def test_format_round_trips(seconds: int) -> None:
     delta = timedelta(seconds=seconds)
     assert parse_duration(format_duration(delta)) == delta
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["99999999999999999d", "9" * 400 + "s", "36501d", 1e300, float("inf"), float("nan")],
+)
+def test_a_duration_past_100_years_or_not_finite_is_bad_input_naming_what(
+    text: str | float,
+) -> None:
+    # 99999999999999999d was an OverflowError: HTTP 500 and CLI exit code 3 (issue 14).
+    with pytest.raises(InputError, match=r"^gap .*(too long|not a number)") as info:
+        parse_duration(text, what="gap")
+    assert info.value.expected == "a duration of at most 36500d (100 years)"
+
+
+def test_the_longest_duration_is_100_years() -> None:
+    assert parse_duration("36500d") == timedelta(days=36_500)

@@ -84,6 +84,13 @@ def test_bad_gap_is_bad_input(tmp_path: Path) -> None:
     assert "--gap" in result.stderr
 
 
+def test_a_gap_too_long_is_bad_input_not_an_internal_error(tmp_path: Path) -> None:
+    gap = "99999999999999999d"  # an OverflowError: exit code 3 before
+    result = run("ingest", *sample_sources(), "--gap", gap, "--out", str(tmp_path / "x.parquet"))
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "--gap" in result.stderr and "too long" in result.stderr
+
+
 def test_generate_is_deterministic_by_seed(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     for folder in (a, b):

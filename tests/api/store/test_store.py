@@ -673,3 +673,24 @@ def test_a_stitched_read_of_a_stale_cache_stitches_again_and_fixes_the_counts(
     info = store.get_log(acme, log.id)
     assert (info.version, info.cases, info.customers) == (2, 3, 3)
     assert store.log_snapshot(acme, log.id).merged is not None
+
+
+def test_recovery_fails_the_logs_a_crash_left_pending_so_they_can_be_appended_or_deleted(
+    store: Store, acme: Tenant
+) -> None:
+    from journeyminer.api.jobs import recover_workspace
+
+    cut_short = store.create_log(acme, "cut-short")  # its ingest never committed a part
+    other = store.create_log(acme, "other")
+    ready = store.create_log(acme, "web", make_log(DAY1))
+    assert cut_short.status == "pending"
+    recover_workspace(store)
+    failed = store.get_log(acme, cut_short.id)
+    assert failed.status == "failed" and failed.error is not None
+    assert "interrupted by a restart" in failed.error["detail"]
+    assert store.get_log(acme, ready.id).status == "ready"
+    assert store.append_log_part(acme, cut_short.id, make_log(DAY1), sha("again"))
+    assert store.get_log(acme, cut_short.id).status == "ready"
+    store.delete_log(acme, other.id)  # or deleted
+    with pytest.raises(NotFoundError):
+        store.get_log(acme, other.id)

@@ -114,6 +114,32 @@ def test_mapping_rejects_wrong_types_naming_the_field() -> None:
         SourceMapping(timestamp_format="epoch_minutes")
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("timezone", "Mars/Olympus"),
+        ("timezone", "Europe/Amsterdamm"),
+        ("timestamp_format", "%Q"),
+        ("timestamp_format", "abc"),
+        ("timestamp_format", "%Y-%m-%d %"),
+    ],
+)
+def test_an_unknown_time_zone_or_format_is_refused_when_the_mapping_is_made(
+    field: str, value: str
+) -> None:
+    # Before: accepted, and a job failed (or a zone never used passed silently).
+    with pytest.raises(MappingError, match=f"{field}.*{value[:5]}") as info:
+        mapping_from_dict({"preset": "web", field: value}, file="web.csv")
+    assert info.value.column == field and info.value.file == "web.csv"
+
+
+def test_time_zones_and_formats_polars_reads_are_accepted() -> None:
+    for zone in ("UTC", "Europe/Amsterdam", "+01:00", "Etc/GMT-2"):
+        assert SourceMapping(timezone=zone).timezone == zone
+    for fmt in ("%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M:%S%.fZ", "%s", "epoch_ms"):
+        assert SourceMapping(timestamp_format=fmt).timestamp_format == fmt
+
+
 def test_encoding_names_are_normalized() -> None:
     assert SourceMapping(encoding="UTF-8").encoding == "utf8"
     assert SourceMapping(encoding="latin1").encoding == "iso8859-1"
