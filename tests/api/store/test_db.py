@@ -1,0 +1,64 @@
+"""The workspace database (`api/store/db.py`): WAL, migrations forward and failed, the
+refusal of a newer schema, statements split, one connection per thread."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from journeyminer.api.settings import Settings
+from journeyminer.api.store import Store, db
+
+
+def test_open_creates_a_wal_database_at_the_latest_schema(store: Store) -> None:
+    con = sqlite3.connect(store.settings.db_path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.schema_version(con) == db.SCHEMA_VERSION
+    con.close()
+    assert store.check() == []
+
+
+def test_open_migrates_a_version_1_database_forward_keeping_its_rows(
+    settings: Settings,
+) -> None:
+    settings.workspace.mkdir(parents=True)
+    con = sqlite3.connect(settings.db_path, isolation_level=None)
+    assert db.migrate(con, target=1) == 1
+    con.execute("INSERT INTO tenants VALUES ('ten_a', 'acme', '2024-01-01T00:00:00+00:00')")
+    con.execute(
+        "INSERT INTO maps VALUES ('map_a', 'ten_a', 'shop', 3, 'toml', 'x = 1',"
+        " '2024-01-01T00:00:00+00:00', '2024-01-02T00:00:00+00:00')"
+    )
+    con.close()
+    with Store.open(settings) as store:
+        assert db.schema_version(store._db.get()) == db.SCHEMA_VERSION
+        shop = store.get_map("ten_a", "map_a")
+        assert (shop.version, shop.text) == (3, "x = 1")
+        assert store.put_map("ten_a", "map_a", "x = 2").version == 4
+        assert store.get_map("ten_a", "map_a", version=3).text == "x = 1"
+
+
+def test_open_refuses_a_database_newer_than_the_code(settings: Settings) -> None:
+    with Store.open(settings):
+        pass
+    con = sqlite3.connect(settings.db_path, isolation_level=None)
+    con.execute("UPDATE schema_version SET version = 99")
+    con.close()
+    with pytest.raises(Exception, match="newer than this journeyminer supports"):
+        Store.open(settings)
+
+
+def test_a_failed_migration_leaves_the_previous_version(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.workspace.mkdir(parents=True)
+    con = sqlite3.connect(settings.db_path, isolation_level=None)
+    db.migrate(con, target=1)
+    monkeypatch.setattr(db, "MIGRATIONS", (db.MIGRATIONS[0], "CREATE TABLE x (a);\nBROKEN SQL;"))
+    monkeypatch.setattr(db, "SCHEMA_VERSION", 2)
+    with pytest.raises(sqlite3.OperationalError):
+        db.migrate(con)
+    assert db.schema_version(con) == 1
+    assert con.execute("SELECT name FROM sqlite_master WHERE name = 'x'").fetchone() is None
+    con.close()
