@@ -80,3 +80,35 @@ def test_other_tenants_jobs_are_not_found(store: Store, acme: Tenant, other: Ten
             call()
     assert store.list_jobs(other) == []
     assert store.get_job(acme, job.id).status == "queued"
+
+
+def test_jobs_list_newest_first_by_status_and_up_to_a_limit(store: Store, acme: Tenant) -> None:
+    ids = [store.create_job(acme, "discover", {"n": i}).id for i in range(4)]
+    store.start_job(acme, ids[1])
+    assert [j.id for j in store.list_jobs(acme)] == ids[::-1]
+    assert [j.id for j in store.list_jobs(acme, limit=2)] == ids[:1:-1]
+    assert [j.id for j in store.list_jobs(acme, status="running")] == [ids[1]]
+    assert [j.params for j in store.list_jobs(acme, status="queued")] == [
+        {"n": 3},
+        {"n": 2},
+        {"n": 0},
+    ]
+
+
+def test_progress_without_a_stage_keeps_the_last_stage(store: Store, acme: Tenant) -> None:
+    job = store.create_job(acme, "ingest")
+    store.start_job(acme, job.id)
+    store.update_progress(acme, job.id, 0.2, "read")
+    store.update_progress(acme, job.id, 0.4)
+    assert (store.get_job(acme, job.id).progress, store.get_job(acme, job.id).stage) == (
+        0.4,
+        "read",
+    )
+
+
+def test_only_a_running_job_can_finish(store: Store, acme: Tenant) -> None:
+    job = store.create_job(acme, "discover")
+    assert store.finish_job(acme, job.id, result_id="res_x").status == "queued"
+    assert store.update_progress(acme, job.id, 0.5) is False
+    assert store.mark_interrupted_jobs_failed("x", statuses=()) == []
+    assert store.get_job(acme, job.id).status == "queued"

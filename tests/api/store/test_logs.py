@@ -9,7 +9,9 @@ import polars as pl
 import pytest
 
 from journeyminer.api.store import ResultKey, Store, Tenant, params_hash
-from journeyminer.miner.errors import InputError, NotFoundError, SourceError
+from journeyminer.api.store.log_files import PartFile, write_part
+from journeyminer.api.store.logs import restitches
+from journeyminer.miner.errors import EmptySourceError, InputError, NotFoundError, SourceError
 from journeyminer.miner.log import EventLog
 from tests.api.store.conftest import DAY1, DAY2, make_log, sha
 
@@ -188,3 +190,60 @@ def test_a_bad_batch_hash_is_refused(store: Store, acme: Tenant) -> None:
     log = store.create_log(acme, "web", make_log(DAY1))
     with pytest.raises(InputError, match="sha256"):
         store.append_log_part(acme, log.id, make_log(DAY2), "not-a-hash")
+
+
+def test_a_log_needs_a_name_and_events(store: Store, acme: Tenant) -> None:
+    with pytest.raises(InputError, match="a name must not be empty"):
+        store.create_log(acme, " ", make_log(DAY1))
+    with pytest.raises(EmptySourceError, match="log 'none' holds no events"):
+        store.create_log(acme, "none", EventLog(make_log(DAY1).frame.head(0)))
+    assert store.list_logs(acme) == []
+    assert list((store.root / "logs").iterdir()) == []
+
+
+def test_logs_list_newest_first(store: Store, acme: Tenant) -> None:
+    first = store.create_log(acme, "a", make_log(DAY1))
+    second = store.create_log(acme, "b", make_log(DAY2))
+    assert [log.id for log in store.list_logs(acme)] == [second.id, first.id]
+
+
+def test_new_settings_alone_make_a_new_version_and_the_same_ones_do_not(
+    store: Store, acme: Tenant
+) -> None:
+    log = store.create_log(acme, "web", make_log(DAY1), mapping={"preset": "web"})
+    assert store.append_log_parts(acme, log.id, [], mapping={"preset": "web"}) is None
+    assert store.append_log_parts(acme, log.id, [], mapping={"preset": "crm"}) == 2
+    info = store.get_log(acme, log.id)
+    assert (info.version, info.parts, info.mapping) == (2, 1, {"preset": "crm"})
+
+
+def test_an_empty_batch_adds_no_part(store: Store, acme: Tenant) -> None:
+    log = store.create_log(acme, "web", make_log(DAY1))
+    empty = EventLog(make_log(DAY2).frame.head(0))
+    assert store.append_log_parts(acme, log.id, [(empty, sha("empty"))]) is None
+    assert store.get_log(acme, log.id).parts == 1
+
+
+def test_a_part_file_written_beforehand_is_adopted_or_removed_when_known(
+    store: Store, acme: Tenant
+) -> None:
+    log = store.create_log(acme, "web", make_log(DAY1), batch_sha256=sha("1"))
+
+    def part_file(rows: list[tuple[str, str, str]]) -> PartFile:
+        frame = make_log(rows).frame
+        return PartFile(write_part(store.root, log.id, frame), frame.height, frame.schema)
+
+    new = part_file(DAY2)
+    assert store.append_log_parts(acme, log.id, [(new, sha("2"))]) == 2
+    assert store.list_log_parts(acme, log.id)[-1].path == store.root / new.rel
+    again = part_file(DAY2)
+    assert store.append_log_parts(acme, log.id, [(again, sha("2"))]) is None
+    assert not (store.root / again.rel).exists()  # handed in, left out, removed
+    assert store.read_log(acme, log.id).n_events == 5
+    assert store.check() == []
+
+
+def test_only_metadata_with_a_stitch_table_marks_a_log_stored_before_stitching() -> None:
+    assert restitches({"stitch": {"format": 1}})
+    assert not restitches({"stitch": None}) and not restitches({"preset": "web"})
+    assert not restitches(None) and not restitches(["stitch"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from journeyminer.api.store import ResultKey, Store, Tenant
-from journeyminer.miner.errors import InputError, NotFoundError
+from journeyminer.miner.errors import ConflictError, InputError, NotFoundError
 from tests.api.store.conftest import DAY1, make_log
 
 
@@ -53,3 +53,22 @@ def test_other_tenants_maps_are_not_found(store: Store, acme: Tenant, other: Ten
             call()
     assert store.list_maps(other) == []
     assert store.get_map(acme, shop.id).version == 1
+
+
+def test_map_names_are_unique_per_tenant(store: Store, acme: Tenant, other: Tenant) -> None:
+    store.create_map(acme, "shop", "a", "toml")
+    with pytest.raises(ConflictError, match="a map named 'shop' already exists") as info:
+        store.create_map(acme, "shop", "b", "yaml")
+    assert info.value.status == 409
+    assert store.create_map(other, "shop", "c", "json").version == 1
+
+
+def test_a_new_version_keeps_the_format_unless_given_and_maps_list_by_name(
+    store: Store, acme: Tenant
+) -> None:
+    shop = store.create_map(acme, "shop", "a: 1", "yaml")
+    store.create_map(acme, "bank", "{}", "json")
+    assert store.put_map(acme, shop.id, "a: 2").format == "yaml"
+    assert [m.name for m in store.list_maps(acme)] == ["bank", "shop"]
+    with pytest.raises(NotFoundError, match="map 'nowhere' does not exist"):
+        store.get_map_by_name(acme, "nowhere")

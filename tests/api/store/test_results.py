@@ -34,3 +34,34 @@ def test_results_are_cached_by_log_version_map_version_and_params(
         store.get_result_by_id(other, result.id)
     with pytest.raises(ValueError):
         store.put_result(acme, key, {"../escape": "x"})
+
+
+def test_a_result_of_a_missing_log_is_refused_and_leaves_no_files(
+    store: Store, acme: Tenant
+) -> None:
+    with pytest.raises(NotFoundError):
+        store.put_result(acme, ResultKey("discover", "log_missing", 1, "h"), {"a.json": "{}"})
+    assert list((store.root / "results").iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["", ".hidden", "a/b.json", "x" * 101, "é.json", "-a"])
+def test_result_file_names_must_be_plain(store: Store, acme: Tenant, name: str) -> None:
+    log = store.create_log(acme, "web", make_log(DAY1))
+    with pytest.raises(ValueError, match="result file name"):
+        store.put_result(acme, ResultKey("discover", log.id, 1, "h"), {name: "x"})
+    assert list((store.root / "results").iterdir()) == []
+
+
+def test_results_store_text_bytes_and_frames_and_keys_tell_maps_apart(
+    store: Store, acme: Tenant
+) -> None:
+    log = store.create_log(acme, "web", make_log(DAY1))
+    files = {"a.txt": "é", "b.bin": b"\x00\xff", "c.parquet": pl.DataFrame({"x": [1]})}
+    one = store.put_result(acme, ResultKey("compare", log.id, 1, "h", "map_1", 1), files)
+    assert one.files["a.txt"].read_text(encoding="utf-8") == "é"
+    assert one.files["b.bin"].read_bytes() == b"\x00\xff"
+    two = store.put_result(acme, ResultKey("compare", log.id, 1, "h", "map_1", 2), {"a.txt": "v2"})
+    assert two.id != one.id
+    assert store.get_result(acme, ResultKey("compare", log.id, 1, "h", "map_1", 1)) == one
+    with pytest.raises(NotFoundError):
+        store.get_result_by_id(acme, "res_missing")

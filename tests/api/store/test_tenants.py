@@ -56,3 +56,44 @@ def test_no_api_token_is_stored_in_plain_anywhere(store: Store, acme: Tenant) ->
         assert secret.encode() not in data
         assert token.encode() not in data
         assert hashlib.sha256(secret.encode()).hexdigest().encode() not in data  # salted
+
+
+def test_a_tenant_needs_a_name_and_tenants_list_by_name(store: Store) -> None:
+    with pytest.raises(InputError, match="a tenant needs a name"):
+        store.create_tenant("  ")
+    for name in ("zeta", "alpha", "mid"):
+        store.create_tenant(name)
+    assert [t.name for t in store.list_tenants()] == ["alpha", "mid", "zeta"]
+    with pytest.raises(NotFoundError):
+        store.get_tenant("ten_missing")
+
+
+def test_a_key_is_listed_for_its_own_tenant_only_with_its_label(
+    store: Store, acme: Tenant, other: Tenant
+) -> None:
+    first, _ = store.create_api_key(acme, label="nightly")
+    second, _ = store.create_api_key(acme.id)
+    store.create_api_key(other)
+    keys = store.list_api_keys(acme)
+    assert [(k.id, k.label, k.revoked_at) for k in keys] == [
+        (first, "nightly", None),
+        (second, None, None),
+    ]
+    assert keys[0].to_dict()["label"] == "nightly" and "salt" not in keys[0].to_dict()
+    with pytest.raises(NotFoundError):
+        store.create_api_key("ten_missing")
+
+
+def test_a_token_with_spaces_around_it_still_authenticates(store: Store, acme: Tenant) -> None:
+    _, token = store.create_api_key(acme)
+    assert store.authenticate(f"  {token}\n") == acme
+
+
+def test_a_remembered_token_is_forgotten_as_soon_as_this_store_revokes_it(
+    store: Store, acme: Tenant
+) -> None:
+    assert store.settings.key_cache_s > 0
+    key_id, token = store.create_api_key(acme)
+    assert store.authenticate(token) == acme  # now remembered
+    store.revoke_api_key(key_id, tenant=acme)
+    assert store.authenticate(token) is None
