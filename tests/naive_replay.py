@@ -228,4 +228,3 @@ def _rule_first_breach(rule: Rule, seq: list[str], ts: list[int], as_of_us: int)
             if a == rule.opened_by:
                 open_ = True
     return min(breaches) if breaches else None
-
