@@ -85,6 +85,10 @@ def test_uploading_the_sample_sources_ingests_one_log_as_a_job(api: Api) -> None
 def test_the_upload_folder_is_emptied_once_the_ingest_ran(api: Api) -> None:
     api.ingest("web", identities=False)
     uploads = api.settings.workspace / "uploads"
+    # The runner records the job done, then removes its upload: wait for that second step.
+    deadline = time.monotonic() + 10
+    while uploads.exists() and any(uploads.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert not uploads.exists() or not any(uploads.iterdir())
 
 

@@ -256,6 +256,7 @@ def test_replay_grows_its_record_buffer_past_the_first_guess() -> None:
     assert flags.tolist() == [(1 << k.WRONG_START) | (1 << k.UNKNOWN)]
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_warm_up_loads_exactly_the_kernels_a_comparison_runs() -> None:
     # In a fresh process: after warm_up, comparing a log compiles or loads nothing new, so
     # warm_up passed every kernel its real argument types (or it would compile in vain).

@@ -91,6 +91,7 @@ def test_fitting_journeys_align_perfectly_on_generated_logs_and_maps(
     _assert_parity(EventLog(frame), designed)
 
 
+@pytest.mark.slow
 def test_fitting_journeys_align_perfectly_on_the_sample() -> None:
     log, _ = ingest_sample()
     sample = log.frame.filter(log.frame.get_column("case_id").str.contains(r"[05]#"))
