@@ -231,7 +231,7 @@ def test_first_in_cases_matches_a_naive_scan_over_empty_and_full_cases(
 
 
 # -- hand-checked cases ----------------------------------------------------------------------
-def test_rule_breaches_within_and_not_while_open() -> None:
+def test_rule_breaches_count_late_or_unanswered_afters_and_events_while_open() -> None:
     offsets = _i64([0, 3, 5])
     act = _i32([0, 1, 0, 2, 0])
     ts = _i64([0, 5, 10, 0, 1])
@@ -260,7 +260,7 @@ def test_a_time_frame_from_and_to_one_touchpoint_needs_a_later_event() -> None:
     assert (case.tolist(), start.tolist(), end.tolist()) == ([0, 1], [0, 1], [-1, 2])
 
 
-def test_frame_spans_and_phase_spans() -> None:
+def test_frame_spans_find_the_first_to_after_the_first_from_and_phase_spans_bound_phases() -> None:
     offsets = _i64([0, 4, 5, 6])
     act = _i32([1, 0, 1, 1, 0, 1])
     spans = kj.frame_spans(offsets, act, _i32([0, 1, -1]), _i32([1, 0, 0]))
