@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAMPLE := datasets/omnichannel
 DEMO := demo-out
 
-.PHONY: install demo test check fmt typecheck clean bench
+.PHONY: install demo test test-fast check fmt typecheck clean bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,12 @@ demo: install
 
 test: install check
 	$(BIN)/pytest
+
+# The edit-test loop: the suite without browser, crash, packaging, fuzz and slow tests, and
+# fewer hypothesis examples (HYPOTHESIS_PROFILE=dev). `make test` still runs everything.
+FAST := not slow and not browser and not crash and not packaging and not fuzz
+test-fast: install
+	HYPOTHESIS_PROFILE=dev $(BIN)/pytest -q -m "$(FAST)"
 
 check: install typecheck
 	$(BIN)/ruff check .

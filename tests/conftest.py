@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+from types import ModuleType
 
 import polars as pl
 import pytest
@@ -15,6 +17,27 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=25, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def dev_dependency(module: str) -> ModuleType:
+    """Import a module that parity and drift tests compare against; fail, never skip, when it
+    is missing, so that a CI without it goes red instead of quietly testing less."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        how = "pip install -e '.[dev]'"
+        if top == "scipy":  # not in the dev extra itself: pm4py brings it
+            need = "scipy comes with pm4py, a dev dependency"
+        else:
+            need = f"{top} is a dev dependency"
+        pytest.fail(f"{need}: {how} ({exc})", pytrace=False)
+
+
+@pytest.fixture
+def scipy_stats() -> ModuleType:
+    """scipy.stats, for tests that hold our statistics to scipy's; fails when it is missing."""
+    return dev_dependency("scipy.stats")
 
 
 @pytest.fixture

@@ -107,3 +107,120 @@ def variant_order(offsets: np.ndarray, act: np.ndarray) -> list[tuple[int, ...]]
     """Distinct code sequences sorted by count descending, then by the sequence itself."""
     counts = Counter(tuple(s) for s in cases(offsets, act))
     return sorted(counts, key=lambda s: (-counts[s], s))
+
+
+# -- kernels.cases: the per-journey kernels of a comparison ---------------------------------
+WITHIN, NOT_WHILE_OPEN = 0, 1  # rule kinds, as in kernels.cases
+
+
+def frame_spans(
+    offsets: np.ndarray, act: np.ndarray, frm: list[int], to: list[int]
+) -> list[list[tuple[int, int, int]]]:
+    """Per frame: (case, first `frm` event, first `to` event after it or -1) of each case
+    that shows `frm`."""
+    out: list[list[tuple[int, int, int]]] = []
+    for a, b in zip(frm, to, strict=True):
+        rows = []
+        for c, seq in enumerate(cases(offsets, act)):
+            if a not in seq:
+                continue
+            i = seq.index(a)
+            j = next((j for j in range(i + 1, len(seq)) if seq[j] == b), None)
+            start = int(offsets[c])
+            rows.append((c, start + i, -1 if j is None else start + j))
+        out.append(rows)
+    return out
+
+
+def phase_spans(
+    offsets: np.ndarray, event_phase: np.ndarray, n_phases: int
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Per case and phase: the first and last event index in the phase, -1 if none."""
+    first, last = [], []
+    for c, seq in enumerate(cases(offsets, event_phase)):
+        at = [[int(offsets[c]) + i for i, p in enumerate(seq) if p == q] for q in range(n_phases)]
+        first.append([ix[0] if ix else -1 for ix in at])
+        last.append([ix[-1] if ix else -1 for ix in at])
+    return first, last
+
+
+def rule_breaches(
+    offsets: np.ndarray,
+    act: np.ndarray,
+    ts: np.ndarray,
+    rules: list[tuple[int, int, int, int, int]],
+    as_of: int,
+) -> list[list[tuple[bool, int, int]]]:
+    """Per case, per rule (kind, a, b, c, max_us): (applicable, breaches, first breaching
+    event index or -1). WITHIN: each `a` needs a later `b` within max_us (or as_of - ts(a) <=
+    max_us while none came); NOT_WHILE_OPEN: no `a` after a `b` until the next `c`."""
+    out = []
+    for c, (seq, times) in enumerate(zip(cases(offsets, act), cases(offsets, ts), strict=True)):
+        start = int(offsets[c])
+        row = []
+        for kind, a, b, close, max_us in rules:
+            breaching: list[int] = []
+            if kind == WITHIN:
+                applicable = a in seq
+                for i, x in enumerate(seq):
+                    if x != a:
+                        continue
+                    then = next((j for j in range(i + 1, len(seq)) if seq[j] == b), None)
+                    waited = (times[then] if then is not None else as_of) - times[i]
+                    if waited > max_us:
+                        breaching.append(i)
+            else:
+                applicable = b in seq
+                open_ = False
+                for i, x in enumerate(seq):
+                    if x == a and open_:
+                        breaching.append(i)
+                    if x == close:
+                        open_ = False
+                    if x == b:
+                        open_ = True
+            first = start + breaching[0] if breaching else -1
+            row.append((applicable, len(breaching), first))
+        out.append(row)
+    return out
+
+
+def case_channels(
+    offsets: np.ndarray, channel: np.ndarray, stop: list[int]
+) -> list[tuple[set[int], int, int]]:
+    """Per case: its set of known channel codes, its channel switches, and the switches whose
+    second event lies before position `stop` in the case (all of them when stop is -1)."""
+    out = []
+    for seq, s in zip(cases(offsets, channel), stop, strict=True):
+        known = [(p, ch) for p, ch in enumerate(seq) if ch >= 0]
+        switches = [q for (_, x), (q, y) in itertools.pairwise(known) if x != y]
+        before = [q for q in switches if s < 0 or q < s]
+        out.append(({ch for _, ch in known}, len(switches), len(before)))
+    return out
+
+
+def first_in_cases(offsets: np.ndarray, positions: list[int]) -> list[int]:
+    """Per case, the first of `positions` that lies in it, -1 if none."""
+    return [
+        next((p for p in positions if offsets[c] <= p < offsets[c + 1]), -1)
+        for c in range(len(offsets) - 1)
+    ]
+
+
+def first_cases(variant: list[int], k: int, e: int) -> list[list[int]]:
+    """The first `e` case indexes of each of `k` variants, -1 padded."""
+    rows = [[i for i, v in enumerate(variant) if v == g][:e] for g in range(k)]
+    return [r + [-1] * (e - len(r)) for r in rows]
+
+
+def smallest_cases(
+    key: list[int], group: list[int], first: list[list[int]], n_keys: int, e: int
+) -> list[list[int]]:
+    """Per key, the `e` smallest case indexes over its rows (repeats kept), -1 padded. A group
+    below len(first) stands for that variant's cases in `first`, above for one case."""
+    n_variants = len(first)
+    pools: list[list[int]] = [[] for _ in range(n_keys)]
+    for q, g in zip(key, group, strict=True):
+        pools[q] += [c for c in first[g] if c >= 0] if g < n_variants else [g - n_variants]
+    rows = [sorted(p)[:e] for p in pools]
+    return [r + [-1] * (e - len(r)) for r in rows]

@@ -228,22 +228,3 @@ def _rule_first_breach(rule: Rule, seq: list[str], ts: list[int], as_of_us: int)
             if a == rule.opened_by:
                 open_ = True
     return min(breaches) if breaches else None
-
-
-def naive_first_cases(variant: list[int], k: int, e: int) -> list[list[int]]:
-    """The first `e` case indexes of each variant, -1 padded (twin of kernels.first_cases)."""
-    rows = [[i for i, v in enumerate(variant) if v == g][:e] for g in range(k)]
-    return [r + [-1] * (e - len(r)) for r in rows]
-
-
-def naive_smallest_cases(
-    key: list[int], group: list[int], first: list[list[int]], n_keys: int, e: int
-) -> list[list[int]]:
-    """Per key, the e smallest case indexes over its rows, repeats kept (twin of smallest_cases)."""
-    n_variants = len(first)
-    pools: list[list[int]] = [[] for _ in range(n_keys)]
-    for q, g in zip(key, group, strict=True):
-        cases = [c for c in first[g] if c >= 0] if g < n_variants else [g - n_variants]
-        pools[q].extend(cases)
-    rows = [sorted(p)[:e] for p in pools]
-    return [r + [-1] * (e - len(r)) for r in rows]

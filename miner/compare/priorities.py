@@ -62,8 +62,13 @@ def priorities(
         .group_by(_KEY, maintain_order=True)
         .agg(
             pl.col(CASE).n_unique().cast(pl.Int64).alias("journeys"),
-            (~pl.col("in_progress")).sum().cast(pl.Int64).alias("closed"),
-            (pl.col("converted") & ~pl.col("in_progress")).sum().cast(pl.Int64).alias("converted"),
+            # journeys, not rows: a journey can show one deviation twice (a rule breached again)
+            pl.col(CASE).filter(~pl.col("in_progress")).n_unique().cast(pl.Int64).alias("closed"),
+            pl.col(CASE)
+            .filter(pl.col("converted") & ~pl.col("in_progress"))
+            .n_unique()
+            .cast(pl.Int64)
+            .alias("converted"),
             pl.col(CASE).head(examples).alias("examples"),
             pl.col(CASE).unique().hash(JOURNEY_SET_SEED).sum().alias("journey_set"),
             (pl.col("position") > pl.col("goal_position"))

@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,18 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert "/tmp/" not in text and "/work/" not in text and "site-packages" not in text
     assert response.headers.get("x-request-id")
     return body
+
+
+def assert_timings(timings: dict[str, Any], waited_s: float) -> None:
+    """A finished job's timings: created <= started <= finished, the durations between them,
+    and a run no longer than the client waited for it."""
+    created, started, finished = (
+        datetime.fromisoformat(timings[k]) for k in ("created_at", "started_at", "finished_at")
+    )
+    assert created <= started <= finished
+    assert timings["queued_s"] == (started - created).total_seconds()
+    assert timings["run_s"] == (finished - started).total_seconds()
+    assert 0 < timings["run_s"] <= waited_s
 
 
 @dataclass

@@ -122,9 +122,16 @@ def test_the_body_cache_forgets_the_least_recently_used_beyond_its_size(tmp_path
 
     async def run() -> None:
         a, b, c = files
-        assert (await cache.get(a)) is not None and (await cache.get(b)) is not None
-        assert (await cache.get(a)) is not None  # a is now the most recently used
-        assert (await cache.get(c)) is not None  # 1,200 bytes: b goes
+
+        async def data(path: Path) -> bytes | None:
+            body = await cache.get(path)
+            return None if body is None else body.data
+
+        assert await data(a) == a.read_bytes() and await data(b) == b.read_bytes()
+        assert list(cache._data) == [a, b]
+        assert await data(a) == a.read_bytes()  # a is now the most recently used
+        assert list(cache._data) == [b, a]
+        assert await data(c) == c.read_bytes()  # 1,200 bytes: b goes
         assert list(cache._data) == [a, c]
         assert await cache.get(big) is None  # over max_file: never cached
         assert list(cache._data) == [a, c]
@@ -144,6 +151,8 @@ def test_gzipped_bytes_count_towards_the_cache_size_once(tmp_path: Path) -> None
             cache.respond(path, accepts, "application/json"),
         )
         assert first is not None and second is not None
+        assert first.status_code == second.status_code == 200
+        assert first.headers["content-encoding"] == "gzip"
         assert first.body == second.body and gzip.decompress(first.body) == path.read_bytes()
         assert cache._size == path.stat().st_size + len(first.body)
 

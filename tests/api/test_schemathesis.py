@@ -30,6 +30,8 @@ from journeyminer.api.store import Store
 
 from .conftest import API, SAMPLE, Api, assert_problem
 
+pytestmark = pytest.mark.fuzz
+
 #: Examples per operation and generation mode: 25 operations x (2 modes + real ids) x 25
 #: is about 1,700 requests (measured: ~30 s on 2 cores).
 EXAMPLES = 25

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from .conftest import API
 
@@ -24,6 +25,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow  # a real server process
 def test_serve_answers_http_on_loopback_with_keys_from_the_cli(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     env = {**os.environ, "JOURNEYMINER_WORKSPACE": str(workspace)}

@@ -36,7 +36,7 @@ from journeyminer.api.store import Store
 
 from .conftest import API, SAMPLE
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.crash]
 
 CLI = [sys.executable, "-c", "from journeyminer.api.cli.main import main; main()"]
 START_TIMEOUT_S = 60.0

@@ -1,4 +1,7 @@
-"""Replay kernels against the naive twin (`tests/naive_replay.py`) and on hand-checked cases."""
+"""Replay kernels against the naive twin (`tests/naive_replay.py`) and on hand-checked cases.
+
+The per-journey kernels of `kernels/cases.py` are tested in `test_cases.py`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,9 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from journeyminer.kernels import cases as kj
 from journeyminer.kernels import replay as k
 from journeyminer.miner.compare.to_map import compare_to_map
 from journeyminer.miner.log import EventLog
@@ -188,54 +190,6 @@ def test_skipped_steps_leave_out_touchpoints_seen_before_the_jump() -> None:
     assert src.tolist() == [0, 0] and code.tolist() == [2, 7]
 
 
-def test_rule_breaches_within_and_not_while_open() -> None:
-    offsets = np.array([0, 3, 5], dtype=np.int64)
-    act = np.array([0, 1, 0, 2, 0], dtype=np.int32)
-    ts = np.array([0, 5, 10, 0, 1], dtype=np.int64)
-    kind = np.array([kj.WITHIN, kj.NOT_WHILE_OPEN], dtype=np.int8)
-    applicable, count, first = kj.rule_breaches(
-        offsets,
-        act,
-        ts,
-        kind,
-        np.array([0, 0], dtype=np.int32),
-        np.array([1, 2], dtype=np.int32),
-        np.array([-1, 1], dtype=np.int32),
-        np.array([4, 0], dtype=np.int64),
-        100,
-    )
-    # case 0: a@0 -> b@5 late, a@10 never answered (as_of 100); case 1: a within an open b.
-    assert applicable.tolist() == [[True, False], [True, True]]
-    assert count.tolist() == [[2, 0], [1, 1]]
-    assert first.tolist() == [[0, -1], [4, 4]]
-
-
-def test_frame_spans_and_phase_spans() -> None:
-    offsets = np.array([0, 4, 5, 6], dtype=np.int64)
-    act = np.array([1, 0, 1, 1, 0, 1], dtype=np.int32)
-    spans = kj.frame_spans(
-        offsets, act, np.array([0, 1, -1], dtype=np.int32), np.array([1, 0, 0], dtype=np.int32)
-    )
-    assert [[part.tolist() for part in span] for span in spans] == [
-        [[0, 1], [1, 4], [2, -1]],  # case, first `from`, first `to` after it
-        [[0, 2], [0, 5], [1, -1]],
-        [[], [], []],  # a code the log lacks
-    ]
-    offsets = np.array([0, 4, 5], dtype=np.int64)
-    first, last = kj.phase_spans(offsets, np.array([0, -1, 1, 0, 1], dtype=np.int32), 2)
-    assert first.tolist() == [[0, 2], [-1, 4]] and last.tolist() == [[3, 2], [-1, 4]]
-
-
-def test_case_channels_counts_switches_before_the_stop() -> None:
-    offsets = np.array([0, 4, 4], dtype=np.int64)
-    channel = np.array([0, -1, 1, 0], dtype=np.int8)
-    low, high, switches, before = kj.case_channels(
-        offsets, channel, np.array([3, -1], dtype=np.int64)
-    )
-    assert low.tolist() == [3, 0] and high.tolist() == [0, 0]
-    assert switches.tolist() == [2, 0] and before.tolist() == [1, 0]
-
-
 def test_wrappers_reject_wrong_dtypes_and_shapes() -> None:
     offsets = np.array([0, 1], dtype=np.int64)
     act = np.array([2], dtype=np.int32)
@@ -270,8 +224,6 @@ def test_wrappers_reject_wrong_dtypes_and_shapes() -> None:
             ok,
             ok,
         )
-    with pytest.raises(ValueError, match="stop must hold one position per case"):
-        kj.case_channels(offsets, np.zeros(1, np.int8), np.zeros(2, np.int64))
     with pytest.raises(ValueError, match="records must be sorted by variant"):
         two = np.array([1, 0], dtype=np.int64)
         k.skipped_steps(
@@ -284,45 +236,6 @@ def test_wrappers_reject_wrong_dtypes_and_shapes() -> None:
             np.array([0, 0], np.int64),
             np.zeros(0, np.int64),
         )
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.integers(0, 4), max_size=40),
-    st.integers(0, 4),
-    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 12)), max_size=30),
-)
-def test_example_case_kernels_match_their_naive_twins(
-    variant: list[int], e: int, rows: list[tuple[int, int]]
-) -> None:
-    from journeyminer.kernels.cases import first_cases, smallest_cases
-    from tests.naive_replay import naive_first_cases, naive_smallest_cases
-
-    k = 5
-    first = first_cases(np.array(variant, dtype=np.int64), k, e)
-    assert first.tolist() == naive_first_cases(variant, k, e)
-    n_keys = 4
-    key = [q for q, _ in rows]
-    group = [g for _, g in rows]  # < k: a variant id; >= k: the single case g - k
-    got = smallest_cases(
-        np.array(key, dtype=np.int64), np.array(group, dtype=np.int64), first, k, n_keys
-    )
-    assert got.tolist() == naive_smallest_cases(key, group, first.tolist(), n_keys, e)
-
-
-@given(st.lists(st.integers(0, 4), max_size=12), st.lists(st.booleans(), max_size=60))
-def test_first_in_cases_matches_a_naive_scan(lengths: list[int], marks: list[bool]) -> None:
-    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    n_events = int(offsets[-1])
-    marked = [i for i in range(n_events) if i < len(marks) and marks[i]]
-    got = kj.first_in_cases(offsets, np.array(marked, dtype=np.int64))
-    want = [
-        next((i for i in marked if offsets[c] <= i < offsets[c + 1]), -1)
-        for c in range(len(lengths))
-    ]
-    assert got.tolist() == want
-    with pytest.raises(ValueError, match="ascending event indexes"):
-        kj.first_in_cases(offsets, np.array([n_events], dtype=np.int64))
 
 
 def test_replay_grows_its_record_buffer_past_the_first_guess() -> None:
@@ -343,6 +256,7 @@ def test_replay_grows_its_record_buffer_past_the_first_guess() -> None:
     assert flags.tolist() == [(1 << k.WRONG_START) | (1 << k.UNKNOWN)]
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_warm_up_loads_exactly_the_kernels_a_comparison_runs() -> None:
     # In a fresh process: after warm_up, comparing a log compiles or loads nothing new, so
     # warm_up passed every kernel its real argument types (or it would compile in vain).

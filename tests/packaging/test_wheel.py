@@ -11,6 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.packaging
+
 
 @pytest.mark.slow
 def test_wheel_holds_only_the_journeyminer_namespace(tmp_path: Path) -> None:

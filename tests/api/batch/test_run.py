@@ -107,6 +107,7 @@ def outputs(folder: Path) -> dict[str, bytes]:
     return {name: (folder / "out" / name).read_bytes() for name in COMPARED}
 
 
+@pytest.mark.slow
 def test_appended_days_give_the_outputs_of_one_run_over_all_files(
     tmp_path: Path, days: Path
 ) -> None:
@@ -272,6 +273,7 @@ def test_a_breached_threshold_exits_4_after_writing_the_outputs(tmp_path: Path, 
     assert all((tmp_path / "out" / name).is_file() for name in COMPARED)
 
 
+@pytest.mark.crash
 def test_a_run_killed_at_a_random_moment_is_completed_by_the_next(
     tmp_path: Path, days: Path
 ) -> None:

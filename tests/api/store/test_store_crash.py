@@ -25,7 +25,7 @@ from journeyminer.api.settings import Settings
 from journeyminer.api.store import Store
 from journeyminer.miner.errors import NotFoundError
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.crash]
 
 WRITER = r"""
 import hashlib, json, random, sys

@@ -18,11 +18,12 @@ from hypothesis import strategies as st
 from journeyminer.miner.compare.to_map import compare_to_map
 from journeyminer.miner.log import EventLog
 from journeyminer.miner.maps.designed import DesignedMap, load_map
+from tests.conftest import dev_dependency
 from tests.miner.ingest.test_pipeline import SAMPLE, ingest_sample
 from tests.naive_replay import UNKNOWN, designed_maps
 from tests.strategies import event_frames
 
-pm4py = pytest.importorskip("pm4py")
+pm4py = dev_dependency("pm4py")  # fails, never skips, without it
 
 # pm4py's soundness check calls np.asmatrix; as an error it makes every net look unsound.
 pytestmark = [pytest.mark.parity, pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")]
@@ -90,6 +91,7 @@ def test_fitting_journeys_align_perfectly_on_generated_logs_and_maps(
     _assert_parity(EventLog(frame), designed)
 
 
+@pytest.mark.slow
 def test_fitting_journeys_align_perfectly_on_the_sample() -> None:
     log, _ = ingest_sample()
     sample = log.frame.filter(log.frame.get_column("case_id").str.contains(r"[05]#"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -129,8 +130,8 @@ def test_benjamini_hochberg_matches_the_hand_computed_values() -> None:
     assert benjamini_hochberg(np.array([])).size == 0
 
 
-def test_benjamini_hochberg_equals_scipy() -> None:
-    stats = pytest.importorskip("scipy.stats")
+def test_benjamini_hochberg_equals_scipy(scipy_stats: ModuleType) -> None:
+    stats = scipy_stats
     p = np.random.default_rng(3).uniform(0, 0.2, 40)
     assert benjamini_hochberg(p) == pytest.approx(stats.false_discovery_control(p))
 
@@ -155,14 +156,14 @@ def test_correction_spans_every_tested_item() -> None:
     assert tested["p_adjusted"].to_numpy() == pytest.approx(expected)
 
 
-def test_the_pooled_z_test_equals_the_chi_square_test() -> None:
+def test_the_pooled_z_test_equals_the_chi_square_test(scipy_stats: ModuleType) -> None:
     test, z, p = two_proportion_test(200, 1000, 250, 1000)
     assert test == "z"
     pooled = 450 / 2000
     se = math.sqrt(pooled * (1 - pooled) * (2 / 1000))
     assert z == pytest.approx(0.05 / se)
     assert p == pytest.approx(math.erfc(abs(z) / math.sqrt(2)))
-    stats = pytest.importorskip("scipy.stats")
+    stats = scipy_stats
     table = [[200, 800], [250, 750]]
     assert p == pytest.approx(stats.chi2_contingency(table, correction=False).pvalue)
 
@@ -171,10 +172,12 @@ def test_the_pooled_z_test_equals_the_chi_square_test() -> None:
     ("x1", "n1", "x2", "n2"),
     [(1, 10, 8, 10), (0, 5, 3, 4), (2, 100, 6, 90), (3, 3, 0, 3), (1, 1000, 0, 20)],
 )
-def test_sparse_tables_use_fishers_exact_test(x1: int, n1: int, x2: int, n2: int) -> None:
+def test_sparse_tables_use_fishers_exact_test(
+    x1: int, n1: int, x2: int, n2: int, scipy_stats: ModuleType
+) -> None:
     test, _, p = two_proportion_test(x1, n1, x2, n2)
     assert test == "fisher"
-    stats = pytest.importorskip("scipy.stats")
+    stats = scipy_stats
     expected = stats.fisher_exact([[x1, n1 - x1], [x2, n2 - x2]]).pvalue
     assert p == pytest.approx(expected, rel=1e-9)
     assert fisher_exact(x1, n1, x2, n2) == pytest.approx(expected, rel=1e-9)
@@ -189,8 +192,8 @@ def test_an_empty_period_is_not_tested() -> None:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_mann_whitney_equals_scipy(seed: int) -> None:
-    stats = pytest.importorskip("scipy.stats")
+def test_mann_whitney_equals_scipy(seed: int, scipy_stats: ModuleType) -> None:
+    stats = scipy_stats
     rng = np.random.default_rng(seed)
     for n1, n2, tied in ((5, 7, False), (8, 3, False), (30, 45, True), (200, 150, False)):
         a = rng.integers(0, 20, n1) if tied else rng.normal(0, 1, n1)

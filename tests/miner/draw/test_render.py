@@ -9,14 +9,12 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
-import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from journeyminer.miner.discover.discovery import DFG, EDGE_SCHEMA, discover_dfg
-from journeyminer.miner.draw.layout import Edge, _inversions, _isotonic, layered_layout
 from journeyminer.miner.draw.render import dfg_to_dot, dfg_to_svg, human_duration
 from journeyminer.miner.log import EventLog
 from tests.strategies import BASE_US, log_from_rows, synthetic_frame
@@ -340,37 +338,6 @@ def test_dot_has_every_edge_with_scaled_penwidth(journey: DFG) -> None:
 )
 def test_human_duration_rounds_to_one_unit(seconds: float | None, text: str) -> None:
     assert human_duration(seconds) == text
-
-
-# -- layout internals -------------------------------------------------------------------------
-@given(st.lists(st.integers(0, 6), max_size=60))
-def test_inversions_equal_the_naive_count(values: list[int]) -> None:
-    naive = sum(a > b for a, b in itertools.combinations(values, 2))
-    assert _inversions(np.array(values, dtype=np.int64)) == naive
-
-
-@given(st.lists(st.tuples(st.floats(-50, 50), st.floats(0.5, 4)), min_size=1, max_size=40))
-def test_isotonic_fit_is_the_pool_adjacent_violators_answer(
-    pairs: list[tuple[float, float]],
-) -> None:
-    t, w = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-    fit = _isotonic(t, w)
-    blocks: list[list[float]] = []  # textbook PAVA
-    for v, m in pairs:
-        blocks.append([v, m, 1])
-        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
-            v1, m1, c1 = blocks.pop()
-            v0, m0, c0 = blocks.pop()
-            blocks.append([(v0 * m0 + v1 * m1) / (m0 + m1), m0 + m1, c0 + c1])
-    expected = [b[0] for b in blocks for _ in range(int(b[2]))]
-    assert np.allclose(fit, expected)
-    assert np.all(np.diff(fit) >= -1e-9)
-
-
-def test_layout_of_a_cycle_without_a_first_node_still_layers_it() -> None:
-    lay = layered_layout([(40, 20)] * 3, [Edge(0, 1), Edge(1, 2), Edge(2, 0)])
-    assert sorted(n.layer for n in lay.nodes) == [0, 1, 2]
-    assert sum(r.back for r in lay.edges) == 1
 
 
 # -- generated graphs -------------------------------------------------------------------------

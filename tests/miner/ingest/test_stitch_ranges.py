@@ -39,6 +39,7 @@ def sources_and_identities(draw: st.DrawFn) -> tuple[list[pl.DataFrame], pl.Data
     return sources, table
 
 
+@pytest.mark.slow  # 120 examples, each stitching on disk
 @settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -13,8 +13,9 @@ import pytest
 
 from journeyminer.miner.ingest.readers import read_source
 from journeyminer.miner.log import EventLog
+from tests.conftest import dev_dependency
 
-pm4py = pytest.importorskip("pm4py")
+pm4py = dev_dependency("pm4py")  # fails, never skips, without it
 pytestmark = pytest.mark.parity
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "sources"

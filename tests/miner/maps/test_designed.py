@@ -35,6 +35,7 @@ from journeyminer.miner.maps.drafting import (
     phase_synonym,
 )
 from journeyminer.miner.synthetic import scenario
+from tests.conftest import dev_dependency
 
 ROOT = Path(__file__).resolve().parents[3]
 MAPS = ROOT / "tests" / "data" / "maps"
@@ -369,7 +370,7 @@ def test_a_map_built_in_code_is_checked_too() -> None:
 
 
 def test_the_published_schema_agrees_with_the_loader() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema = dev_dependency("jsonschema")
     schema = json.loads((ROOT / "miner" / "maps" / "map.schema.json").read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
     for m in _maps():
@@ -521,7 +522,7 @@ def test_an_empty_log_cannot_be_drafted() -> None:
 
 # -- pm4py models -------------------------------------------------------------------------
 def _parallel_net() -> tuple[Any, Any]:
-    pm4py = pytest.importorskip("pm4py")
+    pm4py = dev_dependency("pm4py")
     import pandas as pd
 
     frame = pd.DataFrame(
