@@ -7,8 +7,9 @@ touchpoint of its phase and to every touchpoint of the next phase that has touch
 self-loops: a repeated touchpoint is *rework*, a deviation of its own, never a flow.
 Unobservable touchpoints (TV, word of mouth) are part of the map but never expected in a log:
 `allowed` and `transition_matrix` look through them (a -> tv_ad -> b allows a -> b).
-Reading and writing the file text (syntax, structure, line numbers, TOML) is `formats.py`;
-the parts of a map (phase, touchpoint, time frame, rule) are in `parts.py`.
+Reading the file text (syntax, structure) is `formats.py`, with line numbers from `lines.py`
+and problems reported by `problems.py`; TOML is written by `dump.py`; the parts of a map
+(phase, touchpoint, time frame, rule) are in `parts.py`.
 """
 
 from __future__ import annotations
@@ -28,21 +29,11 @@ from .._typing import RuleKind
 from ..durations import format_duration
 from ..errors import MapValidationError
 from .dump import dump_toml
-from .formats import (
-    FORMATS,
-    SCHEMA_PATH,
-    KeyPath,
-    Locator,
-    MapFormat,
-    MapProblem,
-    known_list,
-    map_error,
-    parse_text,
-    read_parts,
-    schema_problems,
-)
+from .formats import FORMATS, SCHEMA_PATH, MapFormat, parse_text, read_parts, schema_problems
 from .limits import MAX_MAP_BYTES, MAX_MAP_DEPTH, MAX_MAP_NODES, check_text_size
+from .lines import KeyPath
 from .parts import Phase, Rule, TimeFrame, Touchpoint
+from .problems import MapProblem, known_list, map_error
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -427,10 +418,7 @@ __all__ = [
     "FORMATS",
     "SCHEMA_PATH",
     "DesignedMap",
-    "KeyPath",
-    "Locator",
     "MapFormat",
-    "MapProblem",
     "Phase",
     "Rule",
     "RuleKind",
@@ -438,7 +426,6 @@ __all__ = [
     "Touchpoint",
     "check_map_parts",
     "default_flows",
-    "known_list",
     "load_map",
     "parse_map",
 ]
