@@ -4,7 +4,7 @@
 `read_parts` checks every table against the schema below and builds the map's parts,
 collecting all problems at once; `problems.py` turns problems into one `MapValidationError`
 (first problem in the message, all of them in `extra`). `dump.py` writes a map dict back as
-stable TOML. `designed.py` owns the map itself and its semantic checks.
+stable TOML. `designed.py` owns the map itself; `checks.py` its semantic checks.
 """
 
 from __future__ import annotations
