@@ -19,23 +19,23 @@ import polars as pl
 
 from ..discover.discovery import DFG
 from ..maps.designed import DesignedMap
-from .render import (
+from .render import human_duration
+from .svg import (
     COUNT_SIZE,
     DEEP,
     LABEL_SIZE,
     NAME_SIZE,
     PALE,
-    _ems,
-    _f,
-    _mix,
-    _path,
-    _stroke_width,
-    _svg_frame,
-    _text,
-    _visible,
-    _with_arrow,
-    _xml,
-    human_duration,
+    escape,
+    mix,
+    path_data,
+    px,
+    stroke_width,
+    svg_frame,
+    svg_text,
+    text_ems,
+    visible_name,
+    with_arrow,
 )
 
 if TYPE_CHECKING:
@@ -320,12 +320,12 @@ def _draw(ov: Overlay) -> str:
         subtitles.append(f"{events:,} events" + (f" · {drops:,} drop-offs" if drops else ""))
     # A column is as wide as its widest box, header or subtitle; boxes get 8px inside.
     widths = [
-        max(96.0, _ems(p.name) * 13 * 1.08 + 8, _ems(sub) * LABEL_SIZE + 8)
+        max(96.0, text_ems(p.name) * 13 * 1.08 + 8, text_ems(sub) * LABEL_SIZE + 8)
         for p, sub in zip(d.phases, subtitles, strict=True)
     ]
     for r in [*tps, *({**u, "phase": u["column"], "label": u["id"]} for u in unknown)]:
-        name_px = _ems(_visible(r["label"])) * NAME_SIZE * 1.08
-        need = max(name_px, _ems(_count_line(r)) * COUNT_SIZE) + 16
+        name_px = text_ems(visible_name(r["label"])) * NAME_SIZE * 1.08
+        need = max(name_px, text_ems(_count_line(r)) * COUNT_SIZE) + 16
         i = col_of[r["phase"]]
         widths[i] = max(widths[i], float(round(need)))
     # SIDE leaves room for the arcs of flows within the first and the last column.
@@ -356,12 +356,12 @@ def _draw(ov: Overlay) -> str:
         cx = lefts[i] + widths[i] / 2
         fill = "#f4f6f9" if i % 2 == 0 else "#fafbfc"
         body += [
-            f'<g class="phase" data-phase="{_xml(p.id)}" data-column="{i}">',
-            f"<title>{_xml(f'phase {i + 1}: {p.name} ({p.id})')}</title>",
-            f'<rect x="{_f(lefts[i] - 10)}" y="{_f(MARGIN)}" width="{_f(widths[i] + 20)}" '
-            f'height="{_f(map_bottom - MARGIN)}" rx="8" fill="{fill}"/>',
-            _text(cx, MARGIN + 13, 13, p.name, fill="#1b1f24", font_weight="700"),
-            _text(cx, MARGIN + 29, LABEL_SIZE, subtitles[i], fill="#4a5360"),
+            f'<g class="phase" data-phase="{escape(p.id)}" data-column="{i}">',
+            f"<title>{escape(f'phase {i + 1}: {p.name} ({p.id})')}</title>",
+            f'<rect x="{px(lefts[i] - 10)}" y="{px(MARGIN)}" width="{px(widths[i] + 20)}" '
+            f'height="{px(map_bottom - MARGIN)}" rx="8" fill="{fill}"/>',
+            svg_text(cx, MARGIN + 13, 13, p.name, fill="#1b1f24", font_weight="700"),
+            svg_text(cx, MARGIN + 29, LABEL_SIZE, subtitles[i], fill="#4a5360"),
             "</g>",
         ]
     body.append("</g>")
@@ -370,12 +370,12 @@ def _draw(ov: Overlay) -> str:
     )
     body += [
         '<g class="hidden-lane" data-lane="hidden">',
-        f"<title>{_xml(lane_text)}</title>",
-        f'<rect x="{_f(MARGIN)}" y="{_f(lane_top)}" width="{_f(w - 2 * MARGIN)}" '
-        f'height="{_f(lane_bottom - lane_top)}" rx="8" fill="#fff7ef" stroke="#c2410c" '
+        f"<title>{escape(lane_text)}</title>",
+        f'<rect x="{px(MARGIN)}" y="{px(lane_top)}" width="{px(w - 2 * MARGIN)}" '
+        f'height="{px(lane_bottom - lane_top)}" rx="8" fill="#fff7ef" stroke="#c2410c" '
         f'stroke-width="1" stroke-dasharray="7 4"/>',
-        f'<text x="{_f(MARGIN + 10)}" y="{_f(lane_top + 16)}" font-size="{_f(LABEL_SIZE + 1)}" '
-        f'fill="#7c2d12" font-weight="600">{_xml(lane_text)}</text>',
+        f'<text x="{px(MARGIN + 10)}" y="{px(lane_top + 16)}" font-size="{px(LABEL_SIZE + 1)}" '
+        f'fill="#7c2d12" font-weight="600">{escape(lane_text)}</text>',
         "</g>",
     ]
     flows = ov.flows.to_dicts()
@@ -396,7 +396,7 @@ def _draw(ov: Overlay) -> str:
         f"{sum(f['kind'] == 'unexpected' for f in flows)} unexpected flows, "
         f"{len(unknown)} touchpoints not in the map"
     )
-    return _svg_frame(w, h, None, title, body)
+    return svg_frame(w, h, None, title, body)
 
 
 def _count_line(r: dict[str, Any]) -> str:
@@ -411,7 +411,7 @@ def _count_line(r: dict[str, Any]) -> str:
 def _touchpoint(r: dict[str, Any], box: _Box, phase: str | None, max_count: int) -> list[str]:
     hidden = phase is None
     t = math.sqrt(r["count"] / max_count)
-    fill, ink = (_mix(PALE, DEEP, t), "#ffffff" if t > 0.6 else "#1b1f24")
+    fill, ink = (mix(PALE, DEEP, t), "#ffffff" if t > 0.6 else "#1b1f24")
     stroke, dash = ("#c2410c", "") if hidden else ("#34495e", "")
     if r.get("observable") is False:
         fill, ink, dash = "#ffffff", "#4a5360", ' stroke-dasharray="4 3"'
@@ -435,14 +435,16 @@ def _touchpoint(r: dict[str, Any], box: _Box, phase: str | None, max_count: int)
         lines.append(f"repeated {r['repeats']:,} times in a row")
     left, top = box.cx - box.w / 2, box.cy - BOX_H / 2
     return [
-        f'<g class="touchpoint" data-touchpoint="{_xml(r["id"])}" '
-        f'data-phase="{"" if hidden else _xml(r["phase"])}" '
+        f'<g class="touchpoint" data-touchpoint="{escape(r["id"])}" '
+        f'data-phase="{"" if hidden else escape(r["phase"])}" '
         f'data-lane="{"hidden" if hidden else "map"}" data-count="{r["count"]}">',
-        f"<title>{_xml(chr(10).join(lines))}</title>",
-        f'<rect x="{_f(left)}" y="{_f(top)}" width="{_f(box.w)}" height="{_f(BOX_H)}" rx="6" '
+        f"<title>{escape(chr(10).join(lines))}</title>",
+        f'<rect x="{px(left)}" y="{px(top)}" width="{px(box.w)}" height="{px(BOX_H)}" rx="6" '
         f'fill="{fill}" stroke="{stroke}" stroke-width="{"1.5" if hidden else "1"}"{dash}/>',
-        _text(box.cx, box.cy - 7, NAME_SIZE, _visible(r["label"]), fill=ink, font_weight="600"),
-        _text(box.cx, box.cy + 9, COUNT_SIZE, _count_line(r), fill=ink),
+        svg_text(
+            box.cx, box.cy - 7, NAME_SIZE, visible_name(r["label"]), fill=ink, font_weight="600"
+        ),
+        svg_text(box.cx, box.cy + 9, COUNT_SIZE, _count_line(r), fill=ink),
         "</g>",
     ]
 
@@ -466,20 +468,20 @@ def _route(a: _Box, b: _Box) -> tuple[Cubic, ...]:
 def _flow(f: dict[str, Any], a: _Box, b: _Box, max_count: int) -> list[str]:
     kind = f["kind"]
     count = f["count"]
-    width = _stroke_width(count, max_count) if kind in ("designed", "unexpected") else 1.0
+    width = stroke_width(count, max_count) if kind in ("designed", "unexpected") else 1.0
     route = _route(a, b)
-    curves, head = _with_arrow(route, 5.0 + 1.2 * width)
+    curves, head = with_arrow(route, 5.0 + 1.2 * width)
     dash = f' stroke-dasharray="{DASH[kind]}"' if DASH[kind] else ""
     tip = [f"{f['from']} → {f['to']}", KIND_TEXT[kind]]
     if count:
         tip.append(f"{count:,} times directly followed, median {human_duration(f['median_s'])}")
     out = [
-        f'<g class="flow" data-from="{_xml(f["from"])}" data-to="{_xml(f["to"])}" '
+        f'<g class="flow" data-from="{escape(f["from"])}" data-to="{escape(f["to"])}" '
         f'data-kind="{"designed" if kind == "unobservable" else kind}" data-count="{count}" '
         f'data-observable="{"false" if kind == "unobservable" else "true"}">',
-        f"<title>{_xml(chr(10).join(tip))}</title>",
-        f'<path d="{_path(curves)}" fill="none" stroke="{INK[kind]}" '
-        f'stroke-width="{_f(width)}"{dash}/>',
+        f"<title>{escape(chr(10).join(tip))}</title>",
+        f'<path d="{path_data(curves)}" fill="none" stroke="{INK[kind]}" '
+        f'stroke-width="{px(width)}"{dash}/>',
         f'<path d="{head}" fill="{INK[kind]}"/>',
     ]
     if kind in ("designed", "unexpected"):
@@ -487,11 +489,11 @@ def _flow(f: dict[str, Any], a: _Box, b: _Box, max_count: int) -> list[str]:
         (p0, c1, c2, p3) = route[0]
         lx = (p0[0] + 3 * c1[0] + 3 * c2[0] + p3[0]) / 8
         ly = (p0[1] + 3 * c1[1] + 3 * c2[1] + p3[1]) / 8
-        lw, lh = _ems(label) * LABEL_SIZE + 6, LABEL_SIZE + 3
+        lw, lh = text_ems(label) * LABEL_SIZE + 6, LABEL_SIZE + 3
         out += [
-            f'<rect x="{_f(lx - lw / 2)}" y="{_f(ly - lh / 2)}" width="{_f(lw)}" '
-            f'height="{_f(lh)}" rx="3" fill="#ffffff" fill-opacity="0.9"/>',
-            _text(lx, ly, LABEL_SIZE, label, fill=INK[kind]),
+            f'<rect x="{px(lx - lw / 2)}" y="{px(ly - lh / 2)}" width="{px(lw)}" '
+            f'height="{px(lh)}" rx="3" fill="#ffffff" fill-opacity="0.9"/>',
+            svg_text(lx, ly, LABEL_SIZE, label, fill=INK[kind]),
         ]
     return [*out, "</g>"]
 
@@ -513,7 +515,7 @@ def _legend(x: float, y: float) -> tuple[list[str], float]:
         if kind.startswith("box-"):
             stroke, dash = ("#c2410c", "") if kind == "box-hidden" else ("#34495e", "4 3")
             out.append(
-                f'<rect x="{_f(x)}" y="{_f(cy - 6)}" width="36" height="12" rx="3" '
+                f'<rect x="{px(x)}" y="{px(cy - 6)}" width="36" height="12" rx="3" '
                 f'fill="#ffffff" stroke="{stroke}"'
                 + (f' stroke-dasharray="{dash}"' if dash else "")
                 + "/>"
@@ -522,14 +524,14 @@ def _legend(x: float, y: float) -> tuple[list[str], float]:
             sw = 3.0 if kind in ("designed", "unexpected") else 1.0
             dash = f' stroke-dasharray="{DASH[kind]}"' if DASH[kind] else ""
             out.append(
-                f'<path d="M{_f(x)},{_f(cy)} H{_f(x + 36)}" stroke="{INK[kind]}" '
-                f'stroke-width="{_f(sw)}" fill="none"{dash}/>'
+                f'<path d="M{px(x)},{px(cy)} H{px(x + 36)}" stroke="{INK[kind]}" '
+                f'stroke-width="{px(sw)}" fill="none"{dash}/>'
             )
         out.append(
-            f'<text x="{_f(x + 46)}" y="{_f(cy + LABEL_SIZE * 0.35)}" '
-            f'font-size="{_f(LABEL_SIZE)}" fill="#1b1f24">{_xml(text)}</text>'
+            f'<text x="{px(x + 46)}" y="{px(cy + LABEL_SIZE * 0.35)}" '
+            f'font-size="{px(LABEL_SIZE)}" fill="#1b1f24">{escape(text)}</text>'
         )
-        width = max(width, 46 + _ems(text) * LABEL_SIZE)
+        width = max(width, 46 + text_ems(text) * LABEL_SIZE)
     out.append("</g>")
     return out, width
 
