@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from ..maps.designed import DesignedMap
-    from .layout import Cubic
+    from .geometry import Cubic
 
 INK = {
     "designed": "#1f4e8c",

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from .._typing import View
-from .layout import Edge, EdgeRoute, Layout, NodeBox, back_edges, layered_layout
+from .geometry import Edge, EdgeRoute, Layout, NodeBox
+from .layout import back_edges, layered_layout
 from .svg import (
     CONTROL_CHARS,
     COUNT_SIZE,

@@ -9,7 +9,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .layout import Cubic
+    from .geometry import Cubic
 
 FONT = "Helvetica, Arial, sans-serif"
 NAME_SIZE = 12.0  # activity name, in px

@@ -16,7 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from journeyminer.miner.discover.discovery import DFG, EDGE_SCHEMA, discover_dfg
-from journeyminer.miner.draw.layout import Edge, _inversions, _isotonic, layered_layout
+from journeyminer.miner.draw.geometry import Edge
+from journeyminer.miner.draw.layout import layered_layout
+from journeyminer.miner.draw.placement import _inversions, _isotonic
 from journeyminer.miner.draw.render import dfg_to_dot, dfg_to_svg, human_duration
 from journeyminer.miner.log import EventLog
 from tests.strategies import BASE_US, log_from_rows, synthetic_frame
