@@ -22,6 +22,7 @@ import polars as pl
 from ..errors import InputError
 from . import scenario as sc
 from .exports import emit_rows
+from .planning import eu_transitions
 from .simulation import SimulationContext, SourceIds, simulate_customers
 from .truth import append_truth_part, count_truth, read_truth, write_truth
 
@@ -92,7 +93,7 @@ def generate(
     first_year = dt.datetime.fromtimestamp(t_start / 1000, dt.UTC).year
     ids = SourceIds(seed, events)
     ctx = SimulationContext(
-        t_start, t_end, sc.eu_transitions(first_year - 1, first_year + days // 365 + 2)
+        t_start, t_end, eu_transitions(first_year - 1, first_year + days // 365 + 2)
     )
     parquet = events > PARQUET_TRUTH_ABOVE
     parts = {k: out / f".{name}.part" for k, name in FILES.items()}

@@ -1,4 +1,4 @@
-"""One chunk of simulated customers: their journeys planned with numpy (`scenario.py`), the
+"""One chunk of simulated customers: their journeys planned with numpy (`planning.py`), the
 prefix of customers that fits the event budget, and the counters that keep source ids unique."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import scenario as sc
+from .planning import plan_journeys
 
 JOURNEY_GAP = 30 * sc.D  # the stitcher's inactivity cut
 NEXT_JOURNEY_MIN = 46 * sc.D
@@ -92,7 +93,7 @@ def simulate_customers(rng: np.random.Generator, n: int, ctx: SimulationContext)
     plans, customers, levels, returning = [], [], [], []
     for level in range(1, 5):
         ret = existing[who] | (level > 1)
-        plan = sc.plan_journeys(
+        plan = plan_journeys(
             rng, t0, anonymous[who], ret, devices[who, 0] == 0, region[who], ctx.transitions
         )
         plans.append(plan)
