@@ -1,15 +1,10 @@
 """Drift: the same map against two periods (or two logs), and what changed between them.
 
-Compared, each with a test rather than a raw difference alone:
-
-- rates (fitness, conversion, leak rate per leak touchpoint and per leak phase, share of
-  each hidden journey, conversion per hidden journey): a two-sided two-proportion z-test
-  with pooled variance; Fisher's exact test instead when any expected cell of the 2x2 table
-  is below 5 (Cochran's rule), where the normal approximation is poor;
-- durations (of closed journeys, overall and per hidden journey): the two-sided
-  Mann-Whitney U test, exact when both samples have at most 8 journeys and no ties, else the
-  normal approximation with tie and continuity corrections (scipy's `mannwhitneyu` gives the
-  same p-values with `method="exact"` / `"asymptotic"`).
+Compared, each with a test rather than a raw difference alone (what is measured is in
+`drift_measures.py`, the tests in `significance.py`): rates (fitness, conversion, leak rate
+per leak touchpoint and per leak phase, share of each hidden journey, conversion per hidden
+journey) by a two-proportion test; durations (of closed journeys, overall and per hidden
+journey) by the Mann-Whitney U test.
 
 All p-values of one comparison form one family, corrected by Benjamini-Hochberg (false
 discovery rate); an item is significant when its adjusted p-value is at most `alpha`.
@@ -20,64 +15,24 @@ Python and polars: no scipy needed at run time.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
 
 from ..errors import InputError
-from .hidden import CASE_COLUMNS as _CASE_COLUMNS
-from .hidden import HiddenJourneys, find_hidden_journeys, signature_label
-
-FISHER_BELOW = 5.0  # expected cell count under which Fisher's exact test replaces the z-test
-EXACT_MWU_MAX = 8  # both samples at most this size (and no ties): exact Mann-Whitney U
-RATE_KINDS = (
-    "fitness",
-    "conversion",
-    "hidden_journey_share",
-    "hidden_journey_conversion",
-    "leak_phase",
-    "leak_touchpoint",
+from .drift_measures import (
+    CLOSED,
+    CONVERTED,
+    DURATION_SCHEMA,
+    RATE_SCHEMA,
+    duration_tests,
+    rate_tests,
 )
-RATE_SCHEMA: dict[str, Any] = {
-    "kind": pl.String,
-    "key": pl.String,
-    "signature": pl.List(pl.String),
-    "before_count": pl.Int64,
-    "before_total": pl.Int64,
-    "before_rate": pl.Float64,
-    "after_count": pl.Int64,
-    "after_total": pl.Int64,
-    "after_rate": pl.Float64,
-    "difference": pl.Float64,
-    "test": pl.String,
-    "statistic": pl.Float64,
-    "p_value": pl.Float64,
-    "p_adjusted": pl.Float64,
-    "significant": pl.Boolean,
-}
-DURATION_SCHEMA: dict[str, Any] = {
-    "kind": pl.String,
-    "key": pl.String,
-    "signature": pl.List(pl.String),
-    "before_n": pl.Int64,
-    "before_median_s": pl.Float64,
-    "after_n": pl.Int64,
-    "after_median_s": pl.Float64,
-    "difference_s": pl.Float64,
-    "test": pl.String,
-    "statistic": pl.Float64,
-    "p_value": pl.Float64,
-    "p_adjusted": pl.Float64,
-    "significant": pl.Boolean,
-}
-_SIG = pl.List(pl.String)
-_CLOSED = ~pl.col("in_progress").fill_null(False)
-_CONVERTED = pl.col("converted").fill_null(False) & _CLOSED
-_HIDDEN = ~pl.col("fits") & (pl.col("signature").list.len() > 0)
+from .hidden import CASE_COLUMNS as _CASE_COLUMNS
+from .hidden import HiddenJourneys, find_hidden_journeys
+from .significance import benjamini_hochberg
 
 
 class HasCases(Protocol):
@@ -147,8 +102,8 @@ def compare_periods(
     ha = find_hidden_journeys(a, min_support=min_support, examples=0)
     union = pl.concat([hb.frame.select("signature"), ha.frame.select("signature")]).unique()
     both = hb.frame.select("signature").join(ha.frame.select("signature"), on="signature")
-    rates = _rate_tests(b, a, union, both)
-    durations = _duration_tests(b, a, both)
+    rates = rate_tests(b, a, union, both)
+    durations = duration_tests(b, a, both)
     rates, durations = _adjust(rates, durations, alpha)
     return Drift(
         rates=rates,
@@ -159,260 +114,7 @@ def compare_periods(
     )
 
 
-# -- rates --------------------------------------------------------------------------------
-def _rate_tests(
-    b: pl.DataFrame, a: pl.DataFrame, union: pl.DataFrame, both: pl.DataFrame
-) -> pl.DataFrame:
-    parts = []
-    for kind in RATE_KINDS:
-        xb, nb = _proportion(kind, b, union, both)
-        xa, na = _proportion(kind, a, union, both)
-        key = "signature" if kind.startswith("hidden") else "key"
-        joined = xb.join(xa, on=key, how="full", coalesce=True, suffix="_after")
-        joined = joined.rename({"x": "before_count", "x_after": "after_count"})
-        if nb is not None and na is not None:
-            joined = joined.with_columns(before_total=pl.lit(nb), after_total=pl.lit(na))
-        else:  # per-group totals: both periods have the group (an inner set)
-            joined = joined.rename({"n": "before_total", "n_after": "after_total"})
-        if key == "signature":
-            joined = joined.with_columns(key=signature_label(pl.col("signature")))
-        else:
-            joined = joined.with_columns(signature=pl.lit(None, dtype=_SIG))
-        parts.append(
-            joined.with_columns(kind=pl.lit(kind))
-            .with_columns(pl.col("before_count", "after_count").fill_null(0))
-            .sort("key", "signature")
-        )
-    frame = pl.concat(
-        [p.select([pl.col(c).cast(RATE_SCHEMA[c]) for c in _RATE_INPUT]) for p in parts]
-    )
-    tests = [
-        two_proportion_test(x1, n1, x2, n2)
-        for x1, n1, x2, n2 in frame.select(
-            "before_count", "before_total", "after_count", "after_total"
-        ).iter_rows()
-    ]
-    return frame.with_columns(
-        before_rate=_ratio("before_count", "before_total"),
-        after_rate=_ratio("after_count", "after_total"),
-        test=pl.Series([t[0] for t in tests], dtype=pl.String),
-        statistic=pl.Series([t[1] for t in tests], dtype=pl.Float64),
-        p_value=pl.Series([t[2] for t in tests], dtype=pl.Float64),
-    ).with_columns(difference=pl.col("after_rate") - pl.col("before_rate"))
-
-
-_RATE_INPUT = (
-    "kind",
-    "key",
-    "signature",
-    "before_count",
-    "before_total",
-    "after_count",
-    "after_total",
-)
-
-
-def _proportion(
-    kind: str, c: pl.DataFrame, union: pl.DataFrame, both: pl.DataFrame
-) -> tuple[pl.DataFrame, int | None]:
-    """Successes per key in one period, and the shared total (None: per-key totals in `n`)."""
-    closed = int(c.select(_CLOSED.sum()).item() or 0)
-    if kind == "fitness":
-        return c.select(pl.lit("all").alias("key"), pl.col("fits").sum().alias("x")), c.height
-    if kind == "conversion":
-        return c.select(pl.lit("all").alias("key"), _CONVERTED.sum().alias("x")), closed
-    if kind in ("leak_phase", "leak_touchpoint"):
-        column = kind
-        leaks = c.filter(_CLOSED & pl.col(column).is_not_null())
-        return leaks.group_by(pl.col(column).alias("key")).agg(pl.len().alias("x")), closed
-    hidden = c.filter(_HIDDEN)
-    if kind == "hidden_journey_share":
-        counts = hidden.group_by("signature").agg(pl.len().alias("x"))
-        return union.join(counts, on="signature", how="left"), c.height
-    counts = hidden.group_by("signature").agg(_CONVERTED.sum().alias("x"), _CLOSED.sum().alias("n"))
-    return both.join(counts, on="signature", how="left"), None
-
-
-def _ratio(x: str, n: str) -> pl.Expr:
-    return pl.when(pl.col(n) > 0).then(pl.col(x) / pl.col(n))
-
-
-def two_proportion_test(x1: int, n1: int, x2: int, n2: int) -> tuple[str | None, float, float]:
-    """(test, statistic, two-sided p) for x1/n1 vs x2/n2: pooled z-test, Fisher when sparse.
-
-    The statistic is z (after minus before) for the z-test and the sample odds ratio for
-    Fisher's test. Untestable (an empty period): (None, nan, nan).
-    """
-    if n1 <= 0 or n2 <= 0:
-        return None, math.nan, math.nan
-    n, k = n1 + n2, x1 + x2
-    expected = min(n1, n2) * min(k, n - k) / n
-    if expected < FISHER_BELOW:
-        odds = _odds_ratio(x1, n1 - x1, x2, n2 - x2)
-        return "fisher", odds, fisher_exact(x1, n1, x2, n2)
-    p = k / n
-    se = math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
-    z = (x2 / n2 - x1 / n1) / se if se > 0 else 0.0
-    return "z", z, math.erfc(abs(z) / math.sqrt(2))
-
-
-def _odds_ratio(a: int, b: int, c: int, d: int) -> float:
-    # Of after vs before, as the other statistics: (c/d) / (a/b); inf or nan at zeros.
-    num, den = c * b, d * a
-    if den == 0:
-        return math.nan if num == 0 else math.inf
-    return num / den
-
-
-def fisher_exact(x1: int, n1: int, x2: int, n2: int) -> float:
-    """Two-sided p of Fisher's exact test on [[x1, n1-x1], [x2, n2-x2]] (scipy's convention:
-    the sum of all tables no more likely than the observed one)."""
-    n, k = n1 + n2, x1 + x2
-    lo, hi = max(0, n1 - (n - k)), min(k, n1)
-    if lo == hi:
-        return 1.0
-    # log pmf of the hypergeometric over its support, by the ratio of neighbouring terms.
-    first = _log_comb(k, lo) + _log_comb(n - k, n1 - lo) - _log_comb(n, n1)
-    j = np.arange(lo, hi, dtype=np.float64)
-    steps = np.log((k - j) * (n1 - j)) - np.log((j + 1) * (n - k - n1 + j + 1))
-    logp = first + np.concatenate(([0.0], np.cumsum(steps)))
-    observed = logp[x1 - lo]
-    keep = logp <= observed + 1e-7  # relative tolerance for ties in floating point
-    return float(min(1.0, np.exp(logp[keep]).sum()))
-
-
-def _log_comb(n: int, k: int) -> float:
-    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-
-
-# -- durations ----------------------------------------------------------------------------
-def _duration_tests(b: pl.DataFrame, a: pl.DataFrame, both: pl.DataFrame) -> pl.DataFrame:
-    # Samples are numbered: 0 all closed journeys, 1.. each hidden journey seen in both
-    # periods; ranking and tie counting over a small integer key is fast on millions.
-    groups = both.sort("signature").with_row_index("sample", offset=1)
-
-    def sample(c: pl.DataFrame, period: int) -> pl.DataFrame:
-        closed = c.filter(_CLOSED & pl.col("duration_s").is_not_null())
-        overall = closed.select(pl.lit(0, dtype=pl.UInt32).alias("sample"), "duration_s")
-        grouped = closed.filter(_HIDDEN).join(groups, on="signature", how="inner")
-        return pl.concat([overall, grouped.select("sample", "duration_s")]).with_columns(
-            period=pl.lit(period, dtype=pl.Int8)
-        )
-
-    data = pl.concat([sample(b, 0), sample(a, 1)]).with_columns(
-        rank=pl.col("duration_s").rank("average").over("sample")
-    )
-    ties = (
-        data.group_by("sample", "duration_s")
-        .agg(pl.len().alias("t"))
-        .group_by("sample")
-        .agg(
-            (pl.col("t").cast(pl.Float64) ** 3 - pl.col("t")).sum().alias("tie_sum"),
-            (pl.col("t") > 1).any().alias("tied"),
-        )
-    )
-    labels = pl.concat(
-        [
-            pl.DataFrame(
-                {"sample": [0], "signature": [None], "kind": ["duration"], "key": ["all"]},
-                schema={
-                    "sample": pl.UInt32,
-                    "signature": _SIG,
-                    "kind": pl.String,
-                    "key": pl.String,
-                },
-            ),
-            groups.select(
-                "sample",
-                "signature",
-                pl.lit("hidden_journey_duration").alias("kind"),
-                signature_label(pl.col("signature")).alias("key"),
-            ),
-        ]
-    )
-    per = (
-        data.group_by("sample")
-        .agg(
-            (pl.col("period") == 0).sum().cast(pl.Int64).alias("before_n"),
-            (pl.col("period") == 1).sum().cast(pl.Int64).alias("after_n"),
-            pl.col("rank").filter(pl.col("period") == 0).sum().alias("r1"),
-            pl.col("duration_s").filter(pl.col("period") == 0).median().alias("before_median_s"),
-            pl.col("duration_s").filter(pl.col("period") == 1).median().alias("after_median_s"),
-        )
-        .join(ties, on="sample", how="left")
-        .join(labels, on="sample", how="inner")
-        .sort("sample")
-    )
-    tests = [
-        mann_whitney_u(int(n1), int(n2), float(r1 or 0.0), float(tie_sum or 0.0), bool(tied))
-        for n1, n2, r1, tie_sum, tied in per.select(
-            "before_n", "after_n", "r1", "tie_sum", "tied"
-        ).iter_rows()
-    ]
-    return per.with_columns(
-        difference_s=pl.col("after_median_s") - pl.col("before_median_s"),
-        test=pl.Series([t[0] for t in tests], dtype=pl.String),
-        statistic=pl.Series([t[1] for t in tests], dtype=pl.Float64),
-        p_value=pl.Series([t[2] for t in tests], dtype=pl.Float64),
-        p_adjusted=pl.lit(None, dtype=pl.Float64),
-        significant=pl.lit(False),
-    ).select([pl.col(c).cast(t) for c, t in DURATION_SCHEMA.items()])
-
-
-def mann_whitney_u(
-    n1: int, n2: int, rank_sum_1: float, tie_sum: float, tied: bool
-) -> tuple[str | None, float, float]:
-    """(test, U of sample 1, two-sided p) from the rank sum of sample 1 in the pooled sample.
-
-    `tie_sum` is the sum of t^3 - t over groups of t tied values. Exact for small samples
-    without ties, else the normal approximation with tie and continuity corrections.
-    """
-    if n1 <= 0 or n2 <= 0:
-        return None, math.nan, math.nan
-    u1 = rank_sum_1 - n1 * (n1 + 1) / 2
-    u = max(u1, n1 * n2 - u1)
-    if not tied and max(n1, n2) <= EXACT_MWU_MAX:
-        counts = _u_counts(min(n1, n2), max(n1, n2))
-        tail = sum(counts[round(u) :]) / sum(counts)
-        return "mann_whitney_exact", u1, min(1.0, 2 * tail)
-    n = n1 + n2
-    var = n1 * n2 / 12 * ((n + 1) - tie_sum / (n * (n - 1)))
-    if var <= 0:  # every value equal: nothing to tell the periods apart
-        return "mann_whitney_normal", u1, 1.0
-    z = (u - n1 * n2 / 2 - 0.5) / math.sqrt(var)
-    return "mann_whitney_normal", u1, min(1.0, math.erfc(z / math.sqrt(2)))
-
-
-@cache
-def _u_counts(m: int, n: int) -> tuple[int, ...]:
-    """How many orderings of m + n distinct values give U = 0..m*n (sample of size m)."""
-    if m == 0 or n == 0:
-        return (1,)
-    # The largest value is in the first sample (beats all n) or in the second (beats none).
-    with_first, with_second = _u_counts(m - 1, n), _u_counts(m, n - 1)
-    out = [0] * (m * n + 1)
-    for u, c in enumerate(with_first):
-        out[u + n] += c
-    for u, c in enumerate(with_second):
-        out[u] += c
-    return tuple(out)
-
-
 # -- correction and summaries ---------------------------------------------------------------
-def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (same order; NaN stays NaN and is not counted)."""
-    p = np.asarray(p_values, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    tested = np.flatnonzero(~np.isnan(p))
-    m = tested.size
-    if m == 0:
-        return out
-    order = tested[np.argsort(p[tested], kind="stable")]
-    scaled = p[order] * m / np.arange(1, m + 1)
-    out[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
-    return out
-
-
 def _adjust(
     rates: pl.DataFrame, durations: pl.DataFrame, alpha: float
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -482,12 +184,12 @@ def _period(name: str, c: pl.DataFrame) -> pl.DataFrame:
     return c.select(
         pl.lit(name).alias("period"),
         pl.len().cast(pl.Int64).alias("cases"),
-        _CLOSED.sum().cast(pl.Int64).alias("closed"),
-        _CONVERTED.sum().cast(pl.Int64).alias("converted"),
-        (_CONVERTED.sum() / _CLOSED.sum()).alias("conversion_rate"),
+        CLOSED.sum().cast(pl.Int64).alias("closed"),
+        CONVERTED.sum().cast(pl.Int64).alias("converted"),
+        (CONVERTED.sum() / CLOSED.sum()).alias("conversion_rate"),
         pl.col("fits").sum().cast(pl.Int64).alias("fits"),
         (pl.col("fits").sum() / pl.len()).alias("fitness"),
-        pl.col("duration_s").filter(_CLOSED).median().alias("median_duration_s"),
+        pl.col("duration_s").filter(CLOSED).median().alias("median_duration_s"),
     ).with_columns(pl.col("conversion_rate", "fitness").fill_nan(None))
 
 
@@ -512,12 +214,6 @@ def _cases(value: pl.DataFrame | HasCases, which: str) -> pl.DataFrame:
 
 
 __all__ = [
-    "DURATION_SCHEMA",
-    "RATE_SCHEMA",
     "Drift",
-    "benjamini_hochberg",
     "compare_periods",
-    "fisher_exact",
-    "mann_whitney_u",
-    "two_proportion_test",
 ]

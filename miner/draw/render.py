@@ -3,19 +3,38 @@
 Both show an artificial start (▶) and end (■) node, a box per activity with how often it
 happened, and per edge either how often one activity directly followed another
 (frequency view) or the median time between the two (performance view). The SVG needs no
-system binary: `miner/draw/layout.py` lays it out. Same DFG, same bytes.
+system binary: `layout.py` lays it out and `svg.py` holds the pieces it is drawn with.
+Same DFG, same bytes.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from .._typing import View
-from .layout import Cubic, Edge, EdgeRoute, Layout, NodeBox, back_edges, layered_layout
+from .geometry import Edge, EdgeRoute, Layout, NodeBox
+from .layout import back_edges, layered_layout
+from .svg import (
+    CONTROL_CHARS,
+    COUNT_SIZE,
+    DEEP,
+    FONT,
+    LABEL_SIZE,
+    NAME_SIZE,
+    PALE,
+    escape,
+    mix,
+    path_data,
+    px,
+    stroke_width,
+    svg_frame,
+    svg_text,
+    text_ems,
+    visible_name,
+    with_arrow,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -32,13 +51,7 @@ class DFG(Protocol):
     def end(self) -> pl.DataFrame: ...  # activity, count
 
 
-FONT = "Helvetica, Arial, sans-serif"
-NAME_SIZE = 12.0  # activity name, in px
-COUNT_SIZE = 11.0  # the count under the name
-LABEL_SIZE = 10.5  # edge labels and caption
-MAX_NAME_EMS = 22.0  # longer names are cut with an ellipsis (the tooltip keeps them whole)
 TERMINAL = 24.0  # diameter of the start and end circles
-PALE, DEEP = (0xEE, 0xF3, 0xFA), (0x24, 0x57, 0x9B)  # node fill, rare to frequent
 GREY, BLUE, RED = (0x9A, 0xA3, 0xAE), (0x1F, 0x4E, 0x8C), (0xC2, 0x41, 0x0C)
 START_FILL, END_FILL = "#2f7d46", "#8f1d21"
 CAPTION = {
@@ -186,29 +199,20 @@ def _node_tooltip(g: _Graph, i: int) -> str:
 
 
 # -- colours and widths (always paired with text, never the only signal) -------------------
-def _mix(lo: tuple[int, int, int], hi: tuple[int, int, int], t: float) -> str:
-    t = min(max(t, 0.0), 1.0)
-    return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(lo, hi, strict=True))
-
-
-def _stroke_width(count: int, max_count: int) -> float:
-    return round(1.0 + 5.0 * math.sqrt(max(count, 0) / max_count), 2)
-
-
 def _node_colours(g: _Graph, i: int) -> tuple[str, str]:
     t = math.sqrt(g.occurrences[i] / max(max(g.occurrences), 1))
-    return _mix(PALE, DEEP, t), ("#ffffff" if t > 0.6 else "#1b1f24")
+    return mix(PALE, DEEP, t), ("#ffffff" if t > 0.6 else "#1b1f24")
 
 
 def _edge_colour(g: _Graph, flow: _Flow, view: str, slowest: float) -> str:
     if flow.kind != "flow":
-        return _mix(GREY, GREY, 0.0)
+        return mix(GREY, GREY, 0.0)
     if view == "performance":
         median = flow.stats.get("median")
         if median is None or not math.isfinite(median) or slowest <= 0:
-            return _mix(GREY, RED, 0.0)
-        return _mix(GREY, RED, math.sqrt(max(median, 0.0) / slowest))
-    return _mix(GREY, BLUE, math.sqrt(flow.count / g.max_count))
+            return mix(GREY, RED, 0.0)
+        return mix(GREY, RED, math.sqrt(max(median, 0.0) / slowest))
+    return mix(GREY, BLUE, math.sqrt(flow.count / g.max_count))
 
 
 def _slowest(g: _Graph) -> float:
@@ -217,12 +221,9 @@ def _slowest(g: _Graph) -> float:
 
 
 # -- DOT ----------------------------------------------------------------------------------
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def _dot(text: str) -> str:
     """A DOT double-quoted string; backslash and quote escaped, line breaks as \\n."""
-    text = _CONTROL.sub(" ", text).replace("\\", "\\\\").replace('"', '\\"')
+    text = CONTROL_CHARS.sub(" ", text).replace("\\", "\\\\").replace('"', '\\"')
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     return '"' + text.replace("\n", "\\n") + '"'
 
@@ -264,7 +265,7 @@ def dfg_to_dot(dfg: DFG, *, view: View = "frequency") -> str:
     for f, is_back in zip(g.flows, back, strict=True):
         out.append(
             f"  {ids[f.source]} -> {ids[f.target]} [label={_dot(_edge_label(f, view))}, "
-            f"penwidth={_stroke_width(f.count, g.max_count):.2f}, "
+            f"penwidth={stroke_width(f.count, g.max_count):.2f}, "
             f'color="{_edge_colour(g, f, view, slowest)}", '
             + ("style=dashed, constraint=false, " if is_back else "")
             + f"tooltip={_dot(_edge_tooltip(g, f))}];"
@@ -274,103 +275,12 @@ def dfg_to_dot(dfg: DFG, *, view: View = "frequency") -> str:
 
 
 # -- SVG ----------------------------------------------------------------------------------
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_ATTR = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        '"': "&quot;",
-        "'": "&#39;",
-        "\n": "&#10;",
-        "\r": "&#13;",
-        "\t": "&#9;",
-    }
-)
-
-
-def _xml(text: str) -> str:
-    """Text safe in XML content and in double-quoted attributes; invalid characters become �."""
-    return _NOT_XML.sub("\ufffd", text).translate(_ATTR)
-
-
-def _ems(text: str) -> float:
-    """Estimated width of `text` in ems (sans-serif): wide for CJK and emoji, zero for marks."""
-    total = 0.0
-    for ch in text:
-        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-            continue
-        if unicodedata.east_asian_width(ch) in ("W", "F"):
-            total += 1.0
-        elif ch in "iljtf.,;:'|!()[] ":
-            total += 0.32
-        elif ch.isupper() or ch in "mwMW@%":
-            total += 0.74
-        else:
-            total += 0.6
-    return total
-
-
-def _visible(name: str) -> str:
-    """The name as shown in its box: one line, cut with an ellipsis when too wide."""
-    text = " ".join(_CONTROL.sub(" ", name).split()) or " "
-    if _ems(text) <= MAX_NAME_EMS:
-        return text
-    while text and _ems(text) > MAX_NAME_EMS - 0.6:
-        text = text[:-1]
-    return text + "…"
-
-
-def _f(v: float) -> str:
-    text = f"{v:.1f}"
-    if text[-2:] == ".0":
-        text = text[:-2]
-    return "0" if text == "-0" else text
-
-
-def _path(curves: tuple[Cubic, ...]) -> str:
-    (x0, y0) = curves[0][0]
-    parts = [f"M{x0:.1f},{y0:.1f}"]
-    for p0, c1, c2, (x, y) in curves:
-        if c1 == p0 and c2 == (x, y) and p0[1] == y:  # a straight run through a column
-            parts.append(f"H{x:.1f}")
-        else:
-            parts.append(f"C{c1[0]:.1f},{c1[1]:.1f} {c2[0]:.1f},{c2[1]:.1f} {x:.1f},{y:.1f}")
-    return " ".join(parts)
-
-
-def _with_arrow(curves: tuple[Cubic, ...], length: float) -> tuple[tuple[Cubic, ...], str]:
-    """The curves shortened by `length` at the end, and an arrowhead filling that gap."""
-    p0, c1, c2, tip = curves[-1]
-    dx, dy = tip[0] - c2[0], tip[1] - c2[1]
-    norm = math.hypot(dx, dy) or 1.0
-    ux, uy = dx / norm, dy / norm
-    base = (tip[0] - ux * length, tip[1] - uy * length)
-    last = (p0, c1, (c2[0] - ux * length, c2[1] - uy * length), base)
-    half = length * 0.45
-    left = (base[0] - uy * half, base[1] + ux * half)
-    right = (base[0] + uy * half, base[1] - ux * half)
-    head = (
-        f"M{_f(tip[0])},{_f(tip[1])} L{_f(left[0])},{_f(left[1])} L{_f(right[0])},{_f(right[1])} Z"
-    )
-    return (*curves[:-1], last), head
-
-
-def _text(x: float, y: float, size: float, text: str, **attrs: str) -> str:
-    extra = "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
-    # 0.35em below the centre puts the middle of lowercase letters on `y`.
-    return (
-        f'<text x="{_f(x)}" y="{_f(y + size * 0.35)}" font-size="{_f(size)}" '
-        f'text-anchor="middle"{extra}>{_xml(text)}</text>'
-    )
-
-
 def _layout(g: _Graph, view: str) -> Layout:
     sizes = [(TERMINAL, TERMINAL)]
     for i, name in enumerate(g.names):
         # Names are drawn semi-bold, about 8% wider than the estimate.
-        name_px = _ems(_visible(name)) * NAME_SIZE * 1.08
-        ems = max(name_px, _ems(f"{g.occurrences[i]:,}") * COUNT_SIZE)
+        name_px = text_ems(visible_name(name)) * NAME_SIZE * 1.08
+        ems = max(name_px, text_ems(f"{g.occurrences[i]:,}") * COUNT_SIZE)
         sizes.append((max(64.0, round(ems + 20)), 38.0))
     sizes.append((TERMINAL, TERMINAL))
     return layered_layout(sizes, _edges(g, view), first=0, last=len(sizes) - 1)
@@ -382,7 +292,7 @@ def _edges(g: _Graph, view: str) -> list[Edge]:
             f.source,
             f.target,
             weight=float(f.count),
-            label_width=round(_ems(_edge_label(f, view)) * LABEL_SIZE + 8),
+            label_width=round(text_ems(_edge_label(f, view)) * LABEL_SIZE + 8),
             label_height=LABEL_SIZE + 5,
         )
         for f in g.flows
@@ -396,16 +306,16 @@ def dfg_to_svg(dfg: DFG, *, view: View = "frequency", width: float | None = None
         raise ValueError(f"width must be a positive number of pixels, not {width!r}")
     g = _graph(dfg)
     if not g.names:
-        return _svg_frame(
+        return svg_frame(
             160.0,
             48.0,
             width,
             "Directly-follows graph: no events",
-            [_text(80, 24, 13, "no events", fill="#555555")],
+            [svg_text(80, 24, 13, "no events", fill="#555555")],
         )
     lay = _layout(g, view)
     caption = CAPTION[view] + CAPTION_TAIL
-    w = max(lay.width, _ems(caption) * LABEL_SIZE + 24)
+    w = max(lay.width, text_ems(caption) * LABEL_SIZE + 24)
     h = lay.height + LABEL_SIZE + 14
     slowest = _slowest(g)
     body = ['<g class="edges">']
@@ -415,23 +325,12 @@ def dfg_to_svg(dfg: DFG, *, view: View = "frequency", width: float | None = None
     for i, box in enumerate(lay.nodes):
         body += _svg_node(g, i, box)
     body.append("</g>")
-    body.append(_text(w / 2, h - LABEL_SIZE / 2 - 6, LABEL_SIZE, caption, fill="#4a5360"))
+    body.append(svg_text(w / 2, h - LABEL_SIZE / 2 - 6, LABEL_SIZE, caption, fill="#4a5360"))
     title = (
         f"Directly-follows graph, {view} view: {len(g.names):,} activities, "
         f"{sum(f.kind == 'flow' for f in g.flows):,} edges, {sum(g.start):,} cases"
     )
-    return _svg_frame(w, h, width, title, body)
-
-
-def _svg_frame(w: float, h: float, width: float | None, title: str, body: list[str]) -> str:
-    shown_w, shown_h = (w, h) if width is None else (width, h * width / w)
-    head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{_f(shown_w)}" '
-        f'height="{_f(shown_h)}" viewBox="0 0 {_f(w)} {_f(h)}" role="img" '
-        f'aria-label="{_xml(title)}" font-family="{FONT}">'
-    )
-    background = f'<rect x="0" y="0" width="{_f(w)}" height="{_f(h)}" fill="#ffffff"/>'
-    return "\n".join([head, f"<title>{_xml(title)}</title>", background, *body, "</svg>"]) + "\n"
+    return svg_frame(w, h, width, title, body)
 
 
 def _svg_node(g: _Graph, i: int, box: NodeBox) -> list[str]:
@@ -442,44 +341,47 @@ def _svg_node(g: _Graph, i: int, box: NodeBox) -> list[str]:
         return [
             f'<g class="node" data-kind="{kind}" data-layer="{box.layer}">',
             f"<title>{kind}: {total:,} cases</title>",
-            f'<circle cx="{_f(box.x)}" cy="{_f(box.y)}" r="{_f(box.width / 2)}" fill="{fill}"/>',
-            _text(box.x, box.y - 1, 11, symbol, fill="#ffffff"),
+            f'<circle cx="{px(box.x)}" cy="{px(box.y)}" r="{px(box.width / 2)}" fill="{fill}"/>',
+            svg_text(box.x, box.y - 1, 11, symbol, fill="#ffffff"),
             "</g>",
         ]
     a = i - 1
     fill, ink = _node_colours(g, a)
     left, top = box.x - box.width / 2, box.y - box.height / 2
     return [
-        f'<g class="node" data-kind="activity" data-activity="{_xml(g.names[a])}" '
+        f'<g class="node" data-kind="activity" data-activity="{escape(g.names[a])}" '
         f'data-count="{g.occurrences[a]}" data-layer="{box.layer}">',
-        f"<title>{_xml(_node_tooltip(g, a))}</title>",
-        f'<rect x="{_f(left)}" y="{_f(top)}" width="{_f(box.width)}" height="{_f(box.height)}" '
+        f"<title>{escape(_node_tooltip(g, a))}</title>",
+        f'<rect x="{px(left)}" y="{px(top)}" width="{px(box.width)}" height="{px(box.height)}" '
         f'rx="6" fill="{fill}" stroke="#34495e" stroke-width="1"/>',
-        _text(box.x, box.y - 7, NAME_SIZE, _visible(g.names[a]), fill=ink, font_weight="600"),
-        _text(box.x, box.y + 9, COUNT_SIZE, f"{g.occurrences[a]:,}", fill=ink),
+        svg_text(
+            box.x, box.y - 7, NAME_SIZE, visible_name(g.names[a]), fill=ink, font_weight="600"
+        ),
+        svg_text(box.x, box.y + 9, COUNT_SIZE, f"{g.occurrences[a]:,}", fill=ink),
         "</g>",
     ]
 
 
 def _svg_edge(g: _Graph, f: _Flow, route: EdgeRoute, view: str, slowest: float) -> list[str]:
     colour = _edge_colour(g, f, view, slowest)
-    sw = _stroke_width(f.count, g.max_count)
-    curves, head = _with_arrow(route.curves, 6.0 + 1.3 * sw)
+    sw = stroke_width(f.count, g.max_count)
+    curves, head = with_arrow(route.curves, 6.0 + 1.3 * sw)
     ends = ["start" if f.source == 0 else g.names[f.source - 1]]
     ends.append("end" if f.target == len(g.names) + 1 else g.names[f.target - 1])
     dash = ' stroke-dasharray="6 4"' if route.back else ""
     label = _edge_label(f, view)
-    lw, lh = _ems(label) * LABEL_SIZE + 6, LABEL_SIZE + 3
+    lw, lh = text_ems(label) * LABEL_SIZE + 6, LABEL_SIZE + 3
     lx, ly = route.label
     return [
-        f'<g class="edge" data-kind="{f.kind}" data-source="{_xml(ends[0])}" '
-        f'data-target="{_xml(ends[1])}" data-count="{f.count}" '
+        f'<g class="edge" data-kind="{f.kind}" data-source="{escape(ends[0])}" '
+        f'data-target="{escape(ends[1])}" data-count="{f.count}" '
         f'data-back="{"true" if route.back else "false"}">',
-        f"<title>{_xml(_edge_tooltip(g, f))}</title>",
-        f'<path d="{_path(curves)}" fill="none" stroke="{colour}" stroke-width="{_f(sw)}"{dash}/>',
+        f"<title>{escape(_edge_tooltip(g, f))}</title>",
+        f'<path d="{path_data(curves)}" fill="none" stroke="{colour}" '
+        f'stroke-width="{px(sw)}"{dash}/>',
         f'<path d="{head}" fill="{colour}"/>',
-        f'<rect x="{_f(lx - lw / 2)}" y="{_f(ly - lh / 2)}" width="{_f(lw)}" height="{_f(lh)}" '
+        f'<rect x="{px(lx - lw / 2)}" y="{px(ly - lh / 2)}" width="{px(lw)}" height="{px(lh)}" '
         f'rx="3" fill="#ffffff" fill-opacity="0.9"/>',
-        _text(lx, ly, LABEL_SIZE, label, fill="#1b1f24"),
+        svg_text(lx, ly, LABEL_SIZE, label, fill="#1b1f24"),
         "</g>",
     ]

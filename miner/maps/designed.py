@@ -7,8 +7,9 @@ touchpoint of its phase and to every touchpoint of the next phase that has touch
 self-loops: a repeated touchpoint is *rework*, a deviation of its own, never a flow.
 Unobservable touchpoints (TV, word of mouth) are part of the map but never expected in a log:
 `allowed` and `transition_matrix` look through them (a -> tv_ad -> b allows a -> b).
-Reading and writing the file text (syntax, structure, line numbers, TOML) is `formats.py`;
-the parts of a map (phase, touchpoint, time frame, rule) are in `parts.py`.
+Reading the file text (syntax, structure) is `formats.py`, with line numbers from `lines.py`
+and problems reported by `problems.py`; the semantic checks are `checks.py`; TOML is written by
+`dump.py`; the parts of a map (phase, touchpoint, time frame, rule) are in `parts.py`.
 """
 
 from __future__ import annotations
@@ -27,22 +28,12 @@ from numpy.typing import NDArray
 from .._typing import RuleKind
 from ..durations import format_duration
 from ..errors import MapValidationError
+from .checks import check_map_parts
 from .dump import dump_toml
-from .formats import (
-    FORMATS,
-    SCHEMA_PATH,
-    KeyPath,
-    Locator,
-    MapFormat,
-    MapProblem,
-    known_list,
-    map_error,
-    parse_text,
-    read_parts,
-    schema_problems,
-)
+from .formats import FORMATS, SCHEMA_PATH, MapFormat, parse_text, read_parts, schema_problems
 from .limits import MAX_MAP_BYTES, MAX_MAP_DEPTH, MAX_MAP_NODES, check_text_size
 from .parts import Phase, Rule, TimeFrame, Touchpoint
+from .problems import MapProblem, map_error
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -307,78 +298,6 @@ def parse_map(
     )
 
 
-def check_map_parts(
-    phases: Sequence[Phase],
-    touchpoints: Sequence[Touchpoint],
-    start: Sequence[str],
-    goal: Sequence[str],
-    flows: Sequence[tuple[str, str]],
-    time_frames: Sequence[TimeFrame],
-    rules: Sequence[Rule],
-    *,
-    time_frame_paths: Sequence[KeyPath] | None = None,
-) -> list[MapProblem]:
-    """Every semantic problem of a map: duplicate ids, unknown phases and touchpoints."""
-    problems: list[MapProblem] = []
-    add = problems.append
-    phase_ids: set[str] = set()
-    for i, p in enumerate(phases):
-        if p.id in phase_ids:
-            add(MapProblem(("phases", i, "id"), p.id, f"duplicate phase id {p.id!r}"))
-        phase_ids.add(p.id)
-    known: dict[str, Touchpoint] = {}
-    for i, t in enumerate(touchpoints):
-        if t.id in known:
-            add(MapProblem(("touchpoints", i, "id"), t.id, f"duplicate touchpoint id {t.id!r}"))
-        known.setdefault(t.id, t)
-        if t.phase not in phase_ids:
-            add(
-                MapProblem(
-                    ("touchpoints", i, "phase"),
-                    t.phase,
-                    f"touchpoint {t.id!r} is in unknown phase {t.phase!r}"
-                    f" ({known_list(t.phase, [p.id for p in phases])})",
-                )
-            )
-
-    def unknown(path: KeyPath, tid: str, what: str) -> None:
-        if tid not in known:
-            text = f"{what} names unknown touchpoint {tid!r} ({known_list(tid, known)})"
-            add(MapProblem(path, tid, text))
-
-    for key, ids in (("start", start), ("goal", goal)):
-        if not ids:
-            add(MapProblem(("journey", key), None, f"journey {key} lists no touchpoint"))
-        for i, tid in enumerate(ids):
-            unknown(("journey", key, i), tid, f"journey {key}")
-    for i, tid in enumerate(goal):
-        if tid in known and not known[tid].observable:
-            text = f"goal touchpoint {tid!r} is not observable, so no journey could reach it"
-            add(MapProblem(("journey", "goal", i), tid, text))
-    for i, (a, b) in enumerate(flows):
-        for j, tid in enumerate((a, b)):
-            unknown(("journey", "flows", i, j), tid, f"flow {[a, b]!r}")
-    paths = time_frame_paths or [("time_frames", i) for i in range(len(time_frames))]
-    for path, tf in zip(paths, time_frames, strict=True):
-        what = f"time frame {tf.from_touchpoint!r} -> {tf.to_touchpoint!r}"
-        unknown((*path, "from"), tf.from_touchpoint, what)
-        unknown((*path, "to"), tf.to_touchpoint, what)
-    for i, rule in enumerate(rules):
-        needed = ("after", "then", "max") if rule.kind == "within" else _OPEN_FIELDS
-        for name in needed:
-            if getattr(rule, name) is None:
-                text = f"rule {i + 1} ({rule.kind}) needs {name!r}; it has {', '.join(needed)}"
-                add(MapProblem(("rules", i), rule.kind, text))
-        for name in ("after", "then", "event", "opened_by", "closed_by"):
-            value = getattr(rule, name)
-            if value is not None:
-                unknown(("rules", i, name), value, f"rule {i + 1} ({rule.kind}) {name}")
-    return problems
-
-
-_OPEN_FIELDS = ("event", "opened_by", "closed_by")
-
-
 # -- writing helpers ----------------------------------------------------------------------
 def _duration(delta: timedelta) -> str | float:
     # Whole seconds read best as text; fractions stay exact as a number of seconds.
@@ -427,18 +346,13 @@ __all__ = [
     "FORMATS",
     "SCHEMA_PATH",
     "DesignedMap",
-    "KeyPath",
-    "Locator",
     "MapFormat",
-    "MapProblem",
     "Phase",
     "Rule",
     "RuleKind",
     "TimeFrame",
     "Touchpoint",
-    "check_map_parts",
     "default_flows",
-    "known_list",
     "load_map",
     "parse_map",
 ]

@@ -1,10 +1,10 @@
-"""Map files: parse TOML, JSON or YAML map text, check its structure, find lines, write TOML.
+"""Map files: parse TOML, JSON or YAML map text and check its structure against the schema.
 
-`parse_text` reads the text and a locator that turns a key path into its line; `read_parts`
-checks every table against the schema below and builds the map's parts, collecting all
-problems at once; `map_error` turns problems into one `MapValidationError` (first problem in
-the message, all of them in `extra`). `dump.py` writes a map dict back as stable TOML.
-`designed.py` owns the map itself and its semantic checks.
+`parse_text` reads the text and a locator that turns a key path into its line (`lines.py`);
+`read_parts` checks every table against the schema below and builds the map's parts,
+collecting all problems at once; `problems.py` turns problems into one `MapValidationError`
+(first problem in the message, all of them in `extra`). `dump.py` writes a map dict back as
+stable TOML. `designed.py` owns the map itself; `checks.py` its semantic checks.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import difflib
 import json
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cache
@@ -30,11 +29,12 @@ from .limits import (
     brief,
     check_shape,
     check_text_size,
-    compose_yaml,
     depth_error,
     load_yaml,
 )
+from .lines import KeyPath, Locator, json_lines, line_locator, toml_lines, yaml_node_lines
 from .parts import Phase, Rule, TimeFrame, Touchpoint
+from .problems import MapProblem, known_list, map_error
 
 FORMATS: dict[str, MapFormat] = {
     ".toml": "toml",
@@ -43,22 +43,6 @@ FORMATS: dict[str, MapFormat] = {
     ".yml": "yaml",
 }
 SCHEMA_PATH = Path(__file__).with_name("map.schema.json")
-KeyPath = tuple[str | int, ...]  # where in the file: ("touchpoints", 3, "phase")
-
-
-@dataclass(frozen=True)
-class MapProblem:
-    """One problem in a map: where (key path, then line), the offending id, what is wrong."""
-
-    path: KeyPath
-    id: str | None
-    message: str
-    line: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: {"line", "id", "message", "path"}."""
-        where = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in self.path)
-        return {"line": self.line, "id": self.id, "message": self.message, "path": where[1:]}
 
 
 @dataclass(frozen=True)
@@ -77,7 +61,6 @@ class MapParts:
     rules: tuple[Rule, ...]
 
 
-Locator = Callable[[KeyPath, "str | None"], "int | None"]
 _TOP = {
     "$schema": "string",
     "name": "string",
@@ -167,26 +150,13 @@ def parse_text(
         reason = getattr(exc, "problem", None) or str(exc)
         raise _syntax_error(reason, line, fmt, file) from exc
     if fmt == "yaml":
-        lines = _lines_of_node(node)
+        lines = yaml_node_lines(node)
     else:
         check_shape(raw, max_map_depth=max_map_depth, max_map_nodes=max_map_nodes, file=file)
         lines = (
-            _toml_lines(text) if fmt == "toml" else _node_lines(text, max_map_depth, max_map_nodes)
+            toml_lines(text) if fmt == "toml" else json_lines(text, max_map_depth, max_map_nodes)
         )
-
-    def locate(path: KeyPath, tid: str | None) -> int | None:
-        if not path:
-            return 1
-        for k in range(len(path), 0, -1):
-            if path[:k] in lines:
-                return lines[path[:k]]
-        if tid:
-            for n, row in enumerate(text.splitlines(), 1):
-                if f'"{tid}"' in row or f"'{tid}'" in row:
-                    return n
-        return None
-
-    return raw, locate
+    return raw, line_locator(text, lines)
 
 
 def _syntax_error(reason: str, line: int | None, fmt: str, file: str | None) -> MapValidationError:
@@ -386,174 +356,3 @@ def schema_problems(raw: Any) -> list[MapProblem]:
         path = tuple(error.absolute_path)
         out.append(MapProblem(path, None, f"schema: {error.message}"))
     return out
-
-
-def map_error(
-    problems: Sequence[MapProblem], *, file: str | None, locator: Locator | None = None
-) -> MapValidationError:
-    """One error for all problems: lines filled in, sorted by line, the first in the message."""
-    if locator is not None:
-        problems = [
-            p if p.line is not None else replace(p, line=locator(p.path, p.id)) for p in problems
-        ]
-    if not problems:
-        problems = [MapProblem((), None, "the map is invalid")]
-    problems = sorted(problems, key=lambda p: p.line if p.line is not None else 1 << 30)
-    first = problems[0]
-    where = ", ".join(x for x in (file, f"line {first.line}" if first.line else None) if x)
-    message = f"{where}: {first.message}" if where else first.message
-    if len(problems) > 1:
-        message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-    return MapValidationError(
-        message,
-        file=file,
-        extra={
-            "line": first.line,
-            "id": first.id,
-            "problems": [p.to_dict() for p in problems],
-        },
-    )
-
-
-def known_list(name: str, known: Iterable[str], limit: int = 12) -> str:
-    """'did you mean X? known: a, b, c' for an unknown name."""
-    names = list(dict.fromkeys(known))
-    hint = difflib.get_close_matches(name, names, n=1)
-    shown = ", ".join(names[:limit]) + (f", ... {len(names)} in all" if len(names) > limit else "")
-    return (f"did you mean {hint[0]!r}? " if hint else "") + f"known: {shown or 'none'}"
-
-
-# -- line numbers -------------------------------------------------------------------------
-def _node_lines(text: str, max_map_depth: int, max_map_nodes: int) -> dict[KeyPath, int]:
-    """Line of every key and list item of a JSON document read as YAML (1-based)."""
-    try:
-        root = compose_yaml(text, max_map_depth=max_map_depth, max_map_nodes=max_map_nodes)
-    except Exception:  # JSON that YAML cannot read: fall back to searching the text
-        return {}
-    return _lines_of_node(root)
-
-
-def _lines_of_node(root: Any) -> dict[KeyPath, int]:
-    """Line of every key and list item under a composed YAML node (1-based)."""
-    import yaml
-
-    out: dict[KeyPath, int] = {}
-
-    def walk(node: Any, path: KeyPath) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                out.setdefault((*path, key.value), key.start_mark.line + 1)
-                walk(value, (*path, key.value))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                out.setdefault((*path, i), item.start_mark.line + 1)
-                walk(item, (*path, i))
-
-    if root is not None:  # no aliases (load_yaml refuses them): each node is walked once
-        walk(root, ())
-    return out
-
-
-def _toml_lines(text: str) -> dict[KeyPath, int]:
-    """Line of every table, key and array item of a TOML document (1-based)."""
-    out: dict[KeyPath, int] = {}
-    lines = text.splitlines()
-    counts: dict[str, int] = {}
-    table: KeyPath = ()
-    i = 0
-    while i < len(lines):
-        row = lines[i].strip()
-        if row.startswith("[["):
-            name = row[2:].split("]]")[0].strip().strip("\"'")
-            counts[name] = counts.get(name, 0) + 1
-            table = (name, counts[name] - 1)
-            out.setdefault((name,), i + 1)
-            out[table] = i + 1
-        elif row.startswith("["):
-            table = tuple(row[1:].split("]")[0].strip().split("."))
-            out[table] = i + 1
-        elif "=" in row and not row.startswith("#"):
-            key = row.split("=", 1)[0].strip().strip("\"'")
-            path = (*table, *key.split("."))
-            out[path] = i + 1
-            i = _scan_value(lines, i, lines[i].index("=") + 1, path, out)
-        i += 1
-    return out
-
-
-def _scan_value(lines: list[str], i: int, pos: int, path: KeyPath, out: dict[KeyPath, int]) -> int:
-    # Walk one value (arrays may span lines), noting where each array item starts.
-    stack: list[int] = []
-    expecting = False
-    while i < len(lines):
-        text = lines[i]
-        while pos < len(text):
-            ch = text[pos]
-            if ch in " \t":
-                pos += 1
-                continue
-            if ch == "#":
-                break
-            if stack and expecting and ch not in ",]":
-                out.setdefault((*path, *stack), i + 1)
-                expecting = False
-            if ch in "\"'":
-                i, pos = _skip_string(lines, i, pos)
-                text = lines[i]
-            elif ch == "{":
-                i, pos = _skip_inline_table(lines, i, pos)
-                text = lines[i]
-            elif ch == "[":
-                stack.append(0)
-                expecting = True
-                pos += 1
-            elif ch == "]" and stack:
-                stack.pop()
-                pos += 1
-            elif ch == "," and stack:
-                stack[-1] += 1
-                expecting = True
-                pos += 1
-            else:
-                pos += 1
-            if not stack:
-                return i
-        i, pos = i + 1, 0
-    return len(lines) - 1
-
-
-def _skip_string(lines: list[str], i: int, pos: int) -> tuple[int, int]:
-    quote = lines[i][pos]
-    delim = quote * 3 if lines[i].startswith(quote * 3, pos) else quote
-    pos += len(delim)
-    while i < len(lines):
-        text = lines[i]
-        while pos < len(text):
-            if quote == '"' and text[pos] == "\\":
-                pos += 2
-            elif text.startswith(delim, pos):
-                return i, pos + len(delim)
-            else:
-                pos += 1
-        if len(delim) == 1:
-            return i, pos
-        i, pos = i + 1, 0
-    return len(lines) - 1, len(lines[-1])
-
-
-def _skip_inline_table(lines: list[str], i: int, pos: int) -> tuple[int, int]:
-    depth = 0
-    while i < len(lines):
-        text = lines[i]
-        while pos < len(text):
-            ch = text[pos]
-            if ch in "\"'":
-                i, pos = _skip_string(lines, i, pos)
-                text = lines[i]
-                continue
-            depth += {"{": 1, "}": -1, "[": 1, "]": -1}.get(ch, 0)
-            pos += 1
-            if depth == 0:
-                return i, pos
-        i, pos = i + 1, 0
-    return len(lines) - 1, len(lines[-1])

@@ -12,9 +12,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from journeyminer.miner.compare.drift import (
+from journeyminer.miner.compare.drift import compare_periods
+from journeyminer.miner.compare.significance import (
     benjamini_hochberg,
-    compare_periods,
     fisher_exact,
     mann_whitney_u,
     two_proportion_test,

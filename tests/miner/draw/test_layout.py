@@ -11,22 +11,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from journeyminer.miner.draw.layout import (
-    LINE_GAP,
-    Edge,
-    Layout,
-    _inversions,
-    _isotonic,
-    back_edges,
-    layered_layout,
-)
+from journeyminer.miner.draw.geometry import Edge, Layout
+from journeyminer.miner.draw.layout import back_edges, layered_layout
+from journeyminer.miner.draw.placement import LINE_GAP, _inversions, _isotonic
 
 
 @st.composite
 def graphs(
     draw: st.DrawFn,
 ) -> tuple[list[tuple[float, float]], list[Edge], int | None, int | None]:
-    """Node sizes, edges (loops and parallel edges included), and maybe a first and last node."""
+    """Node sizes, edges (loops and parallel edges included), and maybe a first and a last
+    node (two different ones)."""
     n = draw(st.integers(1, 9))
     sizes = draw(
         st.lists(
@@ -50,7 +45,9 @@ def graphs(
         )
     )
     first = draw(st.none() | node)
-    last = draw(st.none() | node)
+    # The start and the end node are two nodes (the DFG's ▶ and ■), never one.
+    others = [i for i in range(n) if i != first]
+    last = draw(st.none() | st.sampled_from(others)) if others else None
     return sizes, edges, first, last
 
 

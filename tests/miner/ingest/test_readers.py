@@ -25,12 +25,8 @@ from journeyminer.miner.errors import (
     SourceError,
     TimestampError,
 )
-from journeyminer.miner.ingest.readers import (
-    detect_format,
-    read_source,
-    scan_source,
-    sniff_delimiter,
-)
+from journeyminer.miner.ingest.delimited import sniff_delimiter
+from journeyminer.miner.ingest.readers import detect_format, read_source, scan_source
 from journeyminer.miner.ingest.sources import SourceMapping
 from journeyminer.miner.log import TS_DTYPE, EventLog
 
