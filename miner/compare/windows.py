@@ -6,8 +6,10 @@ the meaning of a breach is in `miner.compare.comparison`.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -135,6 +137,7 @@ def measure_windows(enc: EncodedLog, codes: MapCodes, as_of_us: int) -> Windows:
         )
         for j, t in enumerate(tfs)
     ]
+    specs = _distinct_labels(specs)
     timed = [j for j, p in enumerate(designed.phases) if p.max is not None]
     if timed:  # spans of the phases with a time frame only, numbered in map order
         local = np.full(len(designed.phases) + 1, -1, dtype=np.int32)
@@ -295,3 +298,17 @@ def _unit(limit: timedelta) -> tuple[str, float]:
         if limit >= timedelta(seconds=size):
             return unit, size * US
     return "s", US
+
+
+def _distinct_labels(specs: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Time frames between the same two touchpoints told apart by their limit ("a -> b (1h)"),
+    and by a number when even that is the same: every summary groups frames by label."""
+    count = Counter(s[0] for s in specs)
+    out, seen = [], Counter[str]()
+    for s in specs:
+        label = s[0] if count[s[0]] == 1 else f"{s[0]} ({format_duration(s[4])})"
+        seen[label] += 1
+        if seen[label] > 1:
+            label = f"{label} #{seen[label]}"
+        out.append((label, *s[1:]))
+    return out

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import numpy as np
 import polars as pl
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -178,11 +177,6 @@ def test_window_bits_mark_exactly_the_journeys_with_a_breach_record(
     assert breached == windows.records.filter(pl.col("type") == k.TIME_FRAME).height
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two time frames between the same touchpoints share the label 'cart -> pay'; "
-    "time_frames_summary groups by label, so the split by segment adds up both frames' rows",
-)
 def test_two_time_frames_between_the_same_touchpoints_are_counted_apart_per_segment() -> None:
     designed = shop_map(
         time_frames=(
@@ -197,3 +191,8 @@ def test_two_time_frames_between_the_same_touchpoints_are_counted_apart_per_segm
     assert result.by_segment is not None
     split = result.by_segment.time_frames.select("applicable", "breached")
     assert split.rows() == [(2, 1), (2, 0)]
+    # each frame named apart, by its limit
+    assert result.time_frames.get_column("frame").to_list() == [
+        "cart -> pay (1h)",
+        "cart -> pay (1d)",
+    ]
