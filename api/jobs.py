@@ -124,13 +124,19 @@ class JobRunner:
     def stop(self) -> None:
         """Cancel waiting jobs, ask running ones to stop at their next stage, and wait."""
         self._stopping.set()
+        # Taken before the pool cancels the waiting futures: cancelling runs their done
+        # callback (`_forget`) at once, which would drop them from `_owned` unanswered.
+        with self._lock:
+            owned = dict(self._owned)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         with self._lock:
-            owned, self._owned = dict(self._owned), {}
+            self._owned = {}
         for job_id, (tenant_id, future, cleanup) in owned.items():
-            if future.cancelled() and cleanup is not None:
+            if not future.cancelled():
+                continue  # it ran, and recorded its own end
+            if cleanup is not None:
                 with suppress(Exception):
                     cleanup()
             with suppress(JourneyminerError):

@@ -203,12 +203,6 @@ def test_stopping_fails_the_running_job_at_its_next_progress_and_cleans_up(
         runner.submit(acme.id, "discover", {}, lambda ctx: None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="JobRunner.stop: cancelling the pool's futures runs their done callback `_forget` "
-    "first, so stop() no longer owns a waiting job: it stays queued and its cleanup (the "
-    "upload folder) never runs",
-)
 def test_stopping_fails_a_waiting_job_and_runs_its_cleanup(store: Store, acme: Tenant) -> None:
     _, _, waiting, cleaned = _stopped_with_a_running_and_a_waiting_job(store, acme)
     job = store.get_job(acme, waiting.id)
