@@ -20,14 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ._typing import TemplateName
-from .compare.analysis import MapAnalysis, analyze_against_map
-from .compare.drift import Drift, compare_periods
-from .compare.to_map import compare_to_map
 from .discover.discovery import (
     DFG,
     Discovery,
@@ -40,8 +37,11 @@ from .discover.filtering import apply_filters, filter_dfg
 from .discover.filters import Filters
 from .errors import InputError
 from .log import CASE, EventLog
-from .maps.designed import DesignedMap
-from .maps.drafting import draft_map
+
+if TYPE_CHECKING:  # imported where used, so `mine` does not load the comparison (CLI start-up)
+    from .compare.analysis import MapAnalysis
+    from .compare.drift import Drift
+    from .maps.designed import DesignedMap
 
 Progress = Callable[[float, str], None]
 MAX_SEGMENTS = 200
@@ -135,6 +135,8 @@ def compare_journeys(
     progress: Progress = _quiet,
 ) -> MapAnalysis:
     """Filter `log`, compare it with `designed`: deviations, funnel, leaks, hidden journeys, overlay."""
+    from .compare.analysis import analyze_against_map
+
     view = apply_filters(log, filters) if filters is not None else log
     if as_of is None and filters is not None and not (filters.start or filters.end):
         # Picking journeys (a segment, channels, variants) does not move the clock: right-
@@ -169,6 +171,9 @@ def drift_between_periods(
 ) -> PeriodDrift:
     """Split the (filtered) log at `split_at` (default: the middle of its time range) by journey
     start, compare each period with `designed`, and test what changed."""
+    from .compare.drift import compare_periods
+    from .compare.to_map import compare_to_map
+
     view = apply_filters(log, filters) if filters is not None else log
     first, last = view.time_range()
     if first is None or last is None:
@@ -187,6 +192,8 @@ def draft_map_from_log(
     log: EventLog, *, name: str = "Drafted map", phases: int | TemplateName = 5
 ) -> DesignedMap:
     """Draft a designed map (touchpoints, phases, flows, start, goal) from the journeys in `log`."""
+    from .maps.drafting import draft_map
+
     return draft_map(log, name=name, phases=phases)
 
 

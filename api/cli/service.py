@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from ..settings import Settings
 from .common import JsonFlag, app, handle_errors, out, print_json
+
+if TYPE_CHECKING:  # pydantic-settings is imported only by the commands that use it
+    from ..settings import Settings
 
 keys_app = typer.Typer(no_args_is_help=True, help="Create, revoke and list API keys.")
 app.add_typer(keys_app, name="keys")
@@ -27,6 +29,8 @@ def _settings(workspace: Path | None, **overrides: object) -> Settings:
     values = {k: v for k, v in overrides.items() if v is not None}
     if workspace is not None:
         values["workspace"] = workspace
+    from ..settings import Settings
+
     return Settings.model_validate(values)
 
 
