@@ -11,7 +11,8 @@ remembers how to stitch in its metadata (`LogInfo.mapping`):
      "customers": {"file": ..., "sha256": ...} | null,  # customer attributes, a file too
      "sources": ...}                                    # how each file was read (front door's own)
 
-`read_journeys` stitches the union of all parts (`stitch_parts`) exactly as one ingest of all
+`read_journeys` stitches the union of all parts (`miner.ingest.pipeline.stitch_parts`, the engine
+`journeyminer ingest` uses too) exactly as one ingest of all
 files would: parts in append order (or, with `order`, by the first file pattern matching their
 `source_file`, then file name: the batch runner's `[[sources]]` order), rows in file order. So a
 journey spanning two batches, or an identity learnt late, comes out as if everything had
@@ -32,10 +33,8 @@ union of their parts.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,7 +42,6 @@ import polars as pl
 
 from ...miner.durations import parse_gap
 from ...miner.errors import ConflictError, NotFoundError, SourceError
-from ...miner.ingest.stitch_ranges import Stitched
 from ...miner.log import EventLog
 from . import Store, TenantRef
 from .files import remove_files
@@ -63,7 +61,6 @@ __all__ = [
     "read_journeys",
     "restitches",
     "source_part",
-    "stitch_parts",
     "stitch_snapshot",
     "table_change",
 ]
@@ -128,64 +125,24 @@ def journeys_of(store: Store, snap: LogSnapshot) -> Journeys:
 
 def stitch_snapshot(snap: LogSnapshot, dest: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Stitch a snapshot's parts with its settings into `dest`: its stats and stitch report."""
+    from ...miner.ingest.pipeline import stitch_parts
+
     settings = snap.mapping or {}
     order = (settings.get("stitch") or {}).get("order")
-    identities = pl.scan_parquet(snap.identities) if snap.identities is not None else None
-    customers = pl.scan_parquet(snap.customers) if snap.customers is not None else None
-    done = stitch_parts(
+    done, report = stitch_parts(
         snap.parts,
-        identities,
         dest,
+        identities=pl.scan_parquet(snap.identities) if snap.identities is not None else None,
+        customers=pl.scan_parquet(snap.customers) if snap.customers is not None else None,
+        customers_label=(settings.get("customers") or {}).get("file", "the customer table"),
         gap=parse_gap(str(settings.get("gap") or DEFAULT_GAP)),
         goals=tuple(settings.get("goals") or ()),
         order=tuple(order) if order else None,
-        customers=customers,
-    )
-    report = done.report.to_dict()
-    if done.customers is not None:
-        match = done.customers
-        report["customer_attributes"] = match.to_dict()
-        warning = match.warning((settings.get("customers") or {}).get("file", "the customer table"))
-        if warning is not None:
-            report["warnings"].append(warning)
-    return summary_stats(done.summary, report["customers"]), report
-
-
-def stitch_parts(
-    parts: Sequence[Path],
-    identities: pl.LazyFrame | None,
-    dest: Path,
-    *,
-    gap: timedelta | None,
-    goals: Sequence[str] = (),
-    order: Sequence[str] | None = None,
-    customers: pl.LazyFrame | None = None,
-) -> Stitched:
-    """Stitch parts into `dest` as one ingest of all their files would; see the module
-    docstring. Customers are stitched a range at a time (`miner.ingest.stitch_ranges`), so a log
-    far larger than memory stitches in memory for `STITCH_BUCKET_EVENTS` events."""
-    from ...miner.ingest.stitch_ranges import stitch_to_parquet
-
-    paths = list(parts)
-    if order is not None:
-        keyed: list[tuple[int, str, int, Path]] = []
-        for n, path in enumerate(paths):
-            label = str(pl.read_parquet(path, columns=[SOURCE_FILE], n_rows=1).item())
-            rank = next(
-                (i for i, p in enumerate(order) if fnmatch.fnmatchcase(label, p)), len(order)
-            )
-            keyed.append((rank, label, n, path))
-        paths = [path for *_, path in sorted(keyed)]
-    return stitch_to_parquet(
-        [pl.scan_parquet(p).drop(SOURCE_FILE) for p in paths],
-        identities,
-        dest,
-        gap=gap,
-        goals=tuple(goals),
-        customers=customers,
-        order_column=SOURCE_ROW,
+        file_column=SOURCE_FILE,
+        row_column=SOURCE_ROW,
         bucket_events=STITCH_BUCKET_EVENTS,
     )
+    return summary_stats(done.summary, report["customers"]), report
 
 
 # -- writing --------------------------------------------------------------------------------

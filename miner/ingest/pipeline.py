@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from .presets import source_mapping
 from .readers import read_source
 from .sources import SourceMapping
 from .stitch import DEFAULT_GAP, StitchReport, stitch_sources
+from .stitch_ranges import BUCKET_EVENTS, Stitched, stitch_to_parquet
 
 KNOWN_PRESETS = ("web", "call_center", "crm")
 _ROW = "__ingest_row"  # input order of the events within their source, while stitching
@@ -142,7 +144,6 @@ def ingest_to_file(
     report as JSON (`IngestReport.to_dict()`, plus `customer_attributes` with a customer table).
     """
     from .customers import load_customers
-    from .stitch_ranges import stitch_to_parquet
     from .stream import write_source
 
     dest = Path(dest)
@@ -163,32 +164,82 @@ def ingest_to_file(
             parts.append(part)
         if progress:
             progress("stitching", len(sources), total)
-        done = stitch_to_parquet(
-            [pl.scan_parquet(p) for p in parts],
-            table.lazy() if table is not None else None,
+        done, stitched = stitch_parts(
+            parts,
             dest,
-            gap=gap,
-            goals=tuple(goals),
+            identities=table.lazy() if table is not None else None,
             customers=attrs.lazy() if attrs is not None else None,
-            order_column=_ROW,
+            customers_label=Path(customers).name if customers is not None else "",
+            gap=gap,
+            goals=goals,
+            row_column=_ROW,
         )
     s = done.summary
-    data = IngestReport(
-        sources=tuple(per_source),
-        stitch=done.report,
-        activities=s.activities,
-        channels=s.channels,
-        start=s.start.isoformat() if s.start is not None else None,
-        end=s.end.isoformat() if s.end is not None else None,
-    ).to_dict()
-    if done.customers is not None and customers is not None:
-        data["customer_attributes"] = done.customers.to_dict()
-        warning = done.customers.warning(Path(customers).name)
-        if warning is not None:
-            data["warnings"] = [*data["warnings"], warning]
+    data: dict[str, Any] = {
+        "sources": per_source,
+        **{k: v for k, v in stitched.items() if k != "customer_attributes"},
+        "activities": list(s.activities),
+        "channels": list(s.channels),
+        "start": s.start.isoformat() if s.start is not None else None,
+        "end": s.end.isoformat() if s.end is not None else None,
+    }
+    if "customer_attributes" in stitched:
+        data["customer_attributes"] = stitched["customer_attributes"]
     if progress:
         progress("done", total, total)
     return data
+
+
+def stitch_parts(
+    parts: Sequence[Path],
+    dest: str | Path,
+    *,
+    identities: pl.LazyFrame | None = None,
+    customers: pl.LazyFrame | None = None,
+    customers_label: str = "the customer table",
+    gap: timedelta | None = DEFAULT_GAP,
+    goals: Sequence[str] = (),
+    order: Sequence[str] | None = None,
+    file_column: str | None = None,
+    row_column: str,
+    bucket_events: int = BUCKET_EVENTS,
+) -> tuple[Stitched, dict[str, Any]]:
+    """Stitch source parts (each one file's canonical events before stitching, in file order by
+    `row_column`) into the log at `dest`, as one ingest of all their files would: what was
+    written, and the stitch report as JSON (with the customer table's match and its warning).
+
+    `order`: file-name patterns; parts are taken by the first pattern their `file_column`
+    matches, then by that name (a batch job's `[[sources]]` order), else in the order given.
+    Customers are stitched a range at a time (`stitch_ranges`): memory holds a range, not the log.
+    """
+    paths = list(parts)
+    if order is not None and file_column is not None:
+        keyed: list[tuple[int, str, int, Path]] = []
+        for n, path in enumerate(paths):
+            label = str(pl.read_parquet(path, columns=[file_column], n_rows=1).item())
+            rank = next(
+                (i for i, p in enumerate(order) if fnmatch.fnmatchcase(label, p)), len(order)
+            )
+            keyed.append((rank, label, n, path))
+        paths = [path for *_, path in sorted(keyed)]
+    scans = [pl.scan_parquet(p) for p in paths]
+    done = stitch_to_parquet(
+        [s.drop(file_column) for s in scans] if file_column is not None else scans,
+        identities,
+        dest,
+        gap=gap,
+        goals=tuple(goals),
+        customers=customers,
+        order_column=row_column,
+        bucket_events=bucket_events,
+    )
+    report = done.report.to_dict()
+    if done.customers is not None:
+        report["customer_attributes"] = done.customers.to_dict()
+        warning = done.customers.warning(customers_label)
+        if warning is not None:
+            report["warnings"] = [*report["warnings"], warning]
+    return done, report
 
 
 def open_log(path: str | Path, mapping: SourceMapping | None = None) -> EventLog:
