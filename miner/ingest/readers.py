@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import polars as pl
 from .._typing import SourceFormat
 from ..errors import EmptySourceError, FormatError, MissingColumnError, SourceError
 from ..log import ACTIVITY, CASE, TIMESTAMP
+from .lifecycle import LifecycleFold
 from .delimited import find_ragged_row, parse_rows, sniff_delimiter
 from .ocel import read_ocel
 from .raw_files import check_file, head_bytes, head_text, needs_copy, plain_copy
@@ -61,9 +62,14 @@ INFER_ROWS = 10_000
 
 
 def read_source(
-    path: str | Path, mapping: SourceMapping | None = None, *, format: SourceFormat | None = None
+    path: str | Path,
+    mapping: SourceMapping | None = None,
+    *,
+    format: SourceFormat | None = None,
+    on_fold: Callable[[LifecycleFold], None] | None = None,
 ) -> pl.DataFrame:
-    """Read one source file into canonical (unsorted) events, as `mapping` says."""
+    """Read one source file into canonical (unsorted) events, as `mapping` says; `on_fold`
+    gets the counts of a `lifecycle = "fold"` (pairs, unmatched starts and completes)."""
     path = Path(path)
     mapping = mapping or SourceMapping()
     check_file(path)
@@ -92,7 +98,7 @@ def read_source(
                     raw = lazy.collect(engine="streaming")
                 except Exception as exc2:
                     raise _format_error(exc2, readable, path, mapping, fmt, delimiter) from None
-    return apply_mapping(raw, cols, mapping, file=path.name)
+    return apply_mapping(raw, cols, mapping, file=path.name, on_fold=on_fold)
 
 
 PARSE_FAILED = "__timestamp_failed"
@@ -290,7 +296,7 @@ def _scan_csv(
             )
         seen[name] = i
     cols = mapping.resolve(header, defaults=TABLE_COLUMNS, file=path.name)
-    roles = (cols.case, cols.activity, cols.timestamp, cols.channel)
+    roles = (cols.case, cols.activity, cols.timestamp, cols.channel, cols.start_timestamp)
     text = cols.needed if all_text else [c for c in roles if c]
     lazy = pl.scan_csv(
         readable,
