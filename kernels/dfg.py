@@ -387,6 +387,8 @@ def service_times(
         raise ValueError("act must be a 1-d int32 numpy array of activity codes")
     for name, arr in (("ts", ts), ("start", start)):
         if not isinstance(arr, np.ndarray) or arr.dtype != np.int64 or arr.shape != act.shape:
-            raise ValueError(f"{name} must be a 1-d int64 numpy array (microseconds), as long as act")
+            raise ValueError(
+                f"{name} must be a 1-d int64 numpy array (microseconds), as long as act"
+            )
     _check_n_act(n_act, act)
     return _service_times(act, ts, start, max(n_act, 1))

@@ -69,6 +69,7 @@ def draft(
     with handle_errors():
         from ...miner.ingest.pipeline import open_log
         from ...miner.usecases import draft_map_from_log
+
         log = open_log(log_path, source.to_mapping())
         shape = int(phases) if phases.isdigit() else phases
         drafted = draft_map_from_log(log, name=name, phases=shape)  # type: ignore[arg-type]

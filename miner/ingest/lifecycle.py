@@ -47,9 +47,7 @@ def fold_lifecycle(
     group = [CASE, ACTIVITY]
     kind = pl.col(LIFECYCLE).cast(pl.String).str.to_lowercase().fill_null("complete")
     events = (
-        frame.with_row_index(_ROW)
-        .sort([CASE, TIMESTAMP, _ROW])
-        .with_columns(kind.alias("__kind"))
+        frame.with_row_index(_ROW).sort([CASE, TIMESTAMP, _ROW]).with_columns(kind.alias("__kind"))
     )
     is_start = pl.col("__kind") == "start"
     is_complete = pl.col("__kind") == "complete"

@@ -25,8 +25,8 @@ import polars as pl
 from .._typing import SourceFormat
 from ..errors import EmptySourceError, FormatError, MissingColumnError, SourceError
 from ..log import ACTIVITY, CASE, TIMESTAMP
-from .lifecycle import LifecycleFold
 from .delimited import find_ragged_row, parse_rows, sniff_delimiter
+from .lifecycle import LifecycleFold
 from .ocel import read_ocel
 from .raw_files import check_file, head_bytes, head_text, needs_copy, plain_copy
 from .sources import ResolvedColumns, SourceMapping, apply_mapping

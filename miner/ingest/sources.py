@@ -180,7 +180,7 @@ class SourceMapping:
         if self.start_timestamp is not None:
             start = next((c for c in self.start_timestamp if c in present), None)
             if start is None:
-                raise _missing("start timestamp", self.start_timestamp, columns, file)
+                raise _missing("start timestamp", tuple(self.start_timestamp), columns, file)
         elif START in present and tuple(defaults) == TABLE_DEFAULTS:
             start = START  # a canonical interval log's own start column
         used = {*picked, channel, start}
@@ -189,9 +189,7 @@ class SourceMapping:
                 raise _missing("attribute", (k,), columns, file)
         keep = [k for k in self.keep if k not in used]
         keep += [k for k in self.keep_if_present if k in present and k not in used]
-        keep = [
-            k for k in dict.fromkeys(keep) if k not in (*CANONICAL, START) or k in self.keep
-        ]
+        keep = [k for k in dict.fromkeys(keep) if k not in (*CANONICAL, START) or k in self.keep]
         return ResolvedColumns(picked[0], picked[1], picked[2], channel, tuple(keep), start)
 
 

@@ -38,9 +38,7 @@ def _assert_matches_naive(log: EventLog) -> None:
         }
         assert got == want
     act, bounds, durations = service_times(enc.act, enc.ts, enc.start, n_act)
-    got_service = {
-        int(a): durations[bounds[e] : bounds[e + 1]].tolist() for e, a in enumerate(act)
-    }
+    got_service = {int(a): durations[bounds[e] : bounds[e + 1]].tolist() for e, a in enumerate(act)}
     assert got_service == naive.service_times(enc.act, enc.ts, enc.start)
 
 

@@ -48,7 +48,9 @@ def test_mine_reads_interval_events_with_service_times(calls: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     edges = {(e["source"], e["target"]): e for e in data["dfg"]["edges"]}
-    assert edges[("Bellen", "Mailen")]["min"] == -60.0  # overlapping: mail began before the call ended
+    assert (
+        edges[("Bellen", "Mailen")]["min"] == -60.0
+    )  # overlapping: mail began before the call ended
     assert edges[("Mailen", "Bestellen")]["min"] == 50 * 60.0
     service = {s["activity"]: s for s in data["service_times"]}
     assert service["Bellen"] == {
@@ -125,7 +127,9 @@ def test_bad_source_options_exit_2_naming_what_is_wrong(
 
 def test_a_start_after_its_complete_is_exit_2_with_row_and_column(tmp_path: Path) -> None:
     path = tmp_path / "calls.csv"
-    path.write_text("case_id,activity,begin,timestamp\nc1,a,2024-01-01T10:00:00,2024-01-01T09:00:00\n")
+    path.write_text(
+        "case_id,activity,begin,timestamp\nc1,a,2024-01-01T10:00:00,2024-01-01T09:00:00\n"
+    )
     result = runner.invoke(app, ["mine", str(path), "--start-timestamp", "begin"])
     assert result.exit_code == EXIT_BAD_INPUT, result.output
     assert "calls.csv" in result.output and "row 1" in result.output and "begin" in result.output
