@@ -122,11 +122,18 @@ def _timestamps_in_scan(
     fmt = mapping.timestamp_format or detect_text_format(sample)
     if fmt is None:
         return lazy
-    parsed = text_to_utc(column, fmt, mapping.timezone)
-    had_value = pl.col(column).is_not_null() & pl.col(column).str.contains(r"\S")
-    return lazy.with_columns(
-        (had_value & parsed.is_null()).alias(PARSE_FAILED), parsed.alias(column)
-    )
+    failed = pl.lit(False)
+    parsed: list[pl.Expr] = []
+    # An interval log's start column is read with the complete column's layout, so that
+    # batches never guess a layout of their own.
+    for name in dict.fromkeys((column, cols.start_timestamp)):
+        if name is None or lazy.collect_schema().get(name) != pl.String:
+            continue
+        value = text_to_utc(name, fmt, mapping.timezone)
+        had_value = pl.col(name).is_not_null() & pl.col(name).str.contains(r"\S")
+        failed = failed | (had_value & value.is_null())
+        parsed.append(value.alias(name))
+    return lazy.with_columns(failed.alias(PARSE_FAILED), *parsed)
 
 
 @contextlib.contextmanager
