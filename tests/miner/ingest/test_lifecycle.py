@@ -39,8 +39,9 @@ def test_each_complete_takes_the_oldest_open_start_of_its_case_and_activity() ->
     assert folded.columns == ["case_id", "activity", "timestamp", "channel", "start_timestamp"]
     got = [
         (c, a, s.timestamp() * 1e6, t.timestamp() * 1e6)
-        for c, a, t, s in folded.select("case_id", "activity", "timestamp", "start_timestamp")
-        .iter_rows()
+        for c, a, t, s in folded.select(
+            "case_id", "activity", "timestamp", "start_timestamp"
+        ).iter_rows()
     ]
     assert got == [("c", "a", 1, 1), ("c", "a", 2, 5), ("c", "b", 3, 6), ("d", "a", 1, 1)]
     assert report.to_dict() == {
