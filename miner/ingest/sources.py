@@ -2,8 +2,7 @@
 
 A mapping is data (TOML or JSON), never code. Its `case`, `activity`, `timestamp`,
 `start_timestamp` (interval events) and `channel` fields each hold one column name or a
-tuple of candidates; the first candidate
-found in the file's header wins. Left unset, they take the format's standard names
+tuple of candidates; the first candidate found in the file's header wins. Left unset, they take the format's standard names
 (`case_id`/`activity`/`timestamp` for tables, `case:concept:name`/`concept:name`/
 `time:timestamp` for XES, `ocel:oid`/`ocel:activity`/`ocel:timestamp` for OCEL).
 
@@ -67,8 +66,9 @@ class SourceMapping:
     on activity names; include/exclude compare against the renamed names. `lifecycle`:
     XES lifecycle transitions to keep (empty = all, as pm4py reads them), or `("fold",)` to
     pair each start with its complete into one interval event. `start_timestamp`: the start
-    time of interval events, parsed like `timestamp` (which is then the complete time). `on_missing`:
-    rows without case, activity or timestamp raise ("error") or are dropped ("drop").
+    time of interval events, parsed like `timestamp` (which is then the complete time); a
+    table's own `start_timestamp` column is used without it. `on_missing`: rows without
+    case, activity, timestamp or start time raise ("error") or are dropped ("drop").
     """
 
     case: str | tuple[str, ...] | None = None
