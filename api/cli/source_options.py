@@ -92,8 +92,7 @@ def source_options(command: Callable[..., Any]) -> Callable[..., Any]:
         source = SourceOptions(**{name: kwargs.pop(name) for name in _ANNOTATIONS})
         return command(source=source, **kwargs)
 
-    keyword = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
-    wrapper.__signature__ = signature.replace(parameters=[*keyword, *added])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in [*keyword, *added]}
+    wrapper.__signature__ = signature.replace(parameters=[*params, *added])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*params, *added]}
     del wrapper.__wrapped__  # Typer must read the signature above, not the command's own
     return wrapper
