@@ -3,7 +3,11 @@
 An *edge* is a pair of activity codes (a, b) of two consecutive events of one case; its
 code is `a * n_act + b`, so edges sorted by code are sorted by (source, target) name.
 Durations are int64 microseconds `ts(b) - ts(a)` (never negative: the log is sorted by
-time within each case). They are grouped per edge by a counting sort when the dense
+time within each case). Interval events (a start and a complete time) follow pm4py's
+`discover_performance_dfg` on a frame with a `start_timestamp` column: consecutive in the
+order (start, complete, input) within a case, and `start(b) - complete(a)`, negative where
+they overlap (pm4py clips only when a start column is named explicitly, which that call
+never does). They are grouped per edge by a counting sort when the dense
 `n_act * n_act` table is small (`n_act <= dense_max_activities`, default 2048: a 32 MiB
 table at most), else by a stable argsort of the edge codes; then each edge's bucket is
 sorted, which gives exact medians and lets buckets of log partitions be merged.
@@ -278,3 +282,113 @@ def pair_counts(
     _check_log(offsets, act)
     _check_n_act(n_act, act)
     return _pair_counts(offsets, act, max(n_act, 1))
+
+
+@njit(**SERIAL)
+def _start_order(offsets, start):
+    # Within each case a stable sort by start time: the log is already in (complete, input)
+    # order, so this is pm4py's lexicographic (start, complete, input) order.
+    perm = np.empty(start.size, dtype=np.int64)
+    for c in range(offsets.size - 1):
+        lo = offsets[c]
+        hi = offsets[c + 1]
+        order = np.argsort(start[lo:hi], kind="mergesort")
+        for k in range(hi - lo):
+            perm[lo + k] = lo + order[k]
+    return perm
+
+
+@njit(**SERIAL)
+def _interval_edge_durations(offsets, act, ts, start, n_act, dense):
+    perm = _start_order(offsets, start)
+    codes, first = _pair_codes(offsets, act[perm], n_act)
+    if dense:
+        edge_code, bounds, order = _group_dense(codes, n_act)
+    else:
+        edge_code, bounds, order = _group_sparse(codes)
+    durations = np.empty(codes.size, dtype=np.int64)
+    for k in range(order.size):
+        i = first[order[k]]
+        durations[k] = start[perm[i + 1]] - ts[perm[i]]
+    for e in range(edge_code.size):
+        durations[bounds[e] : bounds[e + 1]].sort()
+    src = (edge_code // n_act).astype(np.int32)
+    dst = (edge_code % n_act).astype(np.int32)
+    return src, dst, bounds, durations
+
+
+def interval_edge_durations(
+    offsets: np.ndarray,
+    act: np.ndarray,
+    ts: np.ndarray,
+    start: np.ndarray,
+    n_act: int,
+    *,
+    dense_max_activities: int = DENSE_MAX_ACTIVITIES,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`edge_durations` for interval events, as pm4py measures them: b's start minus a's complete.
+
+    offsets: int64[n_cases + 1]; act: int32[n_events]; ts: int64[n_events] complete times and
+    start: int64[n_events] start times (µs), in (case, complete, input) order. Pairs are
+    consecutive in (start, complete, input) order within a case; durations may be negative
+    (overlapping events). Returns (src int32[k], dst int32[k], bounds int64[k + 1], durations
+    int64[n_pairs]) as `edge_durations` does. Cost: O(n_events log(longest case)) on top.
+    """
+    _check_log(offsets, act, ts)
+    _check_n_act(n_act, act)
+    if not isinstance(start, np.ndarray) or start.dtype != np.int64 or start.shape != act.shape:
+        raise ValueError("start must be a 1-d int64 numpy array (microseconds), as long as act")
+    if n_act > 3_037_000_499:
+        raise ValueError("n_act must be below 3,037,000,499 so that edge codes fit in int64")
+    dense = n_act <= dense_max_activities
+    return _interval_edge_durations(offsets, act, ts, start, max(n_act, 1), dense)
+
+
+@njit(**SERIAL)
+def _service_times(act, ts, start, n_act):
+    # Counting sort of the events by activity, then each activity's durations sorted.
+    count = np.zeros(n_act, dtype=np.int64)
+    for i in range(act.size):
+        count[act[i]] += 1
+    n_seen = 0
+    for a in range(n_act):
+        if count[a] > 0:
+            n_seen += 1
+    seen = np.empty(n_seen, dtype=np.int32)
+    bounds = np.zeros(n_seen + 1, dtype=np.int64)
+    slot = np.zeros(n_act, dtype=np.int64)
+    j = 0
+    for a in range(n_act):
+        if count[a] > 0:
+            seen[j] = a
+            slot[a] = bounds[j]
+            bounds[j + 1] = bounds[j] + count[a]
+            j += 1
+    durations = np.empty(act.size, dtype=np.int64)
+    for i in range(act.size):
+        durations[slot[act[i]]] = ts[i] - start[i]
+        slot[act[i]] += 1
+    for e in range(n_seen):
+        durations[bounds[e] : bounds[e + 1]].sort()
+    return seen, bounds, durations
+
+
+def service_times(
+    act: np.ndarray, ts: np.ndarray, start: np.ndarray, n_act: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each activity's own durations (complete minus start, µs), grouped and sorted.
+
+    act: int32[n_events] codes in 0..n_act-1; ts, start: int64[n_events] complete and start
+    times. Returns (activity int32[k], bounds int64[k + 1], durations int64[n_events]): the
+    durations of activity[e] are `durations[bounds[e]:bounds[e + 1]]`, ascending, for
+    `duration_stats`. Cost: O(n_events log(largest bucket) + n_act).
+    """
+    if not isinstance(act, np.ndarray) or act.dtype != np.int32 or act.ndim != 1:
+        raise ValueError("act must be a 1-d int32 numpy array of activity codes")
+    for name, arr in (("ts", ts), ("start", start)):
+        if not isinstance(arr, np.ndarray) or arr.dtype != np.int64 or arr.shape != act.shape:
+            raise ValueError(
+                f"{name} must be a 1-d int64 numpy array (microseconds), as long as act"
+            )
+    _check_n_act(n_act, act)
+    return _service_times(act, ts, start, max(n_act, 1))

@@ -2,13 +2,15 @@
 
 Canonical frame: `case_id: str, activity: str, timestamp: Datetime[us, UTC], channel: str|null`
 plus kept attributes, sorted stably by (case_id, timestamp): events with equal timestamps
-keep their input order, which is pm4py's rule too.
+keep their input order, which is pm4py's rule too. An interval log (calls, visits, tasks)
+also has `start_timestamp: Datetime[us, UTC]`; `timestamp` is then the complete time, and
+still the one events are ordered by.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ CASE = "case_id"
 ACTIVITY = "activity"
 TIMESTAMP = "timestamp"
 CHANNEL = "channel"
+START = "start_timestamp"  # pm4py's name for the start time of an interval event
 CANONICAL = (CASE, ACTIVITY, TIMESTAMP, CHANNEL)
 TS_DTYPE = pl.Datetime("us", UTC)
 NO_CHANNEL = -1
@@ -49,6 +52,7 @@ class EncodedLog:
     activities: tuple[str, ...]  # sorted, so codes are deterministic
     channels: tuple[str, ...]  # sorted
     case_names: pl.Series  # String[n_cases], the case ids in log order
+    start: np.ndarray | None = None  # int64[n_events] start times (µs) of an interval log
 
     @cached_property
     def case_ids(self) -> np.ndarray:
@@ -103,8 +107,10 @@ class EventLog:
         timestamp_format: str | None = None,
         timezone: str = UTC,
         file: str | None = None,
+        start_timestamp: str | None = None,
     ) -> EventLog:
-        """Build an EventLog from any frame by naming its case, activity and timestamp columns."""
+        """Build an EventLog from any frame by naming its case, activity and timestamp columns
+        (and `start_timestamp`, the start time of interval events)."""
         return cls(
             canonical_frame(
                 frame,
@@ -116,6 +122,7 @@ class EventLog:
                 timestamp_format=timestamp_format,
                 timezone=timezone,
                 file=file,
+                start_timestamp=start_timestamp,
             )
         )
 
@@ -161,14 +168,23 @@ class EventLog:
 
     @property
     def attributes(self) -> list[str]:
-        """Kept attribute columns beyond the canonical four."""
-        return [c for c in self._frame.columns if c not in CANONICAL]
+        """Kept attribute columns beyond the canonical four (and the start time)."""
+        return [c for c in self._frame.columns if c not in CANONICAL and c != START]
+
+    @property
+    def has_intervals(self) -> bool:
+        """Whether events carry a start time (an interval log)."""
+        return START in self._frame.columns
 
     @cached_property
     def encoded(self) -> EncodedLog:
         """The encoded view for the kernels, built once on first use (O(n_events), no loops)."""
         encoder = self.__dict__.pop(_ENCODER, None)
-        return encoder() if encoder is not None else encode(self._frame)
+        enc = encoder() if encoder is not None else encode(self._frame)
+        if enc.start is None and self.has_intervals:
+            # Stitching's encoder knows nothing of start times; they follow the frame's order.
+            enc = replace(enc, start=_start_array(self._frame))
+        return enc
 
     def time_range(self) -> tuple[Any, Any]:
         """First and last timestamp in the log (None, None when empty)."""
@@ -206,16 +222,22 @@ def canonical_frame(
     timestamp_format: str | None = None,
     timezone: str = UTC,
     file: str | None = None,
+    start_timestamp: str | None = None,
 ) -> pl.DataFrame:
-    """Select and type the canonical columns of `frame` (unsorted); errors name file and column."""
+    """Select and type the canonical columns of `frame` (unsorted); errors name file and column.
+
+    With `start_timestamp`, the events are intervals: that column (parsed like `timestamp`)
+    becomes `start_timestamp`, and `timestamp` is the complete time."""
     if frame.height == 0:
         raise EmptySourceError("the source holds no events", file=file)
-    keep = [k for k in (keep or []) if k not in (case, activity, timestamp, channel)]
+    named = (case, activity, timestamp, channel, start_timestamp)
+    keep = [k for k in (keep or []) if k not in named]
     for role, col in (
         ("case", case),
         ("activity", activity),
         ("timestamp", timestamp),
         ("channel", channel),
+        ("start timestamp", start_timestamp),
     ):
         if col is not None and col not in frame.columns:
             raise MissingColumnError(
@@ -253,14 +275,44 @@ def canonical_frame(
             column=reserved[0],
             expected="a kept attribute other than case_id, activity, timestamp, channel",
         )
+    starts: list[pl.Series] = []
+    if start_timestamp is not None:
+        start = parse_timestamps(
+            frame.get_column(start_timestamp),
+            fmt=timestamp_format,
+            timezone=timezone,
+            file=file,
+            column=start_timestamp,
+        )
+        check_intervals(start, ts, file=file, column=start_timestamp)
+        starts.append(start.alias(START))
     out = frame.select(
         pl.col(case).cast(pl.String).alias(CASE),
         pl.col(activity).cast(pl.String).alias(ACTIVITY),
         ts.alias(TIMESTAMP),
         channel_expr.alias(CHANNEL),
+        *starts,
         *[pl.col(k) for k in keep],
     )
     return out
+
+
+def check_intervals(
+    start: pl.Series, complete: pl.Series, *, file: str | None = None, column: str = START
+) -> None:
+    """Raise SourceError at the first row whose start time lies after its complete time."""
+    late = (start > complete).fill_null(False)
+    if not late.any():
+        return
+    row = int(late.arg_max() or 0)
+    raise SourceError(
+        f"row {row + 1} starts after it completes ({int(late.sum())} rows do)",
+        file=file,
+        row=row + 1,
+        column=column,
+        expected=f"a start time at or before the complete time {complete[row]}",
+        found=str(start[row]),
+    )
 
 
 ROW = "__row"
@@ -288,6 +340,7 @@ def encode(frame: pl.DataFrame) -> EncodedLog:
             activities=(),
             channels=(),
             case_names=pl.Series(CASE, [], dtype=pl.String),
+            start=np.zeros(0, dtype=np.int64) if START in frame.columns else None,
         )
     # One pass for the distinct names and the case runs, so polars runs the three side by side.
     first = frame.select(
@@ -314,6 +367,11 @@ def encode(frame: pl.DataFrame) -> EncodedLog:
         activities=activities,
         channels=channels,
     )
+
+
+def _start_array(frame: pl.DataFrame) -> np.ndarray:
+    start = frame.get_column(START).dt.cast_time_unit("us").dt.epoch("us")
+    return _kernel_array(start, np.int64)
 
 
 def check_channels(channels: pl.Series) -> None:
@@ -371,14 +429,17 @@ def _check_canonical(frame: pl.DataFrame) -> None:
             expected="columns case_id, activity, timestamp, channel",
             found=", ".join(frame.columns[:20]),
         )
-    dtype = frame.schema[TIMESTAMP]
-    if not (isinstance(dtype, pl.Datetime) and dtype.time_zone == UTC and dtype.time_unit == "us"):
-        raise SourceError(
-            "the timestamp column must be Datetime[us, UTC]",
-            column=TIMESTAMP,
-            expected="Datetime[us, UTC]",
-            found=str(dtype),
-        )
+    for name in (TIMESTAMP, START) if START in frame.columns else (TIMESTAMP,):
+        dtype = frame.schema[name]
+        if not (
+            isinstance(dtype, pl.Datetime) and dtype.time_zone == UTC and dtype.time_unit == "us"
+        ):
+            raise SourceError(
+                f"the {name} column must be Datetime[us, UTC]",
+                column=name,
+                expected="Datetime[us, UTC]",
+                found=str(dtype),
+            )
 
 
 def _is_sorted(frame: pl.DataFrame) -> bool:

@@ -33,6 +33,26 @@ def edge_durations(offsets: np.ndarray, act: np.ndarray, ts: np.ndarray) -> dict
     return {edge: sorted(d) for edge, d in sorted(out.items())}
 
 
+def interval_edge_durations(
+    offsets: np.ndarray, act: np.ndarray, ts: np.ndarray, start: np.ndarray
+) -> dict:
+    """(a, b) -> sorted start(b) - complete(a) of pairs consecutive by (start, position) in a case."""
+    out: dict[tuple[int, int], list[int]] = {}
+    for c in range(len(offsets) - 1):
+        events = sorted(range(offsets[c], offsets[c + 1]), key=lambda i: (int(start[i]), i))
+        for i, j in itertools.pairwise(events):
+            out.setdefault((int(act[i]), int(act[j])), []).append(int(start[j]) - int(ts[i]))
+    return {edge: sorted(d) for edge, d in sorted(out.items())}
+
+
+def service_times(act: np.ndarray, ts: np.ndarray, start: np.ndarray) -> dict[int, list[int]]:
+    """Activity -> sorted complete minus start (µs) of each of its events."""
+    out: dict[int, list[int]] = {}
+    for a, t, s in zip(act, ts, start, strict=True):
+        out.setdefault(int(a), []).append(int(t) - int(s))
+    return {a: sorted(d) for a, d in sorted(out.items())}
+
+
 def duration_stats(durations: list[int]) -> dict[str, Any]:
     """Exact statistics of one edge's durations (µs); stdev is None for a single value."""
     return {

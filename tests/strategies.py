@@ -67,6 +67,27 @@ def event_frames(
     return frame_from_rows(rows)
 
 
+@st.composite
+def interval_frames(draw: st.DrawFn, *, max_cases: int = 10, max_events: int = 8) -> pl.DataFrame:
+    """A canonical interval frame (with `start_timestamp`) in shuffled input order: whole
+    seconds, so zero-length, overlapping and nested events and equal times are common."""
+    acts = draw(st.lists(st.sampled_from(ACTIVITIES), min_size=1, max_size=5, unique=True))
+    rows: list[tuple[str, str, int, str | None, int]] = []
+    for c in range(draw(st.integers(1, max_cases))):
+        case_id = f"{draw(st.sampled_from(CASE_PREFIXES))}{c}"
+        t = BASE_US + draw(st.integers(0, 10**6)) * 1_000_000
+        for _ in range(draw(st.integers(1, max_events))):
+            t += draw(st.sampled_from((0, 0, 1, 5, 60, 3_600))) * 1_000_000
+            service = draw(st.sampled_from((0, 0, 1, 4, 30, 7_200))) * 1_000_000
+            act = draw(st.sampled_from(acts))
+            rows.append((case_id, act, t, draw(st.sampled_from(CHANNELS)), t - service))
+    order = draw(st.permutations(range(len(rows))))
+    rows = [rows[i] for i in order]
+    return frame_from_rows([r[:4] for r in rows]).with_columns(
+        pl.Series("start_timestamp", [r[4] for r in rows]).cast(pl.Datetime("us", "UTC"))
+    )
+
+
 def event_logs(**kwargs: int) -> st.SearchStrategy[EventLog]:
     """EventLogs built from `event_frames(**kwargs)`."""
     return event_frames(**kwargs).map(EventLog)  # type: ignore[arg-type]

@@ -28,17 +28,27 @@ class _Model(BaseModel):
 
 
 class JobSource(_Model):
-    """One `[[sources]]` entry: files and how to read them."""
+    """One `[[sources]]` entry: files and how to read them (the CLI's source options)."""
 
     path: str
     preset: str | None = None
     mapping: str | None = None
+    case: str | None = None
+    activity: str | None = None
+    timestamp: str | None = None
+    start_timestamp: str | None = None
+    timestamp_format: str | None = None
     timezone: str | None = None
+    channel: str | None = None
+    object_type: str | None = None
+    lifecycle: str | list[str] | None = None
 
     @model_validator(mode="after")
     def _one_mapping(self) -> JobSource:
-        if (self.preset is None) == (self.mapping is None):
-            raise ValueError("give exactly one of preset or mapping")
+        if self.preset is not None and self.mapping is not None:
+            raise ValueError("give one of preset or mapping, not both")
+        if self.preset is None and self.mapping is None and self.case is None:
+            raise ValueError("give a preset, a mapping, or the columns (case, activity, ...)")
         return self
 
 
@@ -124,14 +134,18 @@ class Job:
         return self.spec.log or self.spec.name
 
     def mapping(self, source: int) -> Any:
-        """The SourceMapping of `[[sources]]` entry `source` (a preset or a mapping file)."""
+        """The SourceMapping of `[[sources]]` entry `source`: a preset or a mapping file, and
+        the columns and options it names, as the CLI's source options."""
         from ...miner.ingest.presets import source_mapping
 
         s = self.spec.sources[source]
+        given = s.model_dump(exclude={"path", "preset", "mapping"})
+        if isinstance(given["lifecycle"], list):
+            given["lifecycle"] = tuple(given["lifecycle"])
         return source_mapping(
-            preset_name=None if s.mapping else s.preset or "",
+            preset_name=s.preset,
             mapping=self.resolve(s.mapping) if s.mapping else None,
-            timezone=s.timezone,
+            **given,
         )
 
     @property

@@ -9,8 +9,10 @@ A job file (TOML; relative paths are resolved against the job file's folder):
 
     [[sources]]                    # one or more; each matched file is one batch
     path = "exports/web-*.csv"     # a file or a glob; files are taken in sorted order
-    preset = "web"                 # or mapping = "web_mapping.toml" (one of the two)
+    preset = "web"                 # or mapping = "web_mapping.toml" (at most one of the two)
     timezone = "Europe/Amsterdam"  # optional: zone of naive timestamps
+    # optional, as the CLI's source options: case, activity, timestamp, start_timestamp,
+    # timestamp_format, channel, object_type, lifecycle ("fold" or a list of transitions)
 
     [journeys]                     # how events become journeys (applied to all batches)
     identities = "exports/identities.csv"   # optional identity table

@@ -10,10 +10,12 @@ import typer
 from rich.table import Table
 
 from .common import JsonFlag, app, handle_errors, out, print_json, progress_bar
-from .mine import human, mapping_from_options
+from .mine import human
+from .source_options import NOT_GIVEN, SourceOptions, source_options
 
 
 @app.command()
+@source_options
 def compare(
     log_path: Annotated[Path, typer.Argument(metavar="LOG", help="An ingested log or a raw file.")],
     map_path: Annotated[
@@ -25,8 +27,7 @@ def compare(
     min_support: Annotated[
         float, typer.Option(help="Hidden journeys: at least this share (<1) or count.")
     ] = 0.01,
-    preset: Annotated[str | None, typer.Option(help="Preset for a raw file.")] = None,
-    mapping: Annotated[Path | None, typer.Option(help="Mapping file for a raw file.")] = None,
+    source: SourceOptions = NOT_GIVEN,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write JSON, Parquet and the overlay SVG here.")
     ] = None,
@@ -45,9 +46,7 @@ def compare(
             update("reading the map", 0, 4)
             designed = load_map(map_path, **Settings().map_limits)
             update(f"reading {log_path.name}", 1, 4)
-            log = open_log(
-                log_path, mapping_from_options(preset, mapping, None, None, None, None, None)
-            )
+            log = open_log(log_path, source.to_mapping())
             update("comparing", 2, 4)
             result = compare_journeys(log, designed, segment=segment, min_support=support)
             written = {}

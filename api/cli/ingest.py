@@ -12,9 +12,11 @@ from rich.table import Table
 from ...miner.durations import parse_gap
 from ...miner.errors import InputError
 from .common import JsonFlag, app, handle_errors, out, print_json, progress_bar
+from .source_options import NOT_GIVEN, SourceOptions, source_options
 
 
 @app.command()
+@source_options
 def ingest(
     sources: Annotated[
         list[str],
@@ -25,12 +27,7 @@ def ingest(
     out_path: Annotated[
         Path, typer.Option("--out", "-o", help="Where to write the canonical Parquet log.")
     ],
-    preset: Annotated[
-        str | None, typer.Option(help="Preset for sources without '=': web, call_center, crm.")
-    ] = None,
-    mapping: Annotated[
-        Path | None, typer.Option(help="Mapping file (TOML/JSON) for sources without '='.")
-    ] = None,
+    source: SourceOptions = NOT_GIVEN,
     identities: Annotated[
         Path | None, typer.Option(help="Identity table: source_id -> customer_id.")
     ] = None,
@@ -47,17 +44,17 @@ def ingest(
     goal: Annotated[
         list[str] | None, typer.Option(help="Touchpoint that closes a journey (repeatable).")
     ] = None,
-    timezone: Annotated[
-        str | None, typer.Option(help="Zone for naive timestamps (e.g. Europe/Amsterdam).")
-    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Read sources, map their columns, stitch them into journeys, write one canonical log."""
+    """Read sources, map their columns, stitch them into journeys, write one canonical log.
+
+    The source options read the files given without '='; `--timezone` reads them all."""
     with handle_errors():
         from ...miner.ingest.pipeline import ingest_to_file, resolve_source
 
-        default = str(mapping) if mapping is not None else preset
-        specs = [resolve_source(s, default=default, timezone=timezone) for s in sources]
+        # --timezone alone leaves a file named like a preset (web.csv) to that preset.
+        how = source.to_mapping() if source.beyond_timezone else None
+        specs = [resolve_source(s, mapping=how, timezone=source.timezone) for s in sources]
         with progress_bar(not as_json) as update:
             report = ingest_to_file(
                 specs,

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from .common import JsonFlag, app, err, handle_errors, out, print_json
+from .source_options import NOT_GIVEN, SourceOptions, source_options
 
 map_app = typer.Typer(
     no_args_is_help=True, help="Designed journey maps: start one, draft one, check one."
@@ -52,14 +53,14 @@ def init(
 
 
 @map_app.command("draft")
+@source_options
 def draft(
     log_path: Annotated[Path, typer.Argument(metavar="LOG", help="An ingested log or a raw file.")],
     name: Annotated[str, typer.Option(help="Name of the drafted map.")] = "Drafted map",
     phases: Annotated[
         str, typer.Option(help="Number of phases, or five_phase / see_think_do_care.")
     ] = "5",
-    preset: Annotated[str | None, typer.Option(help="Preset for a raw file.")] = None,
-    mapping: Annotated[Path | None, typer.Option(help="Mapping file for a raw file.")] = None,
+    source: SourceOptions = NOT_GIVEN,
     out_path: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the map here.")
     ] = None,
@@ -68,10 +69,8 @@ def draft(
     with handle_errors():
         from ...miner.ingest.pipeline import open_log
         from ...miner.usecases import draft_map_from_log
-        from .mine import mapping_from_options
 
-        how = mapping_from_options(preset, mapping, None, None, None, None, None)
-        log = open_log(log_path, how)
+        log = open_log(log_path, source.to_mapping())
         shape = int(phases) if phases.isdigit() else phases
         drafted = draft_map_from_log(log, name=name, phases=shape)  # type: ignore[arg-type]
         _emit(drafted.to_toml(), out_path)

@@ -10,32 +10,11 @@ import typer
 from rich.table import Table
 
 from .common import JsonFlag, app, handle_errors, out, print_json, progress_bar
-
-
-def mapping_from_options(
-    preset: str | None,
-    mapping: Path | None,
-    case: str | None,
-    activity: str | None,
-    timestamp: str | None,
-    timestamp_format: str | None,
-    timezone: str | None,
-) -> Any:
-    """The source mapping the command-line options describe (None: none given)."""
-    from ...miner.ingest.presets import source_mapping
-
-    return source_mapping(
-        preset_name=preset,
-        mapping=mapping,
-        case=case,
-        activity=activity,
-        timestamp=timestamp,
-        timestamp_format=timestamp_format,
-        timezone=timezone,
-    )
+from .source_options import NOT_GIVEN, SourceOptions, source_options
 
 
 @app.command()
+@source_options
 def mine(
     log_path: Annotated[
         Path,
@@ -43,21 +22,7 @@ def mine(
             metavar="LOG", help="An ingested log or a CSV, Parquet, JSON lines, XES file."
         ),
     ],
-    preset: Annotated[
-        str | None, typer.Option(help="Preset for a raw file: web, call_center, crm.")
-    ] = None,
-    mapping: Annotated[
-        Path | None, typer.Option(help="Mapping file (TOML/JSON) for a raw file.")
-    ] = None,
-    case: Annotated[
-        str | None, typer.Option(help="Case (customer/journey) column of a raw file.")
-    ] = None,
-    activity: Annotated[str | None, typer.Option(help="Activity (touchpoint) column.")] = None,
-    timestamp: Annotated[str | None, typer.Option(help="Timestamp column.")] = None,
-    timestamp_format: Annotated[
-        str | None, typer.Option(help="e.g. '%Y/%m/%d %H:%M:%S%.3f' or epoch_ms.")
-    ] = None,
-    timezone: Annotated[str | None, typer.Option(help="Zone for naive timestamps.")] = None,
+    source: SourceOptions = NOT_GIVEN,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write JSON, Parquet, DOT and SVG here.")
     ] = None,
@@ -71,7 +36,7 @@ def mine(
     time_mode: Annotated[
         str | None, typer.Option(help="contained, intersecting, started, completed, trim.")
     ] = None,
-    channel: Annotated[
+    with_channel: Annotated[
         list[str] | None, typer.Option(help="Keep journeys using this channel (repeatable).")
     ] = None,
     channel_mode: Annotated[str | None, typer.Option(help="cases (default) or events.")] = None,
@@ -105,14 +70,12 @@ def mine(
         from ...miner.ingest.pipeline import open_log
         from ...miner.usecases import discover_journeys
 
-        how = mapping_from_options(
-            preset, mapping, case, activity, timestamp, timestamp_format, timezone
-        )
+        how = source.to_mapping()
         query = {
             "start": start,
             "end": end,
             "time_mode": time_mode,
-            "channels": channel,
+            "channels": with_channel,
             "channel_mode": channel_mode,
             "segment": segment,
             "start_activities": start_activity,
@@ -128,7 +91,8 @@ def mine(
         )
         with progress_bar(not as_json) as update:
             update(f"reading {log_path.name}", 0, 3)
-            raw = open_log(log_path, how)
+            folds: list[Any] = []
+            raw = open_log(log_path, how, on_fold=folds.append)
             update("discovering", 1, 3)
             run = discover_journeys(raw, filters=filters)
             log, result = run.log, run.discovery
@@ -138,12 +102,16 @@ def mine(
         data = result.to_dict()
         if not filters.is_empty:
             data["filters"] = filters.to_dict()
+        if folds:
+            data["lifecycle"] = folds[0].to_dict()
         if out_dir is not None:
             data["outputs"] = {k: str(v) for k, v in written.items()}
         if as_json:
             print_json(data)
             return
         _print_discovery(log, result, top)
+        if folds:
+            _print_fold(folds[0])
         if out_dir is not None:
             out.print(
                 f"outputs written to [bold]{out_dir}[/]: {', '.join(p.name for p in written.values())}"
@@ -177,7 +145,7 @@ def human(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
+        if abs(seconds) >= size:  # negative: interval events that overlap
             return f"{seconds / size:.1f}{unit}"
     return f"{seconds:.1f}s"
 
@@ -225,6 +193,8 @@ def _print_discovery(log: Any, result: Any, top: int) -> None:
             human(row["max"]),
         )
     out.print(edges)
+    if result.service_times is not None:
+        _print_service_times(result.service_times, top)
     dist = result.stats.distributions.filter(pl_col_eq("measure", "case_duration")).to_dicts()
     if dist:
         d = dist[0]
@@ -233,6 +203,32 @@ def _print_discovery(log: Any, result: Any, top: int) -> None:
             + ", ".join(f"{q} {human(d[q])}" for q in ("p10", "p25", "p50", "p75", "p90"))
             + f", max {human(d['max'])}"
         )
+
+
+def _print_fold(folded: Any) -> None:
+    out.print(
+        f"lifecycle folded: {folded.intervals:,} start/complete pairs; "
+        f"{folded.unmatched_completes:,} completes without a start (kept, zero-length), "
+        f"{folded.unmatched_starts:,} starts never completed and "
+        f"{folded.other_transitions:,} other transitions (dropped)"
+    )
+
+
+def _print_service_times(service: Any, top: int) -> None:
+    table = Table(title=f"Service time of the top {top} touchpoints", show_edge=False)
+    for col in ("touchpoint", "events", "median", "mean", "min", "max"):
+        table.add_column(col, justify="left" if col == "touchpoint" else "right")
+    rows = service.sort(["count", "activity"], descending=[True, False]).head(top)
+    for row in rows.iter_rows(named=True):
+        table.add_row(
+            row["activity"],
+            f"{row['count']:,}",
+            human(row["median"]),
+            human(row["mean"]),
+            human(row["min"]),
+            human(row["max"]),
+        )
+    out.print(table)
 
 
 def pl_col_eq(column: str, value: str) -> Any:

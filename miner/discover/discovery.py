@@ -6,6 +6,11 @@ on the same log: stdev is the sample standard deviation (ddof=1), null for an ed
 once (pm4py gives NaN there); an even count's median is the mean of the two middle values.
 All heavy work runs in `journeyminer.kernels`; the rest is polars, never a Python loop
 over events or cases.
+
+Interval logs (a `start_timestamp` column) are measured as pm4py measures them on such a
+frame: an edge (a, b) joins events consecutive by start time and lasts from a's complete
+time to b's start time (negative where they overlap); each touchpoint's own duration
+(complete minus start) is its service time.
 """
 
 from __future__ import annotations
@@ -17,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from ...kernels.dfg import duration_stats, edge_durations, start_end_counts
+from ...kernels.dfg import (
+    duration_stats,
+    edge_durations,
+    interval_edge_durations,
+    service_times,
+    start_end_counts,
+)
 from ...kernels.stats import case_durations
 from ...kernels.variants import case_variants, variant_order
 from ..arrays import activity_names, first_case_ids, list_series
@@ -97,7 +108,12 @@ def discover_dfg(log: EventLog) -> DFG:
     """Directly-follows graph of `log`: each consecutive pair of a case counts once."""
     enc = log.encoded
     names = activity_names(enc)
-    src, dst, bounds, durations = edge_durations(enc.offsets, enc.act, enc.ts, len(names))
+    if enc.start is not None:
+        src, dst, bounds, durations = interval_edge_durations(
+            enc.offsets, enc.act, enc.ts, enc.start, len(names)
+        )
+    else:
+        src, dst, bounds, durations = edge_durations(enc.offsets, enc.act, enc.ts, len(names))
     total, mean, median, stdev, lo, hi = duration_stats(bounds, durations)
     edges = pl.DataFrame(
         {
@@ -126,6 +142,41 @@ EDGE_SCHEMA: dict[str, Any] = {
     "min": pl.Float64,
     "max": pl.Float64,
     "stdev": pl.Float64,
+    "sum": pl.Float64,
+}
+
+
+# -- service times ------------------------------------------------------------------------
+def discover_service_times(log: EventLog) -> pl.DataFrame | None:
+    """Each touchpoint's own duration (complete minus start, seconds) in an interval log:
+    activity, count, mean, median, min, max, sum; None when events have no start time."""
+    enc = log.encoded
+    if enc.start is None:
+        return None
+    names = activity_names(enc)
+    act, bounds, durations = service_times(enc.act, enc.ts, enc.start, len(names))
+    total, mean, median, _, lo, hi = duration_stats(bounds, durations)
+    return pl.DataFrame(
+        {
+            "activity": names.gather(act),
+            "count": np.diff(bounds),
+            "mean": mean / US_PER_SECOND,
+            "median": median / US_PER_SECOND,
+            "min": lo / US_PER_SECOND,
+            "max": hi / US_PER_SECOND,
+            "sum": total / US_PER_SECOND,
+        },
+        schema=SERVICE_SCHEMA,
+    )
+
+
+SERVICE_SCHEMA: dict[str, Any] = {
+    "activity": pl.String,
+    "count": pl.Int64,
+    "mean": pl.Float64,
+    "median": pl.Float64,
+    "min": pl.Float64,
+    "max": pl.Float64,
     "sum": pl.Float64,
 }
 
@@ -218,19 +269,25 @@ VARIANT_SCHEMA: dict[str, Any] = {
 # -- everything at once -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Discovery:
-    """The directly-follows graph, variants and journey statistics of one log."""
+    """The directly-follows graph, variants and journey statistics of one log (and, for an
+    interval log, each touchpoint's service time)."""
 
     dfg: DFG
     variants: Variants
     stats: JourneyStats
+    service_times: pl.DataFrame | None = None  # activity, count, mean, median, min, max, sum
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: {"dfg": {...}, "variants": [...], "stats": {...}}."""
-        return {
+        """JSON-ready: {"dfg": {...}, "variants": [...], "stats": {...}}, plus
+        "service_times": [row, ...] for an interval log."""
+        data = {
             "dfg": self.dfg.to_dict(),
             "variants": self.variants.to_dicts(),
             "stats": self.stats.to_dict(),
         }
+        if self.service_times is not None:
+            data["service_times"] = self.service_times.to_dicts()
+        return data
 
 
 def discover(log: EventLog, *, top_ngrams: int = 20) -> Discovery:
@@ -242,6 +299,7 @@ def discover(log: EventLog, *, top_ngrams: int = 20) -> Discovery:
         dfg=discover_dfg(log),
         variants=_variants(enc, case_ids, durations),
         stats=summarise_journeys(enc, case_ids, durations, top_ngrams, (2, 3)),
+        service_times=discover_service_times(log),
     )
 
 

@@ -15,6 +15,7 @@ import polars as pl
 from ..errors import MappingError
 from ..log import CASE, EventLog
 from .identities import load_identities
+from .lifecycle import LifecycleFold
 from .presets import source_mapping
 from .readers import read_source
 from .sources import SourceMapping
@@ -57,15 +58,22 @@ class IngestReport:
 
 
 def resolve_source(
-    spec: str, *, default: str | None = None, timezone: str | None = None
+    spec: str,
+    *,
+    default: str | None = None,
+    timezone: str | None = None,
+    mapping: SourceMapping | None = None,
 ) -> SourceSpec:
     """Turn 'FILE', 'FILE=PRESET' or 'FILE=MAPPING.toml' into a SourceSpec.
 
-    Without '=', `default` (a preset name or mapping file) applies; failing that, a file
-    named like a preset (web.csv, crm.parquet, ...) takes that preset.
+    Without '=', `mapping` (the front door's source options) applies, else `default` (a preset
+    name or mapping file); failing both, a file named like a preset (web.csv, crm.parquet, ...)
+    takes that preset.
     """
     path_text, _, how = spec.partition("=")
     path = Path(path_text)
+    if not how and mapping is not None:
+        return SourceSpec(path=path, mapping=mapping)
     how = how or default or ""
     if not how:
         stem = path.name.split(".")[0].lower()
@@ -242,15 +250,21 @@ def stitch_parts(
     return done, report
 
 
-def open_log(path: str | Path, mapping: SourceMapping | None = None) -> EventLog:
+def open_log(
+    path: str | Path,
+    mapping: SourceMapping | None = None,
+    *,
+    on_fold: Callable[[LifecycleFold], None] | None = None,
+) -> EventLog:
     """Open an ingested (canonical) Parquet log, or read any source file with `mapping`.
 
-    A file read this way is not stitched: its case column is the case id.
+    A file read this way is not stitched: its case column is the case id. `on_fold` gets the
+    counts of a `lifecycle = "fold"`.
     """
     path = Path(path)
     if mapping is None and path.suffix.lower() == ".parquet" and _is_canonical_parquet(path):
         return EventLog.read_parquet(path)
-    return EventLog(read_source(path, mapping))
+    return EventLog(read_source(path, mapping, on_fold=on_fold))
 
 
 def _is_canonical_parquet(path: Path) -> bool:

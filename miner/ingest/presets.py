@@ -93,9 +93,12 @@ def source_mapping(
     **overrides: Any,
 ) -> SourceMapping | None:
     """How to read a source, as every front door builds it: a mapping file, else a preset, else
-    the plain fields; then `overrides` (case, activity, timezone, ...; None values ignored).
+    the plain fields; then `overrides` (case, activity, timezone, ...; None values ignored;
+    `lifecycle` may be text: 'fold', or transitions separated by commas).
     None when nothing at all was given (a canonical log needs no mapping)."""
     given = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(given.get("lifecycle"), str):
+        given["lifecycle"] = tuple(p.strip() for p in given["lifecycle"].split(",") if p.strip())
     if mapping is not None:
         base = load_mapping(mapping)
     elif preset_name is not None:

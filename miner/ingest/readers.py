@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from .._typing import SourceFormat
 from ..errors import EmptySourceError, FormatError, MissingColumnError, SourceError
 from ..log import ACTIVITY, CASE, TIMESTAMP
 from .delimited import find_ragged_row, parse_rows, sniff_delimiter
+from .lifecycle import LifecycleFold
 from .ocel import read_ocel
 from .raw_files import check_file, head_bytes, head_text, needs_copy, plain_copy
 from .sources import ResolvedColumns, SourceMapping, apply_mapping
@@ -61,9 +62,14 @@ INFER_ROWS = 10_000
 
 
 def read_source(
-    path: str | Path, mapping: SourceMapping | None = None, *, format: SourceFormat | None = None
+    path: str | Path,
+    mapping: SourceMapping | None = None,
+    *,
+    format: SourceFormat | None = None,
+    on_fold: Callable[[LifecycleFold], None] | None = None,
 ) -> pl.DataFrame:
-    """Read one source file into canonical (unsorted) events, as `mapping` says."""
+    """Read one source file into canonical (unsorted) events, as `mapping` says; `on_fold`
+    gets the counts of a `lifecycle = "fold"` (pairs, unmatched starts and completes)."""
     path = Path(path)
     mapping = mapping or SourceMapping()
     check_file(path)
@@ -92,7 +98,7 @@ def read_source(
                     raw = lazy.collect(engine="streaming")
                 except Exception as exc2:
                     raise _format_error(exc2, readable, path, mapping, fmt, delimiter) from None
-    return apply_mapping(raw, cols, mapping, file=path.name)
+    return apply_mapping(raw, cols, mapping, file=path.name, on_fold=on_fold)
 
 
 PARSE_FAILED = "__timestamp_failed"
@@ -116,11 +122,18 @@ def _timestamps_in_scan(
     fmt = mapping.timestamp_format or detect_text_format(sample)
     if fmt is None:
         return lazy
-    parsed = text_to_utc(column, fmt, mapping.timezone)
-    had_value = pl.col(column).is_not_null() & pl.col(column).str.contains(r"\S")
-    return lazy.with_columns(
-        (had_value & parsed.is_null()).alias(PARSE_FAILED), parsed.alias(column)
-    )
+    failed = pl.lit(False)
+    parsed: list[pl.Expr] = []
+    # An interval log's start column is read with the complete column's layout, so that
+    # batches never guess a layout of their own.
+    for name in dict.fromkeys((column, cols.start_timestamp)):
+        if name is None or lazy.collect_schema().get(name) != pl.String:
+            continue
+        value = text_to_utc(name, fmt, mapping.timezone)
+        had_value = pl.col(name).is_not_null() & pl.col(name).str.contains(r"\S")
+        failed = failed | (had_value & value.is_null())
+        parsed.append(value.alias(name))
+    return lazy.with_columns(failed.alias(PARSE_FAILED), *parsed)
 
 
 @contextlib.contextmanager
@@ -290,7 +303,7 @@ def _scan_csv(
             )
         seen[name] = i
     cols = mapping.resolve(header, defaults=TABLE_COLUMNS, file=path.name)
-    roles = (cols.case, cols.activity, cols.timestamp, cols.channel)
+    roles = (cols.case, cols.activity, cols.timestamp, cols.channel, cols.start_timestamp)
     text = cols.needed if all_text else [c for c in roles if c]
     lazy = pl.scan_csv(
         readable,

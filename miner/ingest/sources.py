@@ -1,8 +1,8 @@
 """Source mappings: which column of a raw source is the customer, touchpoint, time and channel.
 
-A mapping is data (TOML or JSON), never code. Its `case`, `activity`, `timestamp` and
-`channel` fields each hold one column name or a tuple of candidates; the first candidate
-found in the file's header wins. Left unset, they take the format's standard names
+A mapping is data (TOML or JSON), never code. Its `case`, `activity`, `timestamp`,
+`start_timestamp` (interval events) and `channel` fields each hold one column name or a
+tuple of candidates; the first candidate found in the file's header wins. Left unset, they take the format's standard names
 (`case_id`/`activity`/`timestamp` for tables, `case:concept:name`/`concept:name`/
 `time:timestamp` for XES, `ocel:oid`/`ocel:activity`/`ocel:timestamp` for OCEL).
 
@@ -13,7 +13,7 @@ The built-in presets, mapping files and the front doors' options become a mappin
 from __future__ import annotations
 
 import codecs
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -21,13 +21,15 @@ import polars as pl
 
 from .._typing import OnMissing
 from ..errors import EmptySourceError, MappingError, MissingColumnError, SourceError
-from ..log import ACTIVITY, CANONICAL, CASE, CHANNEL, TIMESTAMP, canonical_frame
+from ..log import ACTIVITY, CANONICAL, CASE, CHANNEL, START, TIMESTAMP, canonical_frame
 from .timestamps import EPOCH_FORMATS, format_problem, timezone_problem
 
 CSV_DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 # Decoded by polars directly; any other Python codec name is transcoded to UTF-8 in chunks.
 NATIVE_ENCODINGS: tuple[str, ...] = ("utf8", "utf8-lossy")
 _ROLES = ("case", "activity", "timestamp")
+TABLE_DEFAULTS = ("case_id", "activity", "timestamp")
+FOLD = "fold"  # `lifecycle = "fold"`: start/complete pairs become interval events
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class ResolvedColumns:
     timestamp: str
     channel: str | None
     keep: tuple[str, ...]
+    start_timestamp: str | None = None
 
     @property
     def needed(self) -> list[str]:
@@ -46,6 +49,8 @@ class ResolvedColumns:
         cols = [self.case, self.activity, self.timestamp]
         if self.channel is not None:
             cols.append(self.channel)
+        if self.start_timestamp is not None:
+            cols.append(self.start_timestamp)
         cols.extend(self.keep)
         return list(dict.fromkeys(cols))
 
@@ -59,8 +64,11 @@ class SourceMapping:
     and no `channel_value`). `channel_value`: the channel of every event
     (used where the channel column is absent or empty). `rename`/`include`/`exclude` act
     on activity names; include/exclude compare against the renamed names. `lifecycle`:
-    XES lifecycle transitions to keep (empty = all, as pm4py reads them). `on_missing`:
-    rows without case, activity or timestamp raise ("error") or are dropped ("drop").
+    XES lifecycle transitions to keep (empty = all, as pm4py reads them), or `("fold",)` to
+    pair each start with its complete into one interval event. `start_timestamp`: the start
+    time of interval events, parsed like `timestamp` (which is then the complete time); a
+    table's own `start_timestamp` column is used without it. `on_missing`: rows without
+    case, activity, timestamp or start time raise ("error") or are dropped ("drop").
     """
 
     case: str | tuple[str, ...] | None = None
@@ -82,9 +90,10 @@ class SourceMapping:
     encoding: str = "utf8"
     skip_rows: int = 0
     object_type: str | None = None
+    start_timestamp: str | tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("case", "activity", "timestamp", "channel"):
+        for name in ("case", "activity", "timestamp", "channel", "start_timestamp"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _names(name, value))
@@ -107,6 +116,10 @@ class SourceMapping:
         ):
             raise mapping_type_error("rename", "a table of old name = new name", self.rename)
         object.__setattr__(self, "rename", dict(self.rename))
+        if FOLD in self.lifecycle and len(self.lifecycle) > 1:
+            raise _wrong_value(
+                "lifecycle", "'fold', or a list of transitions to keep", list(self.lifecycle)
+            )
         if self.on_missing not in ("error", "drop"):
             raise _wrong_value("on_missing", "'error' or 'drop'", self.on_missing)
         if self.delimiter is not None and (
@@ -144,7 +157,7 @@ class SourceMapping:
         self,
         columns: Sequence[str],
         *,
-        defaults: tuple[str, str, str] = ("case_id", "activity", "timestamp"),
+        defaults: tuple[str, str, str] = TABLE_DEFAULTS,
         file: str | None = None,
     ) -> ResolvedColumns:
         """Pick the actual column for each role from the file's `columns`."""
@@ -163,14 +176,21 @@ class SourceMapping:
             channel = next((c for c in self.channel if c in present), None)
             if channel is None and self.channel_value is None:
                 raise _missing("channel", tuple(self.channel), columns, file)
-        used = {*picked, channel}
+        start: str | None = None
+        if self.start_timestamp is not None:
+            start = next((c for c in self.start_timestamp if c in present), None)
+            if start is None:
+                raise _missing("start timestamp", tuple(self.start_timestamp), columns, file)
+        elif START in present and tuple(defaults) == TABLE_DEFAULTS:
+            start = START  # a canonical interval log's own start column
+        used = {*picked, channel, start}
         for k in self.keep:
             if k not in present:
                 raise _missing("attribute", (k,), columns, file)
         keep = [k for k in self.keep if k not in used]
         keep += [k for k in self.keep_if_present if k in present and k not in used]
-        keep = [k for k in dict.fromkeys(keep) if k not in CANONICAL or k in self.keep]
-        return ResolvedColumns(picked[0], picked[1], picked[2], channel, tuple(keep))
+        keep = [k for k in dict.fromkeys(keep) if k not in (*CANONICAL, START) or k in self.keep]
+        return ResolvedColumns(picked[0], picked[1], picked[2], channel, tuple(keep), start)
 
 
 def _names(key: str, value: Any, *, allow_empty: bool = False) -> tuple[str, ...]:
@@ -247,7 +267,12 @@ def check_mapping_keys(data: Mapping[str, Any], *, file: str | None = None) -> N
 
 # -- from raw columns to canonical events ----------------------------------------------
 def apply_mapping(
-    raw: pl.DataFrame, cols: ResolvedColumns, mapping: SourceMapping, *, file: str | None = None
+    raw: pl.DataFrame,
+    cols: ResolvedColumns,
+    mapping: SourceMapping,
+    *,
+    file: str | None = None,
+    on_fold: Callable[[Any], None] | None = None,
 ) -> pl.DataFrame:
     """Canonical events from the raw mapped columns: types, channel, renames and filters."""
     frame = canonical_frame(
@@ -261,6 +286,7 @@ def apply_mapping(
         timestamp_format=mapping.timestamp_format,
         timezone=mapping.timezone,
         file=file,
+        start_timestamp=cols.start_timestamp,
     )
     if cols.channel is not None and mapping.channel_value is not None:
         empty = pl.col(CHANNEL).is_null() | (pl.col(CHANNEL) == "")
@@ -279,8 +305,17 @@ def apply_mapping(
                 "the mapping filters on lifecycle, but the source has no lifecycle:transition",
                 file=file,
                 column="lifecycle",
+                expected="an XES log with lifecycle:transition attributes",
+                found=", ".join(frame.columns[:20]),
             )
-        frame = frame.filter(pl.col("lifecycle").is_in(list(mapping.lifecycle)))
+        if mapping.lifecycle == (FOLD,):
+            from .lifecycle import fold_lifecycle
+
+            frame, folded = fold_lifecycle(frame, file=file)
+            if on_fold is not None:
+                on_fold(folded)
+        else:
+            frame = frame.filter(pl.col("lifecycle").is_in(list(mapping.lifecycle)))
     if mapping.include:
         frame = frame.filter(pl.col(ACTIVITY).is_in(list(mapping.include)))
     if mapping.exclude:
@@ -300,6 +335,8 @@ def _missing_values(
         ACTIVITY: pl.col(ACTIVITY).is_null() | (pl.col(ACTIVITY) == ""),
         TIMESTAMP: pl.col(TIMESTAMP).is_null(),
     }
+    if START in frame.columns:
+        checks[START] = pl.col(START).is_null()
     flags = frame.select(**checks)
     any_missing = flags.select(pl.any_horizontal(pl.all())).to_series()
     if not any_missing.any():
@@ -308,7 +345,12 @@ def _missing_values(
         return frame.filter(~any_missing)
     row = int(any_missing.arg_max() or 0)
     role = next(name for name in checks if flags.get_column(name)[row])
-    column = {CASE: cols.case, ACTIVITY: cols.activity, TIMESTAMP: cols.timestamp}[role]
+    column = {
+        CASE: cols.case,
+        ACTIVITY: cols.activity,
+        TIMESTAMP: cols.timestamp,
+        START: cols.start_timestamp or START,
+    }[role]
     raise SourceError(
         f"row {row + 1} has no {role.replace('_', ' ')} ({int(any_missing.sum())} rows lack"
         " one; set on_missing = 'drop' to skip them)",
