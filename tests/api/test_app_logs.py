@@ -186,7 +186,11 @@ def test_a_source_that_does_not_read_fails_its_job_and_log_with_the_file_name(
         ({"timezone": "Mars/Olympus"}, WEB, "'timezone' has an invalid value 'Mars/Olympus'"),
         ({"mapping": 'timestamp_format = "%Q"'}, WEB, "'timestamp_format' has an invalid"),
         ({"preset": "web"}, b"visitor_id,event_name\nck1,x\n", "no timestamp column"),
-        ({"mapping": 'case = "who"'}, WEB, "no case column: none of 'who'"),
+        (
+            {"mapping": 'case = "who"'},
+            WEB,
+            "no case column: columns that look like one: 'visitor_id'",
+        ),
     ],
     ids=["gap-overflow", "gap-text", "timezone", "format", "missing-column", "mapped-column"],
 )
