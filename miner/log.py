@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ._typing import Ambiguous
 from .errors import EmptySourceError, MissingColumnError, SourceError
 from .files import atomic_write_parquet
 from .ingest.timestamps import UTC, parse_timestamps
@@ -102,6 +103,7 @@ class EventLog:
         keep: list[str] | None = None,
         timestamp_format: str | None = None,
         timezone: str = UTC,
+        ambiguous: Ambiguous = "earliest",
         file: str | None = None,
     ) -> EventLog:
         """Build an EventLog from any frame by naming its case, activity and timestamp columns."""
@@ -115,6 +117,7 @@ class EventLog:
                 keep=keep,
                 timestamp_format=timestamp_format,
                 timezone=timezone,
+                ambiguous=ambiguous,
                 file=file,
             )
         )
@@ -205,6 +208,7 @@ def canonical_frame(
     keep: list[str] | None = None,
     timestamp_format: str | None = None,
     timezone: str = UTC,
+    ambiguous: Ambiguous = "earliest",
     file: str | None = None,
 ) -> pl.DataFrame:
     """Select and type the canonical columns of `frame` (unsorted); errors name file and column."""
@@ -238,6 +242,7 @@ def canonical_frame(
         frame.get_column(timestamp),
         fmt=timestamp_format,
         timezone=timezone,
+        ambiguous=ambiguous,
         file=file,
         column=timestamp,
     )

@@ -12,12 +12,13 @@ from typing import Any
 import polars as pl
 
 from ..errors import MappingError
-from ..log import CASE, EventLog
+from ..log import CASE, TIMESTAMP, EventLog
 from .identities import load_identities
 from .presets import source_mapping
 from .readers import read_source
 from .sources import SourceMapping
 from .stitch import DEFAULT_GAP, StitchReport, stitch_sources
+from .timestamps import count_ambiguous
 
 KNOWN_PRESETS = ("web", "call_center", "crm")
 _ROW = "__ingest_row"  # input order of the events within their source, while stitching
@@ -106,6 +107,7 @@ def ingest_sources(
                 "file": source.path.name,
                 "events": frame.height,
                 "ids": frame.get_column("case_id").n_unique(),
+                "ambiguous_times": _ambiguous(frame.lazy(), source.mapping),
             }
         )
     if progress:
@@ -159,7 +161,14 @@ def ingest_to_file(
             part = Path(work) / f"source-{i}.parquet"
             rows, _ = write_source(source.path, source.mapping, part, row_column=_ROW)
             ids = pl.scan_parquet(part).select(pl.col(CASE).n_unique()).collect().item()
-            per_source.append({"file": source.path.name, "events": rows, "ids": int(ids)})
+            per_source.append(
+                {
+                    "file": source.path.name,
+                    "events": rows,
+                    "ids": int(ids),
+                    "ambiguous_times": _ambiguous(pl.scan_parquet(part), source.mapping),
+                }
+            )
             parts.append(part)
         if progress:
             progress("stitching", len(sources), total)
@@ -189,6 +198,13 @@ def ingest_to_file(
     if progress:
         progress("done", total, total)
     return data
+
+
+def _ambiguous(events: pl.LazyFrame, mapping: SourceMapping) -> int:
+    """Events at a local time the zone's clocks show twice: the `ambiguous` rule placed them."""
+    if mapping.timezone == "UTC":
+        return 0
+    return int(events.select(count_ambiguous(pl.col(TIMESTAMP), mapping.timezone)).collect().item())
 
 
 def open_log(path: str | Path, mapping: SourceMapping | None = None) -> EventLog:

@@ -116,7 +116,7 @@ def _timestamps_in_scan(
     fmt = mapping.timestamp_format or detect_text_format(sample)
     if fmt is None:
         return lazy
-    parsed = text_to_utc(column, fmt, mapping.timezone)
+    parsed = text_to_utc(column, fmt, mapping.timezone, mapping.ambiguous)
     had_value = pl.col(column).is_not_null() & pl.col(column).str.contains(r"\S")
     return lazy.with_columns(
         (had_value & parsed.is_null()).alias(PARSE_FAILED), parsed.alias(column)

@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from .._typing import OnMissing
+from .._typing import Ambiguous, OnMissing
 from ..errors import EmptySourceError, MappingError, MissingColumnError, SourceError, shorten
 from ..log import ACTIVITY, CANONICAL, CASE, CHANNEL, TIMESTAMP, canonical_frame
 from .timestamps import EPOCH_FORMATS, format_problem, timezone_problem
@@ -74,6 +74,7 @@ class SourceMapping:
     keep_if_present: tuple[str, ...] = ()
     timestamp_format: str | None = None
     timezone: str = "UTC"
+    ambiguous: Ambiguous = "earliest"
     rename: Mapping[str, str] = field(default_factory=dict)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -100,10 +101,16 @@ class SourceMapping:
             raise mapping_type_error(
                 "timezone", "a zone name such as 'Europe/Amsterdam'", self.timezone
             )
-        if timezone_problem(self.timezone) is not None:  # checked here, not in the job
-            raise _wrong_value(
-                "timezone", "an IANA zone such as 'Europe/Amsterdam', or UTC", self.timezone
+        problem = timezone_problem(self.timezone)
+        if problem is not None:  # checked here, before any job: every door builds a mapping
+            raise MappingError(
+                problem,
+                column="timezone",
+                expected="an IANA zone such as 'Europe/Amsterdam', or UTC",
+                found=repr(self.timezone),
             )
+        if self.ambiguous not in ("earliest", "latest", "raise"):
+            raise _wrong_value("ambiguous", "'earliest', 'latest' or 'raise'", self.ambiguous)
         if not isinstance(self.rename, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.rename.items()
         ):
@@ -358,6 +365,7 @@ def apply_mapping(
         keep=list(cols.keep),
         timestamp_format=mapping.timestamp_format,
         timezone=mapping.timezone,
+        ambiguous=mapping.ambiguous,
         file=file,
     )
     if cols.channel is not None and mapping.channel_value is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -31,3 +32,37 @@ def test_a_megabyte_header_line_gives_a_short_message(tmp_path: Path) -> None:
     assert result.exit_code == EXIT_BAD_INPUT
     assert "no case column" in result.stderr
     assert len(result.stderr) < 1_000
+
+
+def test_an_unknown_zone_is_exit_2_at_once_naming_close_names(tmp_path: Path) -> None:
+    path = tmp_path / "calls.csv"
+    path.write_text("case_id,activity,timestamp\nc1,a,2017-03-26T01:00:00+01:00\n")
+    result = runner.invoke(app, ["mine", str(path), "--timezone", "Europe/Amsterdm"])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "unknown time zone 'Europe/Amsterdm'; did you mean Europe/Amsterdam" in result.stderr
+
+
+def test_a_time_in_the_gap_is_exit_2_with_file_and_row(tmp_path: Path) -> None:
+    path = tmp_path / "calls.csv"
+    path.write_text("case_id,activity,timestamp\nc1,a,2017-03-26 01:30\nc1,b,2017-03-26 02:30\n")
+    result = runner.invoke(app, ["mine", str(path), "--timezone", "Europe/Amsterdam"])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert (
+        "calls.csv, row 2, column 'timestamp': 02:30 on 2017-03-26 does not exist in"
+        " Europe/Amsterdam: clocks jumped forward" in result.stderr
+    )
+
+
+def test_the_ingest_report_counts_the_events_the_ambiguous_rule_placed(tmp_path: Path) -> None:
+    path = tmp_path / "call_center.csv"
+    path.write_text(
+        "caller_id,reason,call_start\nc1,a,2017-10-29 01:30\nc1,b,2017-10-29 02:30\n"
+        "c1,c,2017-10-29 02:45\nc1,d,2017-10-29 03:30\n"
+    )
+    out = tmp_path / "log.parquet"
+    args = ["ingest", f"{path}=call_center", "--timezone", "Europe/Amsterdam", "-o", str(out)]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sources"][0]["ambiguous_times"] == 2
+    result = runner.invoke(app, args)
+    assert "call_center.csv: 2 events at a local time the clocks showed twice" in result.stdout
