@@ -49,6 +49,8 @@ class JourneyminerError(Exception):
 
     status: int = 500
     title: str = "Internal error"
+    # What `column` names in the text: a column of a file, or a field of a mapping or request.
+    column_label = "column"
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -61,7 +63,7 @@ class JourneyminerError(Exception):
         if self.row is not None and f"row {self.row}" not in message:
             where.append(f"row {self.row}")
         if self.column and repr(self.column) not in f"{message} {self.expected}":
-            where.append(f"column {shorten(repr(self.column))}")
+            where.append(f"{self.column_label} {shorten(repr(self.column))}")
         text = f"{', '.join(where)}: {message}" if where else message
         # Say expected and found once: a value the message already shows is not repeated.
         said = []
@@ -140,6 +142,7 @@ class MappingError(InputError):
     """A source mapping or preset is wrong or unknown."""
 
     title: str = "Invalid source mapping"
+    column_label = "field"
 
 
 @dataclass

@@ -264,7 +264,7 @@ def _raise_on_failures(
         raise TimestampError(
             f"cannot read {values[bad]!r} as a timestamp"
             + (f" with format {fmt!r}" if fmt else "")
-            + f" ({int(failed.sum())} rows fail)",
+            + _rows_fail(int(failed.sum()), values.len()),
             file=file,
             column=column,
             row=row_offset + bad,
@@ -273,6 +273,10 @@ def _raise_on_failures(
             else "ISO-8601, a known date layout or an epoch number",
             found=repr(values[bad]),
         )
+
+
+def _rows_fail(failed: int, total: int) -> str:
+    return f"; {failed} of {total} rows fail" if failed > 1 else ""
 
 
 def _naive_value(values: pl.Series, row: int, fmt: str | None) -> datetime | None:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from journeyminer.miner.errors import MissingColumnError, SourceError, TimestampError, shorten
+from journeyminer.miner.errors import (
+    MappingError,
+    MissingColumnError,
+    SourceError,
+    TimestampError,
+    shorten,
+)
 
 
 def test_shorten_cuts_long_values_and_says_how_much_is_left() -> None:
@@ -39,3 +45,8 @@ def test_a_megabyte_value_renders_short_in_text_and_problem() -> None:
     assert "… (999800 more)" in str(error)
     body = error.problem()
     assert len(body["found"]) < 250 and len(body["column"]) < 250
+
+
+def test_a_mapping_error_names_its_field_not_a_column() -> None:
+    error = MappingError("unknown preset 'webb'", column="preset", expected="one of web, crm")
+    assert str(error) == "field 'preset': unknown preset 'webb' (expected one of web, crm)"
