@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import polars as pl
 
 from .._typing import Ambiguous
-from ..errors import TimestampError
+from ..errors import TimestampError, shorten
 
 EPOCH_FORMATS: tuple[str, ...] = ("epoch_s", "epoch_ms", "epoch_us", "epoch_ns")
 
@@ -198,12 +198,12 @@ def _parse_text(
     if not candidates:
         bad = int(text.is_not_null().arg_max() or 0)
         raise TimestampError(
-            f"cannot read {text[bad]!r} as a timestamp",
+            f"cannot read {shorten(repr(text[bad]))} as a timestamp",
             file=file,
             column=column,
             row=row_offset + bad,
             expected="ISO-8601 (2024-03-31T02:30:00+02:00), an epoch number, or pass a format such as '%d/%m/%Y %H:%M'",
-            found=repr(text[bad]),
+            found=shorten(repr(text[bad])),
         )
     out = _parse_with(text, candidates[0], timezone, ambiguous)
     if out.null_count() > text.null_count():
@@ -259,10 +259,10 @@ def _raise_on_failures(
                     column=column,
                     row=row_offset + bad,
                     expected=expected,
-                    found=repr(values[bad]),
+                    found=shorten(repr(values[bad])),
                 )
         raise TimestampError(
-            f"cannot read {values[bad]!r} as a timestamp"
+            f"cannot read {shorten(repr(values[bad]))} as a timestamp"
             + (f" with format {fmt!r}" if fmt else "")
             + _rows_fail(int(failed.sum()), values.len()),
             file=file,
@@ -271,7 +271,7 @@ def _raise_on_failures(
             expected=f"format {fmt!r}"
             if fmt
             else "ISO-8601, a known date layout or an epoch number",
-            found=repr(values[bad]),
+            found=shorten(repr(values[bad])),
         )
 
 

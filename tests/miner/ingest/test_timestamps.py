@@ -211,3 +211,11 @@ def test_count_ambiguous_counts_events_in_the_repeated_hour() -> None:
     )
     assert frame.select(count_ambiguous(pl.col("t"), AMS)).item() == 2
     assert frame.select(count_ambiguous(pl.col("t"), "UTC")).item() == 0
+
+
+def test_a_megabyte_value_that_is_no_timestamp_gives_a_short_message() -> None:
+    with pytest.raises(TimestampError) as info:
+        parse_timestamps(pl.Series(["2024-01-01", "x" * 1_000_000]), file="a.csv", column="t")
+    text = str(info.value)
+    assert len(text) < 400 and "… (999802 more) as a timestamp" in text
+    assert text.count("xxxxxxxxxx…") == 1  # the value is not repeated as "found"
