@@ -33,6 +33,7 @@ FAILURE_WORDS: tuple[str, ...] = (
     "overdue", "debt", "annul", "opzeg", "klacht", "afgewezen", "incasso", "verlopen",
 )  # fmt: skip
 MIN_GOAL_SHARE = 0.05  # an end this rare is no one's goal, whatever its name says
+MAX_ALTERNATIVES = 20  # a log with thousands of end activities: the frequent ones suffice
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class GoalChoice:
             "goals": list(self.goals),
             "chosen_by": self.chosen_by,
             "reason": self.reason,
-            "alternatives": self.ends.to_dicts(),
+            "alternatives": self.ends.head(MAX_ALTERNATIVES).to_dicts(),
         }
 
 
