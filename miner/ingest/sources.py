@@ -334,7 +334,7 @@ FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(SourceMapping))
 
 def _did_you_mean(word: str, names: Sequence[str]) -> str:
     close = difflib.get_close_matches(str(word), names, n=3, cutoff=0.5)
-    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def check_mapping_keys(data: Mapping[str, Any], *, file: str | None = None) -> None:

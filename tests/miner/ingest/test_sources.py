@@ -348,4 +348,4 @@ def test_a_megabyte_header_gives_a_short_message() -> None:
 def test_an_unknown_mapping_field_suggests_the_close_one() -> None:
     with pytest.raises(MappingError) as info:
         check_mapping_keys({"case_column": "x"})
-    assert "unknown mapping field 'case_column' (did you mean 'case'" in str(info.value)
+    assert "unknown mapping field 'case_column'; did you mean 'case'" in str(info.value)
