@@ -13,6 +13,8 @@ PresetName = Literal["web", "call_center", "crm"]
 SourceFormat = Literal["csv", "parquet", "jsonl", "xes", "ocel-json", "ocel-xml"]
 EpochUnit = Literal["epoch_s", "epoch_ms", "epoch_us", "epoch_ns"]
 OnMissing = Literal["error", "drop"]
+# What a local time that happens twice (the hour clocks go back) means.
+Ambiguous = Literal["earliest", "latest", "raise"]
 # discover
 View = Literal["frequency", "performance"]
 TimeMode = Literal["contained", "intersecting", "started", "completed", "trim"]
@@ -26,6 +28,7 @@ Language = Literal["en", "nl"]
 AnalysisKind = Literal["discover", "compare", "drift"]
 
 __all__ = [
+    "Ambiguous",
     "AnalysisKind",
     "ChannelMode",
     "EpochUnit",

@@ -21,6 +21,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# A header line of 1 MB must still give a message one can read: every value is cut here.
+# What we write ourselves (the expected form, lists of allowed names) may run a little longer.
+MAX_VALUE = 200
+MAX_EXPECTED = 400
+MAX_MESSAGE = 1000
+
+
+def shorten(text: str, limit: int = MAX_VALUE) -> str:
+    """`text` cut to `limit` characters, saying how many were left off."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more)"
+
 
 @dataclass
 class JourneyminerError(Exception):
@@ -36,23 +49,29 @@ class JourneyminerError(Exception):
 
     status: int = 500
     title: str = "Internal error"
+    # What `column` names in the text: a column of a file, or a field of a mapping or request.
+    column_label = "column"
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
 
     def __str__(self) -> str:
+        message = shorten(self.message, MAX_MESSAGE)
         where = []
-        if self.file and self.file not in self.message:
-            where.append(self.file)
-        if self.row is not None and f"row {self.row}" not in self.message:
+        if self.file and self.file not in message:
+            where.append(shorten(self.file))
+        if self.row is not None and f"row {self.row}" not in message:
             where.append(f"row {self.row}")
-        if self.column and repr(self.column) not in self.message:
-            where.append(f"column {self.column!r}")
-        text = f"{', '.join(where)}: {self.message}" if where else self.message
-        if self.expected is not None and "expected" not in text:
-            text += f" (expected {self.expected}"
-            text += f", found {self.found})" if self.found is not None else ")"
-        return text
+        if self.column and repr(self.column) not in f"{message} {self.expected}":
+            where.append(f"{self.column_label} {shorten(repr(self.column))}")
+        text = f"{', '.join(where)}: {message}" if where else message
+        # Say expected and found once: a value the message already shows is not repeated.
+        said = []
+        if self.expected is not None and self.expected not in text:
+            said.append(f"expected {shorten(self.expected, MAX_EXPECTED)}")
+        if self.found is not None and self.found not in text:
+            said.append(f"found {shorten(self.found)}")
+        return f"{text} ({', '.join(said)})" if said else text
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keep every field across pickling (process pools, job runners).
@@ -69,7 +88,8 @@ class JourneyminerError(Exception):
         for key in ("file", "row", "column", "expected", "found"):
             value = getattr(self, key)
             if value is not None:
-                body[key] = value
+                limit = MAX_EXPECTED if key == "expected" else MAX_VALUE
+                body[key] = shorten(value, limit) if isinstance(value, str) else value
         body.update(self.extra)
         return body
 
@@ -122,6 +142,7 @@ class MappingError(InputError):
     """A source mapping or preset is wrong or unknown."""
 
     title: str = "Invalid source mapping"
+    column_label = "field"
 
 
 @dataclass

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ._typing import Ambiguous
 from .errors import EmptySourceError, MissingColumnError, SourceError
 from .files import atomic_write_parquet
 from .ingest.timestamps import UTC, parse_timestamps
@@ -106,6 +107,7 @@ class EventLog:
         keep: list[str] | None = None,
         timestamp_format: str | None = None,
         timezone: str = UTC,
+        ambiguous: Ambiguous = "earliest",
         file: str | None = None,
         start_timestamp: str | None = None,
     ) -> EventLog:
@@ -121,6 +123,7 @@ class EventLog:
                 keep=keep,
                 timestamp_format=timestamp_format,
                 timezone=timezone,
+                ambiguous=ambiguous,
                 file=file,
                 start_timestamp=start_timestamp,
             )
@@ -221,6 +224,7 @@ def canonical_frame(
     keep: list[str] | None = None,
     timestamp_format: str | None = None,
     timezone: str = UTC,
+    ambiguous: Ambiguous = "earliest",
     file: str | None = None,
     start_timestamp: str | None = None,
 ) -> pl.DataFrame:
@@ -260,6 +264,7 @@ def canonical_frame(
         frame.get_column(timestamp),
         fmt=timestamp_format,
         timezone=timezone,
+        ambiguous=ambiguous,
         file=file,
         column=timestamp,
     )

@@ -9,7 +9,8 @@ may wrap it in an envelope of its own (kind, log id and version) but never resha
   the DFG by the filters' path coverage and minimum edge count; optionally summarise segments.
 - `compare_journeys`: filter, compare with a designed map, group hidden journeys, overlay the map.
 - `drift_between_periods`: filter, split the log at a moment, compare both periods with the map.
-- `draft_map_from_log`: draft a designed map from the journeys in a log.
+- `draft_map_from_log`: draft a designed map from the journeys in a log, saying which goal it
+  chose and why, and what share of the journeys it covers.
 
 Ingesting sources and appending to a stored log are `ingest.pipeline.ingest_sources` and the
 store's append, which share `ingest.stitch_ranges` for stitching (see README, "Where things live").
@@ -17,7 +18,7 @@ store's append, which share `ingest.stitch_ranges` for stitching (see README, "W
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # imported where used, so `mine` does not load the comparison
     from .compare.analysis import MapAnalysis
     from .compare.drift import Drift
     from .maps.designed import DesignedMap
+    from .maps.drafting import MapDraft
 
 Progress = Callable[[float, str], None]
 MAX_SEGMENTS = 200
@@ -189,12 +191,17 @@ def drift_between_periods(
 
 
 def draft_map_from_log(
-    log: EventLog, *, name: str = "Drafted map", phases: int | TemplateName = 5
-) -> DesignedMap:
-    """Draft a designed map (touchpoints, phases, flows, start, goal) from the journeys in `log`."""
-    from .maps.drafting import draft_map
+    log: EventLog,
+    *,
+    name: str = "Drafted map",
+    phases: int | TemplateName = 5,
+    goals: Sequence[str] = (),
+) -> MapDraft:
+    """Draft a designed map from the journeys in `log`: the map, how its goals were chosen
+    (the user's `goals`, else a guess with its reason and the alternatives) and its coverage."""
+    from .maps.drafting import draft_journey_map
 
-    return draft_map(log, name=name, phases=phases)
+    return draft_journey_map(log, name=name, phases=phases, goals=goals)
 
 
 __all__ = [

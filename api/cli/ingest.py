@@ -86,6 +86,12 @@ def _print_ingest(data: dict[str, Any]) -> None:
         f"channels: {', '.join(data['channels']) or '-'}"
     )
     out.print(f"from {data['start']} to {data['end']}")
+    for s in data["sources"]:
+        if s.get("ambiguous_times"):  # say so: the `ambiguous` rule decided where they lie
+            out.print(
+                f"{s['file']}: {s['ambiguous_times']:,} events at a local time the clocks "
+                "showed twice (placed by the mapping's ambiguous rule)"
+            )
     out.print(
         f"identity: {data['matched_ids']:,} ids matched, {data['unmatched_ids']:,} unmatched "
         f"({data['unmatched_events']:,} events)"

@@ -61,19 +61,54 @@ def draft(
         str, typer.Option(help="Number of phases, or five_phase / see_think_do_care.")
     ] = "5",
     source: SourceOptions = NOT_GIVEN,
+    goal: Annotated[
+        list[str] | None,
+        typer.Option(help="A goal touchpoint (repeatable); default: a guess that says why."),
+    ] = None,
     out_path: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the map here.")
     ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Draft a map from the journeys in a log, for a person to edit (check the goal!)."""
+    """Draft a map from the journeys in a log, for a person to edit: it says which goal it
+    chose and why (name yours with --goal), and what share of the journeys it covers."""
     with handle_errors():
         from ...miner.ingest.pipeline import open_log
         from ...miner.usecases import draft_map_from_log
 
         log = open_log(log_path, source.to_mapping())
         shape = int(phases) if phases.isdigit() else phases
-        drafted = draft_map_from_log(log, name=name, phases=shape)  # type: ignore[arg-type]
-        _emit(drafted.to_toml(), out_path)
+        drafted = draft_map_from_log(
+            log,
+            name=name,
+            phases=shape,  # type: ignore[arg-type]
+            goals=tuple(goal or ()),
+        )
+        if as_json:
+            text = drafted.map.to_toml()
+            if out_path is not None:
+                _emit(text, out_path)
+            print_json({"map": None if out_path else text, **drafted.to_dict()})
+            return
+        _emit(drafted.map.to_toml(), out_path)
+        _print_draft_notes(drafted.to_dict())
+
+
+def _print_draft_notes(notes: dict[str, Any]) -> None:
+    # On stderr: stdout stays the map's TOML, for a pipe or a redirect.
+    choice = notes["goal_choice"]
+    goals = ", ".join(choice["goals"])
+    if choice["chosen_by"] == "user":
+        err.print(f"goal: {goals} (named by you)", highlight=False)
+    else:
+        err.print(f"goal: {goals}, chosen because {choice['reason']}", highlight=False)
+        ends = ", ".join(f"{a['activity']} {a['share']:.0%}" for a in choice["alternatives"][:6])
+        err.print(f"journeys end at: {ends}; name the goal with --goal", highlight=False)
+    err.print(
+        f"the draft covers {notes['coverage']:.0%} of the journeys "
+        f"({notes['covered_journeys']:,} of {notes['journeys']:,} go from a start to a goal along it)",
+        highlight=False,
+    )
 
 
 @map_app.command("validate")

@@ -1,12 +1,15 @@
 """Map drafts: a designed map drafted from a stored log, for a person to check and edit.
 
-`POST /maps/draft {"log", "name"?, "phases"?}` reads the log, drafts touchpoints, phases and
-flows from the journeys (`miner.maps.drafting.draft_map`) and stores the draft as a new map
-(version 1) in TOML, so it can be compared, downloaded and replaced like any other map.
+`POST /maps/draft {"log", "name"?, "phases"?, "goals"?}` reads the log, drafts touchpoints,
+phases and flows from the journeys (`miner.usecases.draft_map_from_log`) and stores the draft
+as a new map (version 1) in TOML; the answer's `draft` says which goal was chosen and why (with
+the alternatives and their shares) and what share of the journeys the draft covers, so it can be compared, downloaded and replaced like any other map.
 Without a name it is "<log name> (draft)", numbered when that name is taken.
 """
 
 from __future__ import annotations
+
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +35,17 @@ class MapDraftCreate(BaseModel):
     log: str = Field(min_length=1, description="The id of a ready log.")
     name: str | None = Field(None, min_length=1, max_length=200, description="Default: derived.")
     phases: int = Field(5, ge=1, le=12, description="Touchpoints are cut into this many phases.")
+    goals: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Goal touchpoints; default: a guess, explained in the answer's `draft`.",
+    )
+
+
+class MapDraftPublic(MapPublic):
+    """The stored draft, with how its goals were chosen and what share of journeys it covers."""
+
+    draft: dict[str, Any]
 
 
 def _unused_name(store: Store, tenant: Tenant, name: str) -> str:
@@ -51,7 +65,7 @@ def _unused_name(store: Store, tenant: Tenant, name: str) -> str:
 )
 def draft_map_from_log(
     body: MapDraftCreate, tenant: TenantDep, store: StoreDep, response: Response
-) -> MapPublic:
+) -> MapDraftPublic:
     """Draft a map from the log's journeys (a sync route: it runs in a worker thread)."""
     from ...miner import usecases
 
@@ -64,7 +78,9 @@ def draft_map_from_log(
         )
     name = body.name or _unused_name(store, tenant, f"{info.name} (draft)")
     log = read_journeys(store, tenant, body.log)
-    drafted = usecases.draft_map_from_log(log, name=name, phases=body.phases)
-    stored = store.create_map(tenant, name, drafted.to_toml(), "toml")
+    drafted = usecases.draft_map_from_log(
+        log, name=name, phases=body.phases, goals=tuple(body.goals)
+    )
+    stored = store.create_map(tenant, name, drafted.map.to_toml(), "toml")
     response.headers["Location"] = f"/api/v1/maps/{stored.id}"
-    return MapPublic.of(stored)
+    return MapDraftPublic(**MapPublic.of(stored).model_dump(), draft=drafted.to_dict())

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from ..errors import FormatError
 from .raw_files import HEAD
 from .sources import CSV_DELIMITERS, SourceMapping
 
@@ -17,7 +18,10 @@ def sniff_delimiter(head: str, quote_char: str | None = '"') -> str:
     """The delimiter among , ; tab | that splits the first rows of `head` most consistently."""
     best, best_score = ",", (False, 1)
     for delimiter in CSV_DELIMITERS:
-        rows = parse_rows(head, delimiter, quote_char, limit=21)
+        try:
+            rows = parse_rows(head, delimiter, quote_char, limit=21)
+        except FormatError:  # split on the wrong delimiter a wide header is one huge field
+            continue
         if len(rows) > 1 and len(head) >= HEAD:
             rows = rows[:-1]  # the last row may be cut off by the head's end
         if not rows or len(rows[0]) < 2:
@@ -55,6 +59,13 @@ def parse_rows(text: str, delimiter: str, quote_char: str | None, limit: int) ->
             rows.append(fields)
             if len(rows) >= limit:
                 break
-    except csv.Error:
-        pass
+    except csv.Error as exc:
+        if "field limit" in str(exc):  # no column name or value is that long: say so
+            limit = csv.field_size_limit()
+            where = f"row {len(rows)}" if rows else "the header line"
+            raise FormatError(
+                f"{where} has a field longer than {limit:,} characters",
+                row=len(rows) or None,  # data rows count from 1, after the header
+                expected=f"fields of at most {limit:,} characters",
+            ) from None
     return rows or [[]]

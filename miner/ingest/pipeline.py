@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import MappingError
-from ..log import CASE, EventLog
+from ..log import CASE, TIMESTAMP, EventLog
 from .identities import load_identities
 from .lifecycle import LifecycleFold
 from .presets import source_mapping
@@ -21,6 +21,7 @@ from .readers import read_source
 from .sources import SourceMapping
 from .stitch import DEFAULT_GAP, StitchReport, stitch_sources
 from .stitch_ranges import BUCKET_EVENTS, Stitched, stitch_to_parquet
+from .timestamps import count_ambiguous
 
 KNOWN_PRESETS = ("web", "call_center", "crm")
 _ROW = "__ingest_row"  # input order of the events within their source, while stitching
@@ -116,6 +117,7 @@ def ingest_sources(
                 "file": source.path.name,
                 "events": frame.height,
                 "ids": frame.get_column("case_id").n_unique(),
+                "ambiguous_times": _ambiguous(frame.lazy(), source.mapping),
             }
         )
     if progress:
@@ -168,7 +170,14 @@ def ingest_to_file(
             part = Path(work) / f"source-{i}.parquet"
             rows, _ = write_source(source.path, source.mapping, part, row_column=_ROW)
             ids = pl.scan_parquet(part).select(pl.col(CASE).n_unique()).collect().item()
-            per_source.append({"file": source.path.name, "events": rows, "ids": int(ids)})
+            per_source.append(
+                {
+                    "file": source.path.name,
+                    "events": rows,
+                    "ids": int(ids),
+                    "ambiguous_times": _ambiguous(pl.scan_parquet(part), source.mapping),
+                }
+            )
             parts.append(part)
         if progress:
             progress("stitching", len(sources), total)
@@ -248,6 +257,13 @@ def stitch_parts(
         if warning is not None:
             report["warnings"] = [*report["warnings"], warning]
     return done, report
+
+
+def _ambiguous(events: pl.LazyFrame, mapping: SourceMapping) -> int:
+    """Events at a local time the zone's clocks show twice: the `ambiguous` rule placed them."""
+    if mapping.timezone == "UTC":
+        return 0
+    return int(events.select(count_ambiguous(pl.col(TIMESTAMP), mapping.timezone)).collect().item())
 
 
 def open_log(

@@ -78,7 +78,7 @@ def preset(name: str, **overrides: Any) -> SourceMapping:
     if name not in PRESETS:
         known = ", ".join(PRESETS)
         raise MappingError(
-            f"unknown preset {name!r}; known presets are {known}",
+            f"unknown preset {name!r}",
             column="preset",
             expected=f"one of {known}",
             found=repr(name),

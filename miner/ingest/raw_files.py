@@ -18,6 +18,7 @@ from .sources import NATIVE_ENCODINGS, SourceMapping
 
 CHUNK = 1 << 20
 HEAD = 1 << 16
+MAX_HEADER = 16 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -68,9 +69,24 @@ def ends_with(path: Path, marker: bytes) -> bool:
 
 
 def head_text(path: Path, skip_rows: int) -> str:
-    """The first 64 KiB of a plain file as text, without a BOM and `skip_rows` lines."""
+    """The first 64 KiB of a plain file as text, without a BOM and `skip_rows` lines; more
+    when the header line is longer, up to `MAX_HEADER` bytes (FormatError beyond)."""
     with open(path, "rb") as fh:
         head = fh.read(HEAD)
+        # A cut header would name too few columns (a wide export, or a 1 MB line): read on.
+        while head.count(b"\n") <= skip_rows and len(head) < MAX_HEADER:
+            more = fh.read(HEAD)
+            if not more:
+                break
+            head += more
+    if head.count(b"\n") <= skip_rows and len(head) >= MAX_HEADER:
+        raise FormatError(
+            f"the header line is longer than {MAX_HEADER >> 20} MiB",
+            file=path.name,
+            row=skip_rows + 1 if skip_rows else None,
+            expected="a header line of column names, then one row per line",
+            found=f"no line end in the first {len(head):,} bytes",
+        )
     text = head.decode("utf-8-sig", errors="replace")
     for _ in range(skip_rows):
         text = text.split("\n", 1)[1] if "\n" in text else ""

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from .._typing import SourceFormat
-from ..errors import EmptySourceError, FormatError, MissingColumnError, SourceError
+from ..errors import EmptySourceError, FormatError, MissingColumnError, SourceError, shorten
 from ..log import ACTIVITY, CASE, TIMESTAMP
 from .delimited import find_ragged_row, parse_rows, sniff_delimiter
 from .lifecycle import LifecycleFold
@@ -129,7 +129,7 @@ def _timestamps_in_scan(
     for name in dict.fromkeys((column, cols.start_timestamp)):
         if name is None or lazy.collect_schema().get(name) != pl.String:
             continue
-        value = text_to_utc(name, fmt, mapping.timezone)
+        value = text_to_utc(name, fmt, mapping.timezone, mapping.ambiguous)
         had_value = pl.col(name).is_not_null() & pl.col(name).str.contains(r"\S")
         failed = failed | (had_value & value.is_null())
         parsed.append(value.alias(name))
@@ -289,17 +289,21 @@ def _scan_csv(
         raise EmptySourceError(
             "the file has no header row", file=path.name, expected="a header and rows"
         )
-    delimiter = mapping.delimiter or sniff_delimiter(head, mapping.quote_char)
-    header = parse_rows(head, delimiter, mapping.quote_char, limit=1)[0]
+    try:
+        delimiter = mapping.delimiter or sniff_delimiter(head, mapping.quote_char)
+        header = parse_rows(head, delimiter, mapping.quote_char, limit=1)[0]
+    except FormatError as exc:
+        exc.file = exc.file or path.name
+        raise
     seen: dict[str, int] = {}
     for i, name in enumerate(header, start=1):
         if name in seen:
             raise FormatError(
-                f"duplicate column name {name!r} in the header (columns {seen[name]} and {i})",
+                f"duplicate column name {shorten(repr(name))} in the header"
+                f" (columns {seen[name]} and {i})",
                 file=path.name,
                 column=name,
                 expected="distinct column names",
-                found=f"{name!r} twice",
             )
         seen[name] = i
     cols = mapping.resolve(header, defaults=TABLE_COLUMNS, file=path.name)

@@ -13,14 +13,16 @@ The built-in presets, mapping files and the front doors' options become a mappin
 from __future__ import annotations
 
 import codecs
+import difflib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import polars as pl
 
-from .._typing import OnMissing
-from ..errors import EmptySourceError, MappingError, MissingColumnError, SourceError
+from .._typing import Ambiguous, OnMissing
+from ..errors import EmptySourceError, MappingError, MissingColumnError, SourceError, shorten
 from ..log import ACTIVITY, CANONICAL, CASE, CHANNEL, START, TIMESTAMP, canonical_frame
 from .timestamps import EPOCH_FORMATS, format_problem, timezone_problem
 
@@ -80,6 +82,7 @@ class SourceMapping:
     keep_if_present: tuple[str, ...] = ()
     timestamp_format: str | None = None
     timezone: str = "UTC"
+    ambiguous: Ambiguous = "earliest"
     rename: Mapping[str, str] = field(default_factory=dict)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -107,10 +110,16 @@ class SourceMapping:
             raise mapping_type_error(
                 "timezone", "a zone name such as 'Europe/Amsterdam'", self.timezone
             )
-        if timezone_problem(self.timezone) is not None:  # checked here, not in the job
-            raise _wrong_value(
-                "timezone", "an IANA zone such as 'Europe/Amsterdam', or UTC", self.timezone
+        problem = timezone_problem(self.timezone)
+        if problem is not None:  # checked here, before any job: every door builds a mapping
+            raise MappingError(
+                problem,
+                column="timezone",
+                expected="an IANA zone such as 'Europe/Amsterdam', or UTC",
+                found=repr(self.timezone),
             )
+        if self.ambiguous not in ("earliest", "latest", "raise"):
+            raise _wrong_value("ambiguous", "'earliest', 'latest' or 'raise'", self.ambiguous)
         if not isinstance(self.rename, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.rename.items()
         ):
@@ -235,21 +244,117 @@ def _wrong_value(key: str, expected: str, value: Any) -> MappingError:
     )
 
 
+# Words that make a header name look like a role's column (folded: lower case, letters only).
+_LOOKS_LIKE: dict[str, tuple[str, ...]] = {
+    "case": (
+        "case",
+        "customer",
+        "client",
+        "visitor",
+        "user",
+        "account",
+        "contact",
+        "caller",
+        "session",
+        "ticket",
+        "order",
+        "oid",
+        "klant",
+        "journey",
+        "id",
+    ),
+    "activity": (
+        "activity",
+        "conceptname",
+        "event",
+        "action",
+        "step",
+        "status",
+        "stage",
+        "task",
+        "page",
+        "touchpoint",
+        "reason",
+        "activiteit",
+        "state",
+    ),
+    "timestamp": (
+        "timestamp",
+        "time",
+        "date",
+        "datum",
+        "tijd",
+        "when",
+        "created",
+        "changed",
+        "updated",
+        "modified",
+        "start",
+        "ts",
+        "at",
+    ),
+    "channel": ("channel", "kanaal", "medium", "source", "origin"),
+}
+_FLAGS = {"case": "--case", "activity": "--activity", "timestamp": "--timestamp"}
+_MAX_LISTED = 30
+
+
+def _fold_name(name: str) -> str:
+    return "".join(c for c in name.casefold() if c.isalnum())
+
+
+def columns_like(role: str, columns: Sequence[str], *, limit: int = 5) -> list[str]:
+    """Header names that look like `role`'s column (case:concept:name, CaseID, Case ID, ...).
+
+    Whole-word matches first, then names that contain a role word; at most `limit`.
+    """
+    words = _LOOKS_LIKE.get(role, ())
+    scored: list[tuple[int, int, str]] = []
+    for i, name in enumerate(columns):
+        parts = [_fold_name(p) for p in re.split(r"[\s_:.\-/]+|(?<=[a-z])(?=[A-Z])", name)]
+        folded = _fold_name(name)
+        # Short words (id, ts, at) only count as whole parts: 'status' is no timestamp.
+        if any(w in parts for w in words):
+            scored.append((0, i, name))
+        elif any(len(w) > 3 and w in folded for w in words):
+            scored.append((1, i, name))
+    return [name for _, _, name in sorted(scored)[:limit]]
+
+
 def _missing(
     role: str, candidates: tuple[str, ...], columns: Sequence[str], file: str | None
 ) -> MissingColumnError:
-    wanted = ", ".join(repr(c) for c in candidates)
-    has = ", ".join(repr(c) for c in columns[:30]) or "no columns"
+    wanted = " or ".join(shorten(repr(c)) for c in candidates)
+    listed = [shorten(repr(c), 60) for c in columns[:_MAX_LISTED]]
+    more = len(columns) - _MAX_LISTED
+    has = ", ".join(listed) + (f" and {more} more" if more > 0 else "") or "no columns"
+    like = columns_like(role, columns)
+    hint = (
+        f"columns that look like one: {', '.join(shorten(repr(c), 60) for c in like)}; "
+        if like
+        else ""
+    )
+    if role in _FLAGS:
+        how = f'pass {_FLAGS[role]} COLUMN, or {role} = "COLUMN" in a mapping'
+    elif role == "channel":
+        how = 'set channel = "COLUMN" in the mapping, or channel_value for a fixed channel'
+    else:
+        how = "remove it from keep in the mapping, or fix its name"
     return MissingColumnError(
-        f"no {role} column: none of {wanted} is in the file; the file has {has}",
+        f"no {role} column: {hint}{how}",
         file=file,
         column=candidates[0],
-        expected=f"a column named {' or '.join(candidates)}",
-        found=has,
+        expected=f"a column named {wanted}",
+        found=f"the columns {has}",
     )
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(SourceMapping))
+
+
+def _did_you_mean(word: str, names: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(word), names, n=3, cutoff=0.5)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def check_mapping_keys(data: Mapping[str, Any], *, file: str | None = None) -> None:
@@ -257,11 +362,11 @@ def check_mapping_keys(data: Mapping[str, Any], *, file: str | None = None) -> N
         if key not in FIELD_NAMES:
             allowed = ", ".join(("preset", *FIELD_NAMES))
             raise MappingError(
-                f"unknown mapping field {key!r}; allowed fields are {allowed}",
+                f"unknown mapping field {shorten(repr(key))}{_did_you_mean(key, FIELD_NAMES)}",
                 file=file,
                 column=key,
-                expected=f"one of {allowed}",
-                found=repr(key),
+                expected=f"one of the allowed fields {allowed}",
+                found=shorten(repr(key)),
             )
 
 
@@ -285,6 +390,7 @@ def apply_mapping(
         keep=list(cols.keep),
         timestamp_format=mapping.timestamp_format,
         timezone=mapping.timezone,
+        ambiguous=mapping.ambiguous,
         file=file,
         start_timestamp=cols.start_timestamp,
     )

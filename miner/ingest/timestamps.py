@@ -8,9 +8,16 @@ chrono/strftime syntax. Naive times are read in the configured zone (default UTC
 
 from __future__ import annotations
 
+import difflib
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
 import polars as pl
 
-from ..errors import TimestampError
+from .._typing import Ambiguous
+from ..errors import TimestampError, shorten
 
 EPOCH_FORMATS: tuple[str, ...] = ("epoch_s", "epoch_ms", "epoch_us", "epoch_ns")
 
@@ -67,18 +74,24 @@ def parse_timestamps(
     file: str | None = None,
     column: str | None = None,
     row_offset: int = 1,
+    ambiguous: Ambiguous = "earliest",
 ) -> pl.Series:
     """Parse `values` into Datetime[us, UTC]; raise TimestampError naming the first bad row.
 
     `row_offset` is the row number of `values[0]` in the user's file (1 = first data row).
+    A naive time in the hour clocks go back takes the first or second of its two moments
+    (`ambiguous`), or fails ("raise"); one in the hour they skip always fails.
     """
+    problem = timezone_problem(timezone)
+    if problem is not None:  # the Python API's door: the mapping checks its own
+        raise TimestampError(problem, file=file, column=column, found=repr(timezone))
     name = values.name
     if values.len() == 0:
         return pl.Series(name, [], dtype=pl.Datetime("us", UTC))
     if isinstance(values.dtype, pl.Datetime):  # already a time: a format applies to text only
-        out = _to_utc(values, timezone)
+        out = _to_utc(values, timezone, ambiguous)
     elif values.dtype == pl.Date:
-        out = _to_utc(values.cast(pl.Datetime("us")), timezone)
+        out = _to_utc(values.cast(pl.Datetime("us")), timezone, ambiguous)
     elif fmt in EPOCH_FORMATS:
         out = _from_epoch(values, fmt[len("epoch_") :])
     elif values.dtype.is_numeric():
@@ -87,7 +100,7 @@ def parse_timestamps(
         text = values.cast(pl.String)
         if text.head(SAMPLE_SIZE).str.contains(r"^\s|\s$").any():
             text = text.str.strip_chars()  # only copy the column when padding is seen
-        out = _parse_text(text, fmt, timezone, file, column, row_offset)
+        out = _parse_text(text, fmt, timezone, file, column, row_offset, ambiguous)
     else:
         raise TimestampError(
             f"column holds {values.dtype}, which is not a timestamp",
@@ -96,16 +109,23 @@ def parse_timestamps(
             expected="text, a datetime or an epoch number",
             found=str(values.dtype),
         )
-    _raise_on_failures(values, out, fmt, file, column, row_offset)
+    _raise_on_failures(values, out, fmt, file, column, row_offset, timezone)
     return out.alias(name)
 
 
-def _to_utc(values: pl.Series, timezone: str) -> pl.Series:
+def _polars_ambiguous(ambiguous: Ambiguous) -> Literal["earliest", "latest", "null"]:
+    # "raise" becomes null here, so the failure is reported with its file, row and moment.
+    return "null" if ambiguous == "raise" else ambiguous
+
+
+def _to_utc(values: pl.Series, timezone: str, ambiguous: Ambiguous = "earliest") -> pl.Series:
     dtype = values.dtype
     assert isinstance(dtype, pl.Datetime)
     values = values.dt.cast_time_unit("us")
     if dtype.time_zone is None:
-        values = values.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+        values = values.dt.replace_time_zone(
+            timezone, ambiguous=_polars_ambiguous(ambiguous), non_existent="null"
+        )
     return values.dt.convert_time_zone(UTC)
 
 
@@ -133,7 +153,9 @@ def _epoch_expr(col: pl.Expr, unit: str) -> pl.Expr:
     return micros.cast(pl.Datetime("us")).dt.replace_time_zone(UTC)
 
 
-def _parse_with(text: pl.Series, fmt: str, timezone: str) -> pl.Series:
+def _parse_with(
+    text: pl.Series, fmt: str, timezone: str, ambiguous: Ambiguous = "earliest"
+) -> pl.Series:
     aware = "%z" in fmt or "%:z" in fmt or "%#z" in fmt
     if fmt.endswith("Z"):  # a literal Z means UTC, whatever zone naive times take
         parsed = text.str.to_datetime(fmt, strict=False, time_unit="us")
@@ -142,7 +164,7 @@ def _parse_with(text: pl.Series, fmt: str, timezone: str) -> pl.Series:
         return text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone=UTC)
     parsed = text.str.to_datetime(fmt, strict=False, time_unit="us")
     return parsed.dt.replace_time_zone(
-        timezone, ambiguous="earliest", non_existent="null"
+        timezone, ambiguous=_polars_ambiguous(ambiguous), non_existent="null"
     ).dt.convert_time_zone(UTC)
 
 
@@ -157,9 +179,10 @@ def _parse_text(
     file: str | None,
     column: str | None,
     row_offset: int,
+    ambiguous: Ambiguous = "earliest",
 ) -> pl.Series:
     if fmt is not None:
-        return _parse_with(text, fmt, timezone)
+        return _parse_with(text, fmt, timezone, ambiguous)
     sample = text.drop_nulls().filter(text.drop_nulls() != "").head(SAMPLE_SIZE)
     if sample.len() == 0:
         return pl.Series(text.name, [None] * text.len(), dtype=pl.Datetime("us", UTC))
@@ -175,20 +198,20 @@ def _parse_text(
     if not candidates:
         bad = int(text.is_not_null().arg_max() or 0)
         raise TimestampError(
-            f"cannot read {text[bad]!r} as a timestamp",
+            f"cannot read {shorten(repr(text[bad]))} as a timestamp",
             file=file,
             column=column,
             row=row_offset + bad,
             expected="ISO-8601 (2024-03-31T02:30:00+02:00), an epoch number, or pass a format such as '%d/%m/%Y %H:%M'",
-            found=repr(text[bad]),
+            found=shorten(repr(text[bad])),
         )
-    out = _parse_with(text, candidates[0], timezone)
+    out = _parse_with(text, candidates[0], timezone, ambiguous)
     if out.null_count() > text.null_count():
         # Mixed layouts in one column: fill the rows the first format missed with the others.
         for other in (*AWARE_FORMATS, *NAIVE_FORMATS):
             if other == candidates[0]:
                 continue
-            out = out.fill_null(_parse_with(text, other, timezone))
+            out = out.fill_null(_parse_with(text, other, timezone, ambiguous))
             if out.null_count() == text.null_count():
                 break
     return out
@@ -217,6 +240,7 @@ def _raise_on_failures(
     file: str | None,
     column: str | None,
     row_offset: int,
+    timezone: str = UTC,
 ) -> None:
     had_value = values.is_not_null()
     if values.dtype == pl.String:
@@ -224,18 +248,88 @@ def _raise_on_failures(
     failed = had_value & out.is_null()
     if failed.any():
         bad = int(failed.arg_max() or 0)
+        local = _naive_value(values, bad, fmt)
+        if local is not None and timezone != UTC:
+            dst = dst_problem(local, timezone)
+            if dst is not None:
+                message, expected = dst
+                raise TimestampError(
+                    message,
+                    file=file,
+                    column=column,
+                    row=row_offset + bad,
+                    expected=expected,
+                    found=shorten(repr(values[bad])),
+                )
         raise TimestampError(
-            f"cannot read {values[bad]!r} as a timestamp"
+            f"cannot read {shorten(repr(values[bad]))} as a timestamp"
             + (f" with format {fmt!r}" if fmt else "")
-            + f" ({int(failed.sum())} rows fail)",
+            + _rows_fail(int(failed.sum()), values.len()),
             file=file,
             column=column,
             row=row_offset + bad,
             expected=f"format {fmt!r}"
             if fmt
             else "ISO-8601, a known date layout or an epoch number",
-            found=repr(values[bad]),
+            found=shorten(repr(values[bad])),
         )
+
+
+def _rows_fail(failed: int, total: int) -> str:
+    return f"; {failed} of {total} rows fail" if failed > 1 else ""
+
+
+def _naive_value(values: pl.Series, row: int, fmt: str | None) -> datetime | None:
+    """The wall-clock time of `values[row]` when it reads as a naive time, else None."""
+    value = values[row]
+    if isinstance(value, datetime):
+        return value if value.tzinfo is None else None
+    if not isinstance(value, str):
+        return None
+    one = pl.Series([value.strip()])
+    for layout in (fmt,) if fmt is not None else NAIVE_FORMATS:
+        if layout in EPOCH_FORMATS or "%z" in layout or "%:z" in layout or layout.endswith("Z"):
+            continue
+        try:
+            parsed = one.str.to_datetime(layout, strict=False, time_unit="us")[0]
+        except pl.exceptions.PolarsError:
+            continue
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def dst_problem(local: datetime, timezone: str) -> tuple[str, str] | None:
+    """(message, expected) when wall-clock `local` is skipped or repeated in `timezone`."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    first = local.replace(tzinfo=zone, fold=0)
+    second = local.replace(tzinfo=zone, fold=1)
+    shift = (first.utcoffset() or timedelta()) - (second.utcoffset() or timedelta())
+    if shift == timedelta():
+        return None
+    clock = local.strftime("%H:%M" if local.second == 0 and local.microsecond == 0 else "%H:%M:%S")
+    day = local.strftime("%Y-%m-%d")
+    if shift < timedelta():  # fold 0 uses the offset from before a jump forward: a gap
+        return (
+            f"{clock} on {day} does not exist in {timezone}: clocks jumped forward",
+            "a local time outside the skipped hour, or a time with its UTC offset",
+        )
+    return (
+        f"{clock} on {day} happened twice in {timezone}: clocks went back",
+        "ambiguous = 'earliest' or 'latest' in the mapping to pick one of the two moments",
+    )
+
+
+def count_ambiguous(column: pl.Expr, timezone: str) -> pl.Expr:
+    """How many UTC times of `column` fall in an hour that `timezone`'s clocks show twice."""
+    if timezone == UTC or timezone_problem(timezone) is not None:
+        return pl.lit(0, dtype=pl.UInt32)
+    wall = column.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
+    twice = wall.dt.replace_time_zone(timezone, ambiguous="null", non_existent="null").is_null()
+    return (twice & column.is_not_null()).sum()
 
 
 def detect_text_format(sample: pl.Series) -> str | None:
@@ -256,7 +350,9 @@ def detect_text_format(sample: pl.Series) -> str | None:
     return None
 
 
-def text_to_utc(column: str, fmt: str, timezone: str = UTC) -> pl.Expr:
+def text_to_utc(
+    column: str, fmt: str, timezone: str = UTC, ambiguous: Ambiguous = "earliest"
+) -> pl.Expr:
     """An expression parsing text `column` with `fmt` (or an epoch unit) to Datetime[us, UTC].
 
     Values that do not parse become null; used inside lazy scans so the text column never
@@ -270,12 +366,17 @@ def text_to_utc(column: str, fmt: str, timezone: str = UTC) -> pl.Expr:
     if "%z" in fmt or "%:z" in fmt or "%#z" in fmt:
         return col.str.to_datetime(fmt, strict=False, time_unit="us", time_zone=UTC)
     naive = col.str.to_datetime(fmt, strict=False, time_unit="us")
-    local = naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+    local = naive.dt.replace_time_zone(
+        timezone, ambiguous=_polars_ambiguous(ambiguous), non_existent="null"
+    )
     return local.dt.convert_time_zone(UTC)
 
 
 def timezone_problem(timezone: str) -> str | None:
-    """Why polars cannot use `timezone` (an IANA name or a fixed offset), or None if it can."""
+    """Why polars cannot use `timezone` (an IANA name or a fixed offset), or None if it can.
+
+    The reason names the zone and the closest IANA names, if any.
+    """
     if timezone == UTC:
         # The default, and what the presets made at import use: no polars work at import
         # (its thread pool, once started, deadlocks a process forked after it).
@@ -283,8 +384,31 @@ def timezone_problem(timezone: str) -> str | None:
     try:
         pl.Series([0], dtype=pl.Datetime("us")).dt.replace_time_zone(timezone)
     except pl.exceptions.PolarsError:
-        return f"unknown time zone {timezone!r}"
+        close = close_timezones(timezone)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        return f"unknown time zone {timezone!r}{hint}"
     return None
+
+
+@cache
+def _zone_names() -> dict[str, str]:
+    return {name.casefold(): name for name in available_timezones()}
+
+
+def close_timezones(name: str, *, limit: int = 3) -> list[str]:
+    """IANA zone names close to `name` (case-insensitive), the closest first."""
+    names = _zone_names()
+    folded = name.casefold()
+    if folded in names:  # only the case differs: 'europe/amsterdam'
+        return [names[folded]]
+    # The part after the last '/' is what people misspell most ('Amsterdm'): match it alone too.
+    cities: dict[str, str] = {}
+    for key, zone in names.items():
+        cities.setdefault(key.rsplit("/", 1)[-1], zone)
+    found = difflib.get_close_matches(folded, list(names), n=limit, cutoff=0.6)
+    found += difflib.get_close_matches(folded.rsplit("/", 1)[-1], list(cities), n=limit, cutoff=0.7)
+    picked = [names.get(f) or cities[f] for f in found]
+    return list(dict.fromkeys(picked))[:limit]
 
 
 def format_problem(fmt: str) -> str | None:

@@ -2,21 +2,24 @@
 
 Templates are TOML files with comments in English and Dutch (`# en:` / `# nl:` lines, and
 `# nl: "..."` after a value to translate it); `map_template` keeps one language. A draft is
-for a person to edit: frequent activities ordered by their median position in the journeys,
-cut into phases of equal size, flows from the directly-follows graph.
+for a person to edit: frequent activities in an order the journeys do not contradict, cut
+into phases of nearly equal size, flows from the directly-follows graph and the frequent
+paths, goals named by the user or guessed with a reason (`goal_choice`).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 import unicodedata
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from .._typing import Language, TemplateName
@@ -24,6 +27,7 @@ from ..discover.discovery import discover_dfg
 from ..errors import InputError, MapValidationError
 from ..log import ACTIVITY, CASE, CHANNEL, TIMESTAMP, EventLog
 from .designed import DesignedMap, Phase, Touchpoint
+from .goal_choice import GoalChoice, choose_goals
 
 TEMPLATES: tuple[TemplateName, ...] = ("five_phase", "see_think_do_care")
 
@@ -91,24 +95,75 @@ def _template_phases(phases: int | TemplateName) -> list[Phase]:
 
 
 # -- drafting from a log ------------------------------------------------------------------
+@dataclass(frozen=True)
+class MapDraft:
+    """A drafted map, how its goals were chosen, and the journeys it covers (fit it)."""
+
+    map: DesignedMap
+    goals: GoalChoice
+    covered: int  # journeys whose path fits the draft (all touchpoints, start, flows, goal)
+    journeys: int
+
+    @property
+    def coverage(self) -> float:
+        """The share of the log's journeys that fit the draft."""
+        return self.covered / self.journeys if self.journeys else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the goal choice and the coverage (the map itself is its TOML)."""
+        return {
+            "goal_choice": self.goals.to_dict(),
+            "covered_journeys": self.covered,
+            "journeys": self.journeys,
+            "coverage": self.coverage,
+        }
+
+
 def draft_map(
     log: EventLog,
     *,
     name: str = "Drafted map",
     phases: int | TemplateName = 5,
+    goals: Sequence[str] = (),
     min_case_share: float = 0.02,
     min_flow_share: float = 0.05,
     min_start_share: float = 0.05,
 ) -> DesignedMap:
-    """Draft a map from the journeys in `log` for a person to edit (deterministic).
+    """Draft a map from the journeys in `log` for a person to edit (deterministic);
+    `draft_journey_map` says how, this gives the map alone."""
+    return draft_journey_map(
+        log,
+        name=name,
+        phases=phases,
+        goals=goals,
+        min_case_share=min_case_share,
+        min_flow_share=min_flow_share,
+        min_start_share=min_start_share,
+    ).map
 
-    Touchpoints: activities in at least `min_case_share` of the journeys, ordered by their
-    median (then mean) event number in the journeys and cut into `phases` of equal size.
-    Flows: directly-follows edges among those touchpoints (others removed from the log) with
-    at least `min_flow_share` of their source's outgoing transitions; no self-loops (rework).
-    Start: first activities of at least `min_start_share` of the journeys (at least one).
-    Goal: the most frequent last activity of the long journeys (the longest quarter): a guess
-    at success; check it. Channel: each activity's most frequent channel.
+
+def draft_journey_map(
+    log: EventLog,
+    *,
+    name: str = "Drafted map",
+    phases: int | TemplateName = 5,
+    goals: Sequence[str] = (),
+    min_case_share: float = 0.02,
+    min_flow_share: float = 0.05,
+    min_start_share: float = 0.05,
+) -> MapDraft:
+    """Draft a map from the journeys in `log`, with its goal choice and coverage.
+
+    Touchpoints: activities in at least `min_case_share` of the journeys (and the goals).
+    Phases: the touchpoints in an order no journey contradicts: touchpoints that follow each
+    other both ways share a phase, the rest are ordered along the directly-follows graph (ties
+    by median event number), then cut into at most `phases` phases of nearly equal size, so
+    comparing the draft with its own log shows no phase regression. Flows: directly-follows
+    edges among the touchpoints with at least `min_flow_share` of their source's outgoing
+    transitions, plus every edge of the frequent variants (`min_case_share`) that start at a
+    start and reach a goal, so those fit; no self-loops (rework). Start: first activities of
+    at least `min_start_share` of the journeys. Goals: `goals`, else a guess (`goal_choice`).
+    Channel: each activity's most frequent channel.
     """
     if log.n_events == 0:
         raise InputError("cannot draft a map from an empty log", expected="a log with events")
@@ -126,43 +181,142 @@ def draft_map(
         )
         .sort(["median", "mean", ACTIVITY])
     )
-    kept = stats.filter(pl.col("cases") >= min_case_share * n_cases)
+    choice = choose_goals(log, goals)
+    kept = stats.filter(
+        (pl.col("cases") >= min_case_share * n_cases) | pl.col(ACTIVITY).is_in(choice.goals)
+    )
     if kept.height == 0:
         kept = stats.sort(["cases", ACTIVITY], descending=[True, False]).head(1)
-    order = kept.get_column(ACTIVITY).to_list()
-    projected = EventLog(frame.filter(pl.col(ACTIVITY).is_in(order)), is_sorted=True)
+    by_position = kept.get_column(ACTIVITY).to_list()
+    projected = EventLog(frame.filter(pl.col(ACTIVITY).is_in(by_position)), is_sorted=True)
     dfg = discover_dfg(projected)
+    observed = dfg.edges.filter(pl.col("source") != pl.col("target"))
+    pairs = list(zip(observed["source"], observed["target"], strict=True))
+    groups = _ordered_groups(by_position, pairs)
     edges = (
-        dfg.edges.filter(pl.col("source") != pl.col("target"))
-        .with_columns((pl.col("count") / pl.col("count").sum().over("source")).alias("share"))
+        observed.with_columns(
+            (pl.col("count") / pl.col("count").sum().over("source")).alias("share")
+        )
         .filter(pl.col("share") >= min_flow_share)
         .sort(["source", "target"])
     )
-    flows = list(zip(edges["source"], edges["target"], strict=True))
+    flows = set(zip(edges["source"], edges["target"], strict=True))
     start = _frequent(dfg.start, min_start_share * projected.n_cases)
-    return _assemble(
-        name,
-        order,
-        _dominant_channels(frame),
-        flows,
-        start,
-        [_goal_of_long_journeys(projected)],
-        phases,
+    goal = [g for g in choice.goals if g in set(by_position)] or [choice.goals[0]]
+    paths = _variant_paths(log)
+    known = set(by_position)
+    for path, count in paths:
+        # The frequent paths the draft is made from fit it: their steps become flows.
+        if count >= min_case_share * n_cases and _could_fit(path, known, start, goal):
+            flows.update((a, b) for a, b in itertools.pairwise(path) if a != b)
+    drafted = _assemble(name, groups, _dominant_channels(frame), sorted(flows), start, goal, phases)
+    covered = sum(
+        count
+        for path, count in paths
+        if _could_fit(path, known, start, goal)
+        and all(a == b or (a, b) in flows for a, b in itertools.pairwise(path))
     )
+    return MapDraft(drafted, choice, covered, n_cases)
+
+
+def _variant_paths(log: EventLog) -> list[tuple[tuple[str, ...], int]]:
+    """Each distinct path of activities through a journey, with its number of journeys."""
+    paths = (
+        log.frame.group_by(CASE, maintain_order=True)
+        .agg(pl.col(ACTIVITY))
+        .group_by(ACTIVITY)
+        .len()
+        .sort(["len", ACTIVITY], descending=[True, False])
+    )
+    return [(tuple(p), int(n)) for p, n in paths.iter_rows()]
+
+
+def _could_fit(
+    path: Sequence[str], known: set[str], start: Sequence[str], goal: Sequence[str]
+) -> bool:
+    return path[0] in start and set(path) <= known and any(g in path for g in goal)
+
+
+def _ordered_groups(by_position: list[str], pairs: list[tuple[str, str]]) -> list[list[str]]:
+    """Touchpoints in groups no journey contradicts: each strongly connected component of the
+    directly-follows graph is one group, groups in topological order (ties: position)."""
+    rank = {a: i for i, a in enumerate(by_position)}
+    succ: dict[str, set[str]] = {a: set() for a in by_position}
+    for a, b in pairs:
+        succ[a].add(b)
+    component = _components(by_position, succ)
+    members: dict[int, list[str]] = {}
+    for a in by_position:
+        members.setdefault(component[a], []).append(a)
+    after: dict[int, set[int]] = {c: set() for c in members}
+    indegree = dict.fromkeys(members, 0)
+    for a, bs in succ.items():
+        for b in bs:
+            ca, cb = component[a], component[b]
+            if ca != cb and cb not in after[ca]:
+                after[ca].add(cb)
+                indegree[cb] += 1
+    ready = [(rank[members[c][0]], c) for c, n in indegree.items() if n == 0]
+    heapq.heapify(ready)
+    out: list[list[str]] = []
+    while ready:
+        _, c = heapq.heappop(ready)
+        out.append(members[c])
+        for d in after[c]:
+            indegree[d] -= 1
+            if indegree[d] == 0:
+                heapq.heappush(ready, (rank[members[d][0]], d))
+    return out
+
+
+def _components(nodes: list[str], succ: dict[str, set[str]]) -> dict[str, int]:
+    """Strongly connected components (Tarjan's, iterative: no recursion limit on big maps)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    component: dict[str, int] = {}
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(succ[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(succ[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                label = len(set(component.values()))
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component[member] = label
+                    if member == node:
+                        break
+    return component
 
 
 def _frequent(counts: pl.DataFrame, at_least: float) -> list[str]:
     # `counts` comes sorted by count desc, then activity: the first row is the most frequent.
     chosen = counts.filter(pl.col("count") >= at_least).get_column("activity").to_list()
     return chosen or counts.get_column("activity").head(1).to_list()
-
-
-def _goal_of_long_journeys(log: EventLog) -> str:
-    lengths = np.diff(log.encoded.offsets)
-    long = lengths >= np.quantile(lengths, 0.75)
-    last = log.encoded.act[log.encoded.offsets[1:][long] - 1]
-    counts = np.bincount(last, minlength=len(log.activities))
-    return log.activities[int(np.argmax(counts))]  # ties: the first name in sorted order
 
 
 def _dominant_channels(frame: pl.DataFrame) -> dict[str, str]:
@@ -178,24 +332,30 @@ def _dominant_channels(frame: pl.DataFrame) -> dict[str, str]:
 
 def _assemble(
     name: str,
-    order: Sequence[str],
+    groups: Sequence[Sequence[str]],
     channels: dict[str, str],
     flows: Sequence[tuple[str, str]],
     start: Sequence[str],
     goal: Sequence[str],
     phases: int | TemplateName,
 ) -> DesignedMap:
-    # Cut the ordered touchpoints into phases of (nearly) equal size; empty phases go.
+    # Cut the ordered groups into phases of (nearly) equal size, never splitting a group
+    # (its touchpoints follow each other both ways); empty phases go.
     template = _template_phases(phases)
-    chunks = np.array_split(np.arange(len(order)), min(len(template), len(order)))
-    used, touchpoints = [], []
-    for phase, chunk in zip(template, chunks, strict=False):
-        used.append(phase)
-        touchpoints += [Touchpoint(order[i], phase.id, channels.get(order[i])) for i in chunk]
+    total = sum(len(g) for g in groups)
+    n = min(len(template), len(groups))
+    used: dict[str, Phase] = {}
+    touchpoints = []
+    before = 0
+    for group in groups:
+        phase = template[min(n - 1, before * n // total)]
+        used[phase.id] = phase
+        touchpoints += [Touchpoint(a, phase.id, channels.get(a)) for a in group]
+        before += len(group)
     return DesignedMap(
         name=name,
         version="draft",
-        phases=tuple(used),
+        phases=tuple(used.values()),
         touchpoints=tuple(touchpoints),
         start=tuple(start),
         goal=tuple(goal),

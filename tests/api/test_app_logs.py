@@ -183,10 +183,14 @@ def test_a_source_that_does_not_read_fails_its_job_and_log_with_the_file_name(
     [
         ({"gap": "99999999999999999d"}, WEB, "gap '99999999999999999d' is too long"),  # was 500
         ({"gap": "soon"}, WEB, "bad gap 'soon'"),
-        ({"timezone": "Mars/Olympus"}, WEB, "'timezone' has an invalid value 'Mars/Olympus'"),
+        ({"timezone": "Mars/Olympus"}, WEB, "unknown time zone 'Mars/Olympus'"),
         ({"mapping": 'timestamp_format = "%Q"'}, WEB, "'timestamp_format' has an invalid"),
         ({"preset": "web"}, b"visitor_id,event_name\nck1,x\n", "no timestamp column"),
-        ({"mapping": 'case = "who"'}, WEB, "no case column: none of 'who'"),
+        (
+            {"mapping": 'case = "who"'},
+            WEB,
+            "no case column: columns that look like one: 'visitor_id'",
+        ),
     ],
     ids=["gap-overflow", "gap-text", "timezone", "format", "missing-column", "mapped-column"],
 )
@@ -311,3 +315,26 @@ def test_a_log_made_by_a_batch_job_refuses_appends_over_http(api: Api) -> None:
     files = [("files", ("web.csv", (SAMPLE / "web.csv").read_bytes(), "text/csv"))]
     body = assert_problem(api.client.post(f"{API}/logs/{info.id}/events", files=files), 409)
     assert "journeyminer run" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("form", "found"),
+    [
+        ({"timezone": "UTC+99"}, "unknown time zone 'UTC+99'; did you mean UTC?"),
+        (
+            {"mapping": 'preset = "web"\ntimezone = "Europe/Amsterdm"'},
+            "did you mean Europe/Amsterdam",
+        ),
+        ({"mapping": 'preset = "web"\nambiguous = "first"'}, "'ambiguous' has an invalid value"),
+    ],
+    ids=["offset-zone", "misspelt-zone", "ambiguous-rule"],
+)
+def test_a_bad_zone_or_ambiguous_rule_is_a_422_before_any_job(
+    api: Api, form: dict[str, str], found: str
+) -> None:
+    files = [("files", ("web.csv", WEB, "text/csv"))]
+    data = {"preset": "web", **form} if "mapping" not in form else form
+    body = assert_problem(api.client.post(f"{API}/logs", files=files, data=data), 422)
+    assert found in body["detail"]
+    tenant = api.store.get_tenant_by_name("acme")
+    assert api.store.list_jobs(tenant) == [] and api.store.list_logs(tenant) == []

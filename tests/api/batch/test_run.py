@@ -310,3 +310,15 @@ def test_the_shipped_example_job_is_valid(tmp_path: Path) -> None:
     assert [b["file"] for b in report.batches] == ["web.csv", "call_center.csv", "crm.csv"]
     assert {b["status"] for b in report.batches} == {"would_add"}
     assert not (tmp_path / "ws").exists()
+
+
+def test_a_job_file_with_an_unknown_zone_is_exit_2_before_anything_runs(tmp_path: Path) -> None:
+    job = tmp_path / "job.toml"
+    job.write_text(
+        'name = "n"\nworkspace = "ws"\nlog = "l"\n[[sources]]\npath = "x-*.csv"\n'
+        'preset = "web"\ntimezone = "Mars/Olympus"\n'
+    )
+    result = runner.invoke(app, ["run", str(job)])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "unknown time zone 'Mars/Olympus'" in result.stderr
+    assert not (tmp_path / "ws").exists()

@@ -83,3 +83,34 @@ def test_validate_takes_its_limits_from_the_environment() -> None:
     result = runner.invoke(app, ["map", "validate", str(small), "--json"], env=env)
     assert result.exit_code == EXIT_BAD_INPUT
     assert json.loads(result.stdout)["limit"] == "max_map_nodes"
+
+
+def test_draft_says_its_goal_and_coverage_and_takes_named_goals(tmp_path: Path) -> None:
+    path = tmp_path / "fines.csv"
+    rows = ["case_id,activity,timestamp"]
+    paths = [
+        (["Create Fine", "Send Fine", "Send for Credit Collection"], 5),
+        (["Create Fine", "Payment"], 4),
+        (["Create Fine", "Send Fine"], 1),
+    ]
+    n = 0
+    for steps, times in paths:
+        for _ in range(times):
+            rows += [f"c{n},{a},2024-01-01T0{i}:00:00Z" for i, a in enumerate(steps)]
+            n += 1
+    path.write_text("\n".join(rows) + "\n")
+    result = run("map", "draft", str(path), "--phases", "3")
+    assert result.exit_code == 0, result.output
+    assert 'goal = ["Payment"]' in result.stdout
+    assert "goal: Payment, chosen because its name reads as success" in result.stderr
+    assert "journeys end at: Send for Credit Collection 50%, Payment 40%, Send Fine 10%" in (
+        result.stderr.replace("\n", " ")
+    )
+    assert "the draft covers 40% of the journeys" in result.stderr.replace("\n", " ")
+    named = run("map", "draft", str(path), "--goal", "Send for Credit Collection", "--json")
+    data = json.loads(named.stdout)
+    assert 'goal = ["Send for Credit Collection"]' in data["map"]
+    assert data["goal_choice"]["chosen_by"] == "user" and data["coverage"] == 0.5
+    bad = run("map", "draft", str(path), "--goal", "Paid")
+    assert bad.exit_code == EXIT_BAD_INPUT
+    assert "goal 'Paid' is not a touchpoint of the log" in bad.stderr

@@ -496,3 +496,26 @@ def test_no_raw_library_exception_escapes(tmp_path: Path) -> None:
     for path in bad:
         with pytest.raises(JourneyminerError):
             read_source(path, MAPPING)
+
+
+def test_a_duplicate_megabyte_column_name_gives_a_short_message(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    name = "x" * 1_000_000
+    path.write_text(f"case_id,activity,timestamp,{name},{name}\nc,a,2024-01-01,1,2\n")
+    with pytest.raises(FormatError) as info:
+        read_source(path)
+    assert str(info.value) == (
+        "dup.csv: the header line has a field longer than 131,072 characters"
+        " (expected fields of at most 131,072 characters)"
+    )
+
+
+def test_a_header_line_longer_than_the_head_is_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    names = [f"attribute_{i:06d}" for i in range(8_000)]  # 144 KB of column names
+    path.write_text(",".join(["case_id", "activity", "timestamp", *names, names[5]]) + "\n")
+    with pytest.raises(FormatError) as info:
+        read_source(path)
+    assert str(info.value).startswith(
+        "wide.csv: duplicate column name 'attribute_000005' in the header"
+    )

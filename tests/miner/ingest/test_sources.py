@@ -16,7 +16,7 @@ from journeyminer.miner.errors import (
 )
 from journeyminer.miner.ingest.presets import PRESETS, load_mapping, mapping_from_dict, preset
 from journeyminer.miner.ingest.readers import read_source
-from journeyminer.miner.ingest.sources import SourceMapping
+from journeyminer.miner.ingest.sources import SourceMapping, check_mapping_keys
 
 PRESET_COLUMNS = {
     "web": {
@@ -298,3 +298,54 @@ def test_preset_reads_the_generator_layouts(tmp_path: Path) -> None:
     assert {"csat", "agent_id", "queue", "duration_s"} <= set(c.columns)
     r = read_source(crm, preset("crm"))
     assert r.get_column("timestamp").dt.epoch("ms").to_list() == [1711880102123]
+
+
+# -- missing columns show the way ----------------------------------------------------------
+def test_a_missing_case_column_names_the_columns_that_look_like_one_and_the_flag() -> None:
+    header = ["case:concept:name", "concept:name", "time:timestamp", "Case ID", "customer", "x"]
+    with pytest.raises(MissingColumnError) as info:
+        SourceMapping().resolve(header, file="log.csv")
+    text = str(info.value)
+    assert text.startswith(
+        "log.csv: no case column: columns that look like one: 'case:concept:name', 'Case ID',"
+        " 'customer'; pass --case COLUMN, or case = \"COLUMN\" in a mapping"
+    )
+    assert text.count("'concept:name'") == 1  # the file's columns are listed once
+    assert "(expected a column named 'case_id', found the columns 'case:concept:name'," in text
+
+
+@pytest.mark.parametrize(
+    ("header", "role", "like"),
+    [
+        (["CaseID", "Activity", "Time"], "case", "'CaseID'"),
+        (["case_id", "Activity", "Time"], "activity", "'Activity'"),
+        (
+            ["case_id", "activity", "Complete Timestamp", "status"],
+            "timestamp",
+            "'Complete Timestamp'",
+        ),
+    ],
+)
+def test_each_missing_role_names_its_look_alikes_and_its_flag(
+    header: list[str], role: str, like: str
+) -> None:
+    with pytest.raises(MissingColumnError) as info:
+        SourceMapping().resolve(header, file="log.csv")
+    assert f"no {role} column: columns that look like one: {like}; pass --{role} COLUMN" in str(
+        info.value
+    )
+    assert "'status'" not in str(info.value).split(";")[0]  # status is no timestamp
+
+
+def test_a_megabyte_header_gives_a_short_message() -> None:
+    header = ["x" * 1_000_000, "activity", "timestamp"]
+    with pytest.raises(MissingColumnError) as info:
+        SourceMapping().resolve(header, file="big.csv")
+    assert len(str(info.value)) < 600
+    assert len(str(info.value.problem())) < 1_500
+
+
+def test_an_unknown_mapping_field_suggests_the_close_one() -> None:
+    with pytest.raises(MappingError) as info:
+        check_mapping_keys({"case_column": "x"})
+    assert "unknown mapping field 'case_column'; did you mean 'case'" in str(info.value)

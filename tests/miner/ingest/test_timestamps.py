@@ -9,8 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from journeyminer.miner._typing import Ambiguous
 from journeyminer.miner.errors import TimestampError
-from journeyminer.miner.ingest.timestamps import parse_timestamps
+from journeyminer.miner.ingest.timestamps import (
+    close_timezones,
+    count_ambiguous,
+    parse_timestamps,
+    timezone_problem,
+)
 
 
 def parsed(values: list, **kw) -> list[datetime | None]:
@@ -128,3 +134,88 @@ def test_a_detected_layout_parses_inside_a_lazy_scan_like_on_a_series() -> None:
         detect_text_format(pl.Series("t", ["2024-01-01T10:00:00+02:00", "2024-01-01 10:00"]))
         is None
     )
+
+
+# -- time zones and daylight saving (Europe/Amsterdam: 2017-03-26 02:00 -> 03:00, 2017-10-29
+# 03:00 -> 02:00) ------------------------------------------------------------------------
+AMS = "Europe/Amsterdam"
+
+
+def _utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "fragment"),
+    [
+        ("Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+        ("UTC+99", "unknown time zone 'UTC+99'; did you mean UTC?"),
+        ("europe/amsterdm", "unknown time zone 'europe/amsterdm'; did you mean Europe/Amsterdam"),
+    ],
+)
+def test_an_unknown_zone_is_named_with_close_names(zone: str, fragment: str) -> None:
+    assert fragment in (timezone_problem(zone) or "")
+    with pytest.raises(TimestampError) as info:  # also with offsets in the times
+        parse_timestamps(pl.Series(["2017-03-26T01:00:00+01:00"]), timezone=zone, column="t")
+    assert fragment in str(info.value)
+
+
+def test_close_timezones_fixes_case_and_spelling() -> None:
+    assert close_timezones("europe/amsterdam") == ["Europe/Amsterdam"]
+    assert close_timezones("Europe/Amsterdm")[0] == "Europe/Amsterdam"
+    assert close_timezones("Mars/Olympus") == []
+
+
+@pytest.mark.parametrize(
+    "values", [["2017-03-26 02:30:00"], ["2017-03-26 01:00", "2017-03-26 02:30"]]
+)
+def test_a_time_in_the_spring_forward_gap_gets_its_own_message(values: list[str]) -> None:
+    with pytest.raises(TimestampError) as info:
+        parse_timestamps(pl.Series(values), timezone=AMS, file="calls.csv", column="start")
+    text = str(info.value)
+    assert text.startswith(
+        f"calls.csv, row {len(values)}, column 'start': 02:30 on 2017-03-26 does not exist in"
+        " Europe/Amsterdam: clocks jumped forward"
+    )
+    assert "cannot read" not in text
+
+
+def test_a_naive_datetime_column_in_the_gap_gets_the_same_message() -> None:
+    values = pl.Series([datetime(2017, 3, 26, 2, 30)])
+    with pytest.raises(TimestampError, match="02:30 on 2017-03-26 does not exist in Europe/Am"):
+        parse_timestamps(values, timezone=AMS)
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [("earliest", _utc(2017, 10, 29, 0, 30)), ("latest", _utc(2017, 10, 29, 1, 30))],
+)
+def test_a_fall_back_time_follows_the_ambiguous_rule(rule: Ambiguous, expected: datetime) -> None:
+    out = parse_timestamps(pl.Series(["2017-10-29 02:30:00"]), timezone=AMS, ambiguous=rule)
+    assert out.to_list() == [expected]
+
+
+def test_ambiguous_raise_names_the_row_and_the_rule_to_pick() -> None:
+    values = pl.Series(["2017-10-29 01:30:00", "2017-10-29 02:30:00"])
+    with pytest.raises(TimestampError) as info:
+        parse_timestamps(values, timezone=AMS, ambiguous="raise", file="c.csv", column="t")
+    assert str(info.value).startswith(
+        "c.csv, row 2, column 't': 02:30 on 2017-10-29 happened twice in Europe/Amsterdam:"
+        " clocks went back (expected ambiguous = 'earliest' or 'latest'"
+    )
+
+
+def test_count_ambiguous_counts_events_in_the_repeated_hour() -> None:
+    frame = pl.DataFrame(
+        {"t": [_utc(2017, 10, 28, 23, 30), _utc(2017, 10, 29, 0, 30), _utc(2017, 10, 29, 1, 30)]}
+    )
+    assert frame.select(count_ambiguous(pl.col("t"), AMS)).item() == 2
+    assert frame.select(count_ambiguous(pl.col("t"), "UTC")).item() == 0
+
+
+def test_a_megabyte_value_that_is_no_timestamp_gives_a_short_message() -> None:
+    with pytest.raises(TimestampError) as info:
+        parse_timestamps(pl.Series(["2024-01-01", "x" * 1_000_000]), file="a.csv", column="t")
+    text = str(info.value)
+    assert len(text) < 400 and "… (999802 more) as a timestamp" in text
+    assert text.count("xxxxxxxxxx…") == 1  # the value is not repeated as "found"
