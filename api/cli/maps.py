@@ -172,7 +172,7 @@ def import_model(
 ) -> None:
     """Turn a BPMN model or a Petri net into a designed map (needs the pm4py extra)."""
     with handle_errors():
-        from ...miner.maps.drafting import map_from_bpmn, map_from_petri_net
+        from ...miner.maps.model_import import map_from_bpmn, map_from_petri_net
 
         reader = map_from_bpmn if model_path.suffix.lower() == ".bpmn" else map_from_petri_net
         _emit(reader(model_path, name=name).to_toml(), out_path)

@@ -26,14 +26,8 @@ from journeyminer.miner.maps.designed import (
     load_map,
     parse_map,
 )
-from journeyminer.miner.maps.drafting import (
-    TEMPLATES,
-    draft_map,
-    map_from_bpmn,
-    map_from_petri_net,
-    map_template,
-    phase_synonym,
-)
+from journeyminer.miner.maps.drafting import TEMPLATES, draft_map, map_template, phase_synonym
+from journeyminer.miner.maps.model_import import map_from_bpmn, map_from_petri_net
 from journeyminer.miner.synthetic import scenario
 from tests.conftest import dev_dependency
 
