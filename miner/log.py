@@ -21,7 +21,8 @@ import polars as pl
 from ._typing import Ambiguous
 from .errors import EmptySourceError, MissingColumnError, SourceError
 from .files import atomic_write_parquet
-from .ingest.timestamps import UTC, parse_timestamps
+from .ingest.timestamps import parse_timestamps
+from .ingest.zones import UTC
 
 CASE = "case_id"
 ACTIVITY = "activity"

@@ -21,7 +21,7 @@ from .readers import read_source
 from .sources import SourceMapping
 from .stitch import DEFAULT_GAP, StitchReport, stitch_sources
 from .stitch_ranges import BUCKET_EVENTS, Stitched, stitch_to_parquet
-from .timestamps import count_ambiguous
+from .zones import count_ambiguous
 
 KNOWN_PRESETS = ("web", "call_center", "crm")
 _ROW = "__ingest_row"  # input order of the events within their source, while stitching

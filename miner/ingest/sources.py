@@ -24,7 +24,8 @@ import polars as pl
 from .._typing import Ambiguous, OnMissing
 from ..errors import EmptySourceError, MappingError, MissingColumnError, SourceError, shorten
 from ..log import ACTIVITY, CANONICAL, CASE, CHANNEL, START, TIMESTAMP, canonical_frame
-from .timestamps import EPOCH_FORMATS, format_problem, timezone_problem
+from .timestamps import EPOCH_FORMATS, format_problem
+from .zones import timezone_problem
 
 CSV_DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 # Decoded by polars directly; any other Python codec name is transcoded to UTF-8 in chunks.

@@ -11,12 +11,8 @@ from hypothesis import strategies as st
 
 from journeyminer.miner._typing import Ambiguous
 from journeyminer.miner.errors import TimestampError
-from journeyminer.miner.ingest.timestamps import (
-    close_timezones,
-    count_ambiguous,
-    parse_timestamps,
-    timezone_problem,
-)
+from journeyminer.miner.ingest.timestamps import parse_timestamps
+from journeyminer.miner.ingest.zones import close_timezones, count_ambiguous, timezone_problem
 
 
 def parsed(values: list, **kw) -> list[datetime | None]:
