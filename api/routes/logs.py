@@ -42,10 +42,12 @@ from ...miner.errors import (
     JourneyminerError,
     MappingError,
 )
+from ...miner.ingest.limits import DEFAULT_LIMITS, SourceLimits
 from ...miner.ingest.readers import EXTENSIONS
 from ..deps import RunnerDep, SettingsDep, StoreDep, TenantDep
 from ..jobs import JobContext, uploads_folder
 from ..schemas import DfgRead, JobPublic, LogList, LogPublic, VariantsRead
+from ..settings import Settings
 from ..store import Store, new_id
 from ..store.stitching import (
     STITCH_FORMAT,
@@ -54,8 +56,8 @@ from ..store.stitching import (
     restitches,
     table_change,
 )
-from ..uploads import Upload, receive_upload, unsupported
-from . import problem_responses
+from ..uploads import Upload, UploadLimits, receive_upload, unsupported
+from . import check_name, problem_responses
 
 router = APIRouter(prefix="/logs", tags=["logs"])
 
@@ -154,6 +156,7 @@ class IngestPlan:
     gap: timedelta | None
     goals: tuple[str, ...]
     stored: dict[str, Any]
+    limits: SourceLimits = DEFAULT_LIMITS
 
 
 def _one(upload: Upload, name: str) -> str | None:
@@ -189,7 +192,9 @@ def _mapping_data(upload: Upload) -> dict[str, Any] | None:
     return data
 
 
-def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestPlan:
+def plan_ingest(
+    upload: Upload, stored: dict[str, Any] | None = None, limits: SourceLimits = DEFAULT_LIMITS
+) -> IngestPlan:
     """Check the form and decide each file's mapping; errors here answer 422 at once."""
     from ...miner.ingest.pipeline import KNOWN_PRESETS
     from ...miner.ingest.presets import mapping_from_dict
@@ -234,7 +239,7 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
         if timezone is not None:
             how["timezone"] = timezone
         # Fail now, not in the job: the mapping's fields, then the columns it names.
-        check_columns(f.path, mapping_from_dict(how, file=f.name))
+        check_columns(f.path, mapping_from_dict(how, file=f.name), limits)
         sources.append((f.path, how, f.name, f.sha256))
         known[f.name] = how
     identity_files, customer_files = upload.files_of("identities"), upload.files_of("customers")
@@ -259,6 +264,7 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
             "identities": (stored or {}).get("identities"),
             "customers": (stored or {}).get("customers"),
         },
+        limits=limits,
     )
 
 
@@ -286,6 +292,7 @@ def run_ingest(ctx: JobContext, plan: IngestPlan, log_id: str, *, append: bool) 
             identities=table,
             customers=c_table,
             progress=ctx.stage_reporter(0.0, 0.9),
+            limits=plan.limits,
         )
         if version is None and not append:
             raise EmptySourceError("the upload holds no events", column="files")
@@ -304,13 +311,18 @@ def run_ingest(ctx: JobContext, plan: IngestPlan, log_id: str, *, append: bool) 
 
 
 # -- routes -------------------------------------------------------------------------------
-async def _receive(request: Request, store: Store, max_bytes: int) -> Upload:
+async def _receive(request: Request, store: Store, settings: Settings) -> Upload:
     return await receive_upload(
         request,
         uploads_folder(store) / new_id("upl"),
-        max_bytes=max_bytes,
+        max_bytes=settings.max_upload_bytes,
         file_fields=FILE_FIELDS,
         text_fields=TEXT_FIELDS,
+        limits=UploadLimits(
+            max_files=settings.max_upload_files,
+            max_fields=settings.max_form_fields,
+            max_file_name_chars=settings.max_file_name_chars,
+        ),
     )
 
 
@@ -330,13 +342,14 @@ async def create_log(
 ) -> JobPublic:
     """Stream the files to the workspace, check the form, and queue the ingest."""
     runner.check_room()
-    upload = await _receive(request, store, settings.max_upload_bytes)
+    upload = await _receive(request, store, settings)
     log_id: str | None = None
     try:
-        plan = await run_in_threadpool(plan_ingest, upload)
+        plan = await run_in_threadpool(plan_ingest, upload, None, settings.source_limits)
         name = _one(upload, "name") or (
-            f"{upload.files_of('files')[0].name.split('.')[0]}-{secrets.token_hex(3)}"
+            f"{upload.files_of('files')[0].name.split('.')[0][:100]}-{secrets.token_hex(3)}"
         )
+        check_name(name, settings.max_name_chars, "log")
         info = await run_in_threadpool(
             lambda: store.create_log(tenant, name, None, mapping=plan.stored)
         )
@@ -395,9 +408,9 @@ async def append_events(
             title="Conflict",
         )
     runner.check_room()
-    upload = await _receive(request, store, settings.max_upload_bytes)
+    upload = await _receive(request, store, settings)
     try:
-        plan = await run_in_threadpool(plan_ingest, upload, info.mapping)
+        plan = await run_in_threadpool(plan_ingest, upload, info.mapping, settings.source_limits)
         job = await run_in_threadpool(
             lambda: runner.submit(
                 tenant.id,

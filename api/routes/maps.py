@@ -18,7 +18,7 @@ from ...miner.errors import MapValidationError
 from ...miner.maps.limits import MapLimits
 from ..deps import SettingsDep, StoreDep, TenantDep
 from ..schemas import MAX_VERSION, MapCreate, MapList, MapPublic, MapUpdate
-from . import problem_responses
+from . import check_name, problem_responses
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
@@ -65,6 +65,7 @@ def create_map(
     body: MapCreate, tenant: TenantDep, store: StoreDep, settings: SettingsDep, response: Response
 ) -> MapPublic:
     """Check and store the map as version 1."""
+    check_name(body.name, settings.max_name_chars, "map")
     check_map(body.text, body.format, body.name, settings.map_limits)
     info = store.create_map(tenant, body.name, body.text, body.format)
     response.headers["Location"] = f"/api/v1/maps/{info.id}"

@@ -12,8 +12,9 @@ from typing import Any
 import polars as pl
 
 from ..errors import MappingError
-from ..log import CASE, EventLog
+from ..log import ACTIVITY, CASE, EventLog
 from .identities import load_identities
+from .limits import DEFAULT_LIMITS, SourceLimits, check_activities
 from .presets import source_mapping
 from .readers import read_source
 from .sources import SourceMapping
@@ -135,6 +136,7 @@ def ingest_to_file(
     gap: timedelta | None = DEFAULT_GAP,
     goals: Sequence[str] = (),
     progress: Callable[[str, int, int], None] | None = None,
+    limits: SourceLimits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Read, map and stitch `sources` into the canonical log at `dest` (Parquet, atomically),
     with the engine the service uses: each source streamed to a part, customers stitched a
@@ -157,10 +159,13 @@ def ingest_to_file(
             if progress:
                 progress(f"reading {source.path.name}", i, total)
             part = Path(work) / f"source-{i}.parquet"
-            rows, _ = write_source(source.path, source.mapping, part, row_column=_ROW)
+            rows, _ = write_source(
+                source.path, source.mapping, part, row_column=_ROW, limits=limits
+            )
             ids = pl.scan_parquet(part).select(pl.col(CASE).n_unique()).collect().item()
             per_source.append({"file": source.path.name, "events": rows, "ids": int(ids)})
             parts.append(part)
+        check_activities(distinct_activities(parts), limits, file=None)
         if progress:
             progress("stitching", len(sources), total)
         done = stitch_to_parquet(
@@ -189,6 +194,14 @@ def ingest_to_file(
     if progress:
         progress("done", total, total)
     return data
+
+
+def distinct_activities(parts: Sequence[Path]) -> int:
+    """How many distinct activities the Parquet files `parts` hold together (one column read)."""
+    if not parts:
+        return 0
+    frames = [pl.scan_parquet(p).select(ACTIVITY) for p in parts]
+    return int(pl.concat(frames).select(pl.col(ACTIVITY).n_unique()).collect().item())
 
 
 def open_log(path: str | Path, mapping: SourceMapping | None = None) -> EventLog:

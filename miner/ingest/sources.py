@@ -22,6 +22,7 @@ import polars as pl
 from .._typing import OnMissing
 from ..errors import EmptySourceError, MappingError, MissingColumnError, SourceError
 from ..log import ACTIVITY, CANONICAL, CASE, CHANNEL, TIMESTAMP, canonical_frame
+from .limits import DEFAULT_LIMITS, SourceLimits, check_frame_activities, check_values
 from .timestamps import EPOCH_FORMATS, format_problem, timezone_problem
 
 CSV_DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
@@ -247,9 +248,18 @@ def check_mapping_keys(data: Mapping[str, Any], *, file: str | None = None) -> N
 
 # -- from raw columns to canonical events ----------------------------------------------
 def apply_mapping(
-    raw: pl.DataFrame, cols: ResolvedColumns, mapping: SourceMapping, *, file: str | None = None
+    raw: pl.DataFrame,
+    cols: ResolvedColumns,
+    mapping: SourceMapping,
+    *,
+    file: str | None = None,
+    limits: SourceLimits = DEFAULT_LIMITS,
+    row_column: str | None = None,
 ) -> pl.DataFrame:
-    """Canonical events from the raw mapped columns: types, channel, renames and filters."""
+    """Canonical events from the raw mapped columns: types, channel, renames and filters.
+
+    Text values and distinct activities are bounded by `limits`; errors name the row
+    `row_column` + 1 when given (a batch of a file), else the frame's row number."""
     frame = canonical_frame(
         raw,
         case=cols.case,
@@ -270,9 +280,17 @@ def apply_mapping(
             .otherwise(pl.col(CHANNEL))
             .alias(CHANNEL)
         )
+    # Before any row is dropped, so that the frame's row numbers are the file's.
+    check_values(frame, limits, file=file, row_column=row_column)
     frame = _missing_values(frame, cols, mapping, file)
     if mapping.rename:
         frame = frame.with_columns(pl.col(ACTIVITY).replace(dict(mapping.rename)))
+        check_values(
+            frame.select(ACTIVITY, *([row_column] if row_column else [])),
+            limits,
+            file=file,
+            row_column=row_column,
+        )
     if mapping.lifecycle:
         if "lifecycle" not in frame.columns:
             raise MappingError(
@@ -285,6 +303,7 @@ def apply_mapping(
         frame = frame.filter(pl.col(ACTIVITY).is_in(list(mapping.include)))
     if mapping.exclude:
         frame = frame.filter(~pl.col(ACTIVITY).is_in(list(mapping.exclude)))
+    check_frame_activities(frame, limits, file)
     if frame.height == 0:
         raise EmptySourceError(
             "no events are left after the include/exclude/lifecycle filters", file=file
