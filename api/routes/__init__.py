@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from ..problems import PROBLEM_JSON, PROBLEM_SCHEMA
 from ..uploads import over_limit
@@ -42,6 +42,15 @@ def check_name(name: str, max_chars: int, what: str) -> None:
             found=f"{len(name):,} characters",
             column="name",
         )
+
+
+def forget_deleted(request: Request, tenant_id: str, log_id: str | None = None) -> None:
+    """Drop what the app's caches hold of deleted data: a log's quick reads, deleted results."""
+    if log_id is not None:
+        request.app.state.quick_cache.forget(tenant_id, log_id)
+    bodies = getattr(request.app.state, "result_bodies", None)
+    if bodies is not None:
+        bodies.prune()
 
 
 def build_api_router() -> APIRouter:

@@ -46,6 +46,7 @@ from ...miner.ingest.limits import DEFAULT_LIMITS, SourceLimits
 from ...miner.ingest.readers import EXTENSIONS
 from ..deps import RunnerDep, SettingsDep, StoreDep, TenantDep
 from ..jobs import JobContext, uploads_folder
+from ..memory import release_memory
 from ..schemas import DfgRead, JobPublic, LogList, LogPublic, VariantsRead
 from ..settings import Settings
 from ..store import Store, new_id
@@ -57,7 +58,7 @@ from ..store.stitching import (
     table_change,
 )
 from ..uploads import Upload, UploadLimits, receive_upload, unsupported
-from . import check_name, problem_responses
+from . import check_name, forget_deleted, problem_responses
 
 router = APIRouter(prefix="/logs", tags=["logs"])
 
@@ -67,6 +68,9 @@ MAPPING_SUFFIXES = (".toml", ".json")
 TEXT_FIELDS = frozenset({"preset", "mapping", "gap", "goal", "timezone", "name"})
 DEFAULT_GAP = "30d"
 QUICK_CACHE_SIZE = 128
+#: Rows (variants, edges, nodes) the quick-read cache holds in all: a list of 10,000 variants
+#: is about 7 MB of Python objects, so a count of answers alone does not bound its memory.
+QUICK_CACHE_ROWS = 100_000
 
 
 def _suffix_check(suffixes: tuple[str, ...], what: str) -> Any:
@@ -442,20 +446,23 @@ async def get_log(log_id: str, tenant: TenantDep, store: StoreDep) -> LogPublic:
 @router.delete(
     "/{log_id}", status_code=204, summary="Delete a log", responses=problem_responses(404)
 )
-def delete_log(log_id: str, tenant: TenantDep, store: StoreDep) -> Response:
+async def delete_log(log_id: str, request: Request, tenant: TenantDep, store: StoreDep) -> Response:
     """Delete the log, its parts, its results and the jobs and analyses that name it
     (unfinished ones are cancelled, saying why)."""
-    store.delete_log(tenant, log_id)
+    await run_in_threadpool(store.delete_log, tenant, log_id)
+    forget_deleted(request, tenant.id, log_id)
     return Response(status_code=204)
 
 
 # -- quick reads --------------------------------------------------------------------------
 class QuickCache:
-    """A small LRU of quick-read answers keyed by (tenant, log, version, read, parameters)."""
+    """A small LRU of quick-read answers keyed by (tenant, log, version, read, parameters),
+    at most `size` answers and `max_rows` rows (variants, edges, nodes) in all."""
 
-    def __init__(self, size: int = QUICK_CACHE_SIZE) -> None:
-        """An empty cache of at most `size` answers."""
+    def __init__(self, size: int = QUICK_CACHE_SIZE, max_rows: int = QUICK_CACHE_ROWS) -> None:
+        """An empty cache of at most `size` answers and `max_rows` rows."""
         self.size, self._data, self._lock = size, OrderedDict[Hashable, Any](), Lock()
+        self.max_rows, self._rows = max_rows, 0
 
     def get(self, key: Hashable) -> Any:
         """The cached answer or None."""
@@ -468,10 +475,28 @@ class QuickCache:
     def put(self, key: Hashable, value: Any) -> None:
         """Remember an answer, forgetting the least recently used beyond `size`."""
         with self._lock:
+            if key in self._data:
+                self._rows -= _rows(self._data[key])
             self._data[key] = value
             self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+            self._rows += _rows(value)
+            while len(self._data) > self.size or (self._rows > self.max_rows and self._data):
+                self._rows -= _rows(self._data.popitem(last=False)[1])
+
+    def forget(self, tenant_id: str, log_id: str) -> None:
+        """Drop every answer about one log (it was deleted)."""
+        with self._lock:
+            for key in [
+                k for k in self._data if isinstance(k, tuple) and k[:2] == (tenant_id, log_id)
+            ]:
+                self._rows -= _rows(self._data.pop(key))
+
+
+def _rows(value: Any) -> int:
+    """The rows of a quick answer: what its memory grows with."""
+    if not isinstance(value, dict):
+        return 1
+    return 1 + sum(len(value.get(k) or ()) for k in ("variants", "edges", "nodes"))
 
 
 def get_quick_cache(request: Request) -> QuickCache:
@@ -515,9 +540,10 @@ def _quick(
     if what == "dfg":
         data = discover_graph(log, filters=filters).to_dict()
     else:
-        variants = list_variants(log, filters=filters).to_dict()
-        variants["variants"] = variants["variants"][:extra]
-        data = variants
+        # Only the variants listed become Python objects (all of them: 7 MB per 10,000).
+        data = list_variants(log, filters=filters).to_dict(limit=extra)
+    del log
+    release_memory()  # the whole log was read: give its pages back
     cache.put(key, data)
     return info.version, data
 
