@@ -32,7 +32,13 @@ from ..errors import (
 )
 from ..log import ACTIVITY, CASE, TIMESTAMP
 from .delimited import find_ragged_row, parse_rows, sniff_delimiter
-from .limits import DEFAULT_LIMITS, SourceLimits, check_columns_count, check_header
+from .limits import (
+    DEFAULT_LIMITS,
+    SourceLimits,
+    check_columns_count,
+    check_frame_activities,
+    check_header,
+)
 from .ocel import read_ocel
 from .raw_files import HEAD, check_file, head_bytes, head_text, needs_copy, plain_copy
 from .sources import ResolvedColumns, SourceMapping, apply_mapping
@@ -106,7 +112,9 @@ def read_source(
                     raw = lazy.collect(engine="streaming")
                 except Exception as exc2:
                     raise _format_error(exc2, readable, path, mapping, fmt, delimiter) from None
-    return apply_mapping(raw, cols, mapping, file=path.name, limits=limits)
+    frame = apply_mapping(raw, cols, mapping, file=path.name, limits=limits)
+    check_frame_activities(frame, limits, path.name)
+    return frame
 
 
 PARSE_FAILED = "__timestamp_failed"

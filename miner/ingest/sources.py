@@ -22,7 +22,7 @@ import polars as pl
 from .._typing import OnMissing
 from ..errors import EmptySourceError, MappingError, MissingColumnError, SourceError
 from ..log import ACTIVITY, CANONICAL, CASE, CHANNEL, TIMESTAMP, canonical_frame
-from .limits import DEFAULT_LIMITS, SourceLimits, check_frame_activities, check_values
+from .limits import DEFAULT_LIMITS, SourceLimits, check_values
 from .timestamps import EPOCH_FORMATS, format_problem, timezone_problem
 
 CSV_DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
@@ -258,7 +258,7 @@ def apply_mapping(
 ) -> pl.DataFrame:
     """Canonical events from the raw mapped columns: types, channel, renames and filters.
 
-    Text values and distinct activities are bounded by `limits`; errors name the row
+    Text values are bounded by `limits` (activities: by the file's reader); errors name the row
     `row_column` + 1 when given (a batch of a file), else the frame's row number."""
     frame = canonical_frame(
         raw,
@@ -303,7 +303,6 @@ def apply_mapping(
         frame = frame.filter(pl.col(ACTIVITY).is_in(list(mapping.include)))
     if mapping.exclude:
         frame = frame.filter(~pl.col(ACTIVITY).is_in(list(mapping.exclude)))
-    check_frame_activities(frame, limits, file)
     if frame.height == 0:
         raise EmptySourceError(
             "no events are left after the include/exclude/lifecycle filters", file=file
