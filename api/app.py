@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from journeyminer import __version__
 
+from .body_limit import BodyLimit
 from .headers import ResponseHeaders
 from .hot_reads import HotReads
 from .jobs import JobRunner
@@ -218,6 +219,7 @@ def create_app(
     app.state.hot_reads = settings.hot_reads
     app.state.private_roots = private_roots(settings.workspace)
     install_problem_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes)
     app.add_middleware(HotReads)  # inside RequestContext: request ids and access log for all
     app.add_middleware(ResponseHeaders)  # outside HotReads: its answers get them too
     app.add_middleware(RequestContext)

@@ -91,6 +91,17 @@ class BodyCache:
             body.gzipped, media_type=media_type, headers={**common, "content-encoding": "gzip"}
         )
 
+    def prune(self) -> int:
+        """Forget the bodies of files that were deleted (a log's or map's results); how many.
+
+        Call it on the event loop, as `get`: the cache is not shared with other threads.
+        """
+        gone = [path for path in self._data if not path.exists()]
+        for path in gone:
+            dropped = self._data.pop(path)
+            self._size -= len(dropped.data) + len(dropped.gzipped or b"")
+        return len(gone)
+
     def _keep(self, path: Path, body: CachedBody, size: int) -> CachedBody:
         kept = self._data.setdefault(path, body)
         if kept is body:

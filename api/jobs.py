@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..miner.errors import InternalError, JourneyminerError
+from .memory import release_memory
 from .store import JobInfo, Store
 from .uploads import scrub_paths
 
@@ -222,6 +223,7 @@ class JobRunner:
             if cleanup is not None:
                 with suppress(Exception):
                     cleanup()
+            release_memory()  # the job's frames are gone: give their pages back
 
     def _fail(self, tenant_id: str, job_id: str, problem: dict[str, Any]) -> None:
         with suppress(JourneyminerError):

@@ -202,7 +202,7 @@ class MapCreate(Model):
         json_schema_extra={"examples": [{"name": "webshop", "format": "toml", "text": _MAP_TEXT}]},
     )
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, description="At most `JOURNEYMINER_MAX_NAME_CHARS`.")
     format: MapFormat = "toml"
     text: str = Field(min_length=1, max_length=1_000_000)
 

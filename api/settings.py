@@ -12,6 +12,13 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ..miner.ingest.limits import (
+    MAX_ACTIVITIES,
+    MAX_COLUMNS,
+    MAX_HEADER_BYTES,
+    MAX_VALUE_BYTES,
+    SourceLimits,
+)
 from ..miner.maps.limits import MAX_MAP_BYTES, MAX_MAP_DEPTH, MAX_MAP_NODES, MapLimits
 
 GIB = 1024**3
@@ -80,6 +87,54 @@ class Settings(BaseSettings):
         gt=0,
         description="Most values (keys, items, scalars) in one map file; YAML aliases are refused.",
     )
+
+    max_upload_files: int = Field(
+        default=100, ge=1, description="Most file parts in one upload or append (413 above it)."
+    )
+    max_form_fields: int = Field(
+        default=1_000, ge=1, description="Most text fields in one upload (413 above it)."
+    )
+    max_file_name_chars: int = Field(
+        default=255, ge=1, description="Longest accepted name of an uploaded file (422)."
+    )
+    max_name_chars: int = Field(
+        default=200, ge=1, description="Longest log or map name (422 above it)."
+    )
+    max_json_bytes: int = Field(
+        default=8 * 1024**2,
+        ge=1024,
+        description="Largest JSON request body (maps, analyses; 413 above it).",
+    )
+    max_value_bytes: int = Field(
+        default=MAX_VALUE_BYTES,
+        ge=1,
+        description="Longest value (UTF-8 bytes) of one field in a source: case, activity, "
+        "channel, attribute (422 above it).",
+    )
+    max_header_bytes: int = Field(
+        default=MAX_HEADER_BYTES,
+        ge=1,
+        le=MAX_HEADER_BYTES,
+        description="Longest header line of a CSV source (the head it is read from: 64 KiB).",
+    )
+    max_columns: int = Field(
+        default=MAX_COLUMNS, ge=3, description="Most columns in one source (422 above it)."
+    )
+    max_activities: int = Field(
+        default=MAX_ACTIVITIES,
+        ge=1,
+        description="Most distinct activities in one source and in one log (422 above it).",
+    )
+
+    @property
+    def source_limits(self) -> SourceLimits:
+        """The source limits as the miner's `SourceLimits`."""
+        return SourceLimits(
+            max_value_bytes=self.max_value_bytes,
+            max_header_bytes=self.max_header_bytes,
+            max_columns=self.max_columns,
+            max_activities=self.max_activities,
+        )
 
     @property
     def map_limits(self) -> MapLimits:

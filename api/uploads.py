@@ -27,6 +27,8 @@ from .store.files import PRIVATE_FILE, private_dir
 
 FLUSH_BYTES = 1 << 20
 MAX_FIELD_BYTES = 1 << 20
+#: A part's headers (Content-Disposition, Content-Type) are a few hundred bytes; held in memory.
+MAX_PART_HEADER_BYTES = 16 << 10
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
 
 #: Checks a file part before its data is read: (field, file name) -> raise to refuse it.
@@ -76,6 +78,30 @@ def too_large(limit: int) -> InputError:
     )
 
 
+@dataclass(frozen=True)
+class UploadLimits:
+    """How many parts an upload may hold and how long a file name may be."""
+
+    max_files: int = 100
+    max_fields: int = 1_000
+    max_file_name_chars: int = 255
+
+
+def over_limit(
+    limit: str, message: str, *, maximum: int, found: str, status: int = 422, **where: Any
+) -> InputError:
+    """A problem (413 or 422) naming the setting that bounds the request (`limit`, `max`)."""
+    return InputError(
+        f"{message} ({limit})",
+        status=status,
+        title="Payload too large" if status == 413 else "Invalid input",
+        expected=f"at most {maximum:,}",
+        found=found,
+        extra={"limit": limit, "max": maximum},
+        **where,
+    )
+
+
 def unsupported(message: str, *, expected: str, found: str, file: str | None = None) -> InputError:
     """The 415 problem for a media or file type the endpoint does not take."""
     return InputError(
@@ -102,8 +128,10 @@ async def receive_upload(
     max_bytes: int,
     file_fields: Mapping[str, FileCheck],
     text_fields: frozenset[str],
+    limits: UploadLimits = UploadLimits(),
 ) -> Upload:
-    """Stream a multipart body into `folder`; 413 past `max_bytes`, 415/422 for bad parts."""
+    """Stream a multipart body into `folder`; 413 past `max_bytes` or `limits`' counts,
+    415/422 for bad parts."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -116,7 +144,7 @@ async def receive_upload(
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise too_large(max_bytes)
     upload = Upload(folder)
-    reader = _PartReader(upload, file_fields, text_fields)
+    reader = _PartReader(upload, file_fields, text_fields, limits)
     parser = MultipartParser(boundary, reader.callbacks())
     await anyio.to_thread.run_sync(private_dir, folder)
     received = 0
@@ -155,9 +183,14 @@ class _PartReader:
     """Turns python-multipart's callbacks into files and fields, with async file writes."""
 
     def __init__(
-        self, upload: Upload, file_fields: Mapping[str, FileCheck], text_fields: frozenset[str]
+        self,
+        upload: Upload,
+        file_fields: Mapping[str, FileCheck],
+        text_fields: frozenset[str],
+        limits: UploadLimits,
     ) -> None:
         self.upload, self.file_fields, self.text_fields = upload, file_fields, text_fields
+        self.limits, self.n_fields, self.header_bytes = limits, 0, 0
         self.events: list[tuple[str, bytes]] = []
         self.header_field = self.header_value = b""
         self.headers: dict[bytes, bytes] = {}
@@ -187,11 +220,15 @@ class _PartReader:
         for kind, data in events:
             if kind == "begin":
                 self.headers, self.header_field, self.header_value = {}, b"", b""
-                self.buffer, self.buffered, self.size = [], 0, 0
-            elif kind == "hfield":
-                self.header_field += data
-            elif kind == "hvalue":
-                self.header_value += data
+                self.buffer, self.buffered, self.size, self.header_bytes = [], 0, 0, 0
+            elif kind in ("hfield", "hvalue"):
+                self.header_bytes += len(data)
+                if self.header_bytes > MAX_PART_HEADER_BYTES:
+                    raise too_large(MAX_PART_HEADER_BYTES)
+                if kind == "hfield":
+                    self.header_field += data
+                else:
+                    self.header_value += data
             elif kind == "hend":
                 self.headers[self.header_field.lower()] = self.header_value
                 self.header_field = self.header_value = b""
@@ -211,6 +248,7 @@ class _PartReader:
             check = self.file_fields.get(self.name)
             if check is None:
                 raise _unknown_field(self.name, [*self.file_fields], "file")
+            self._check_file_part(self.file_name)
             name = safe_name(self.file_name)
             check(self.name, name)
             index = len(self.upload.files)
@@ -227,6 +265,37 @@ class _PartReader:
             self.open_file = await anyio.to_thread.run_sync(open_part)
         elif self.name not in self.text_fields:
             raise _unknown_field(self.name, sorted(self.text_fields), "text")
+        else:
+            self.n_fields += 1
+            if self.n_fields > self.limits.max_fields:
+                raise over_limit(
+                    "max_form_fields",
+                    f"the upload has more than {self.limits.max_fields:,} text fields",
+                    maximum=self.limits.max_fields,
+                    found=f"{self.n_fields:,} or more",
+                    status=413,
+                )
+
+    def _check_file_part(self, raw_name: str) -> None:
+        """Before any of its data is stored: one file more than allowed, or a name too long."""
+        limits = self.limits
+        if len(self.upload.files) >= limits.max_files:
+            raise over_limit(
+                "max_upload_files",
+                f"the upload has more than {limits.max_files:,} files",
+                maximum=limits.max_files,
+                found=f"{len(self.upload.files) + 1:,} or more",
+                status=413,
+            )
+        if len(raw_name) > limits.max_file_name_chars:
+            raise over_limit(
+                "max_file_name_chars",
+                f"a file name in field {self.name!r} is {len(raw_name):,} characters long,"
+                f" more than the limit of {limits.max_file_name_chars:,}",
+                maximum=limits.max_file_name_chars,
+                found=f"{len(raw_name):,} characters",
+                column=self.name,
+            )
 
     async def _data(self, data: bytes) -> None:
         self.size += len(data)

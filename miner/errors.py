@@ -6,7 +6,8 @@ JourneyminerError                 root; `.problem()` gives an RFC 9457 body
 │   │   ├── EmptySourceError      the file has no rows
 │   │   ├── MissingColumnError    a mapped column is not in the file
 │   │   ├── TimestampError        a timestamp does not parse (first bad row shown)
-│   │   └── FormatError           malformed CSV/JSON/TOML/XES/OCEL
+│   │   ├── FormatError           malformed CSV/JSON/TOML/XES/OCEL
+│   │   └── SourceLimitError      a value, header, column count or activity count over a limit
 │   ├── MappingError              a source mapping or preset is wrong or unknown
 │   ├── IdentityError             the identity table conflicts with itself
 │   ├── ConflictError             a name is taken, or a log has no events yet (HTTP 409)
@@ -135,6 +136,13 @@ class FormatError(SourceError):
     """The file is not valid in its format (CSV, JSON, TOML, XES, OCEL)."""
 
     title: str = "Malformed file"
+
+
+@dataclass
+class SourceLimitError(SourceError):
+    """A source over a length or count limit; `extra["limit"]` names it."""
+
+    title: str = "Source over a limit"
 
 
 @dataclass

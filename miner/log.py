@@ -273,6 +273,15 @@ def canonical_frame(
         channel_expr = pl.col(channel).cast(pl.String)
     else:
         channel_expr = pl.lit(channel_value, dtype=pl.String)
+    for role, col in (("case", case), ("activity", activity), ("channel", channel)):
+        if col is not None and frame.schema[col].is_nested():  # a list or struct has no text
+            raise SourceError(
+                f"the {role} column {col!r} holds {frame.schema[col]} values, not text",
+                file=file,
+                column=col,
+                expected="text or numbers",
+                found=str(frame.schema[col]),
+            )
     reserved = [k for k in keep if k in CANONICAL]
     if reserved:
         raise MissingColumnError(

@@ -15,11 +15,11 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...miner.errors import InputError
-from ..deps import StoreDep, TenantDep
+from ..deps import SettingsDep, StoreDep, TenantDep
 from ..schemas import MapPublic
 from ..store import Store, Tenant
 from ..store.stitching import read_journeys
-from . import problem_responses
+from . import check_name, problem_responses
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
@@ -33,7 +33,9 @@ class MapDraftCreate(BaseModel):
     )
 
     log: str = Field(min_length=1, description="The id of a ready log.")
-    name: str | None = Field(None, min_length=1, max_length=200, description="Default: derived.")
+    name: str | None = Field(
+        None, min_length=1, description="Default: derived. At most `JOURNEYMINER_MAX_NAME_CHARS`."
+    )
     phases: int = Field(5, ge=1, le=12, description="Touchpoints are cut into this many phases.")
     goals: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
         default_factory=list,
@@ -64,11 +66,17 @@ def _unused_name(store: Store, tenant: Tenant, name: str) -> str:
     responses=problem_responses(404, 409, 422),
 )
 def draft_map_from_log(
-    body: MapDraftCreate, tenant: TenantDep, store: StoreDep, response: Response
+    body: MapDraftCreate,
+    tenant: TenantDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> MapDraftPublic:
     """Draft a map from the log's journeys (a sync route: it runs in a worker thread)."""
     from ...miner import usecases
 
+    if body.name is not None:
+        check_name(body.name, settings.max_name_chars, "map")
     info = store.get_log(tenant, body.log)
     if info.status != "ready":
         raise InputError(

@@ -42,10 +42,13 @@ from ...miner.errors import (
     JourneyminerError,
     MappingError,
 )
+from ...miner.ingest.limits import DEFAULT_LIMITS, SourceLimits
 from ...miner.ingest.readers import EXTENSIONS
 from ..deps import RunnerDep, SettingsDep, StoreDep, TenantDep
 from ..jobs import JobContext, uploads_folder
+from ..memory import release_memory
 from ..schemas import DfgRead, JobPublic, LogList, LogPublic, VariantsRead
+from ..settings import Settings
 from ..store import Store, new_id
 from ..store.stitching import (
     STITCH_FORMAT,
@@ -54,8 +57,8 @@ from ..store.stitching import (
     restitches,
     table_change,
 )
-from ..uploads import Upload, receive_upload, unsupported
-from . import problem_responses
+from ..uploads import Upload, UploadLimits, receive_upload, unsupported
+from . import check_name, forget_deleted, problem_responses
 
 router = APIRouter(prefix="/logs", tags=["logs"])
 
@@ -65,6 +68,9 @@ MAPPING_SUFFIXES = (".toml", ".json")
 TEXT_FIELDS = frozenset({"preset", "mapping", "gap", "goal", "timezone", "name"})
 DEFAULT_GAP = "30d"
 QUICK_CACHE_SIZE = 128
+#: Rows (variants, edges, nodes) the quick-read cache holds in all: a list of 10,000 variants
+#: is about 7 MB of Python objects, so a count of answers alone does not bound its memory.
+QUICK_CACHE_ROWS = 100_000
 
 
 def _suffix_check(suffixes: tuple[str, ...], what: str) -> Any:
@@ -154,6 +160,7 @@ class IngestPlan:
     gap: timedelta | None
     goals: tuple[str, ...]
     stored: dict[str, Any]
+    limits: SourceLimits = DEFAULT_LIMITS
 
 
 def _one(upload: Upload, name: str) -> str | None:
@@ -189,7 +196,9 @@ def _mapping_data(upload: Upload) -> dict[str, Any] | None:
     return data
 
 
-def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestPlan:
+def plan_ingest(
+    upload: Upload, stored: dict[str, Any] | None = None, limits: SourceLimits = DEFAULT_LIMITS
+) -> IngestPlan:
     """Check the form and decide each file's mapping; errors here answer 422 at once."""
     from ...miner.ingest.pipeline import KNOWN_PRESETS
     from ...miner.ingest.presets import mapping_from_dict
@@ -234,7 +243,7 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
         if timezone is not None:
             how["timezone"] = timezone
         # Fail now, not in the job: the mapping's fields, then the columns it names.
-        check_columns(f.path, mapping_from_dict(how, file=f.name))
+        check_columns(f.path, mapping_from_dict(how, file=f.name), limits)
         sources.append((f.path, how, f.name, f.sha256))
         known[f.name] = how
     identity_files, customer_files = upload.files_of("identities"), upload.files_of("customers")
@@ -259,6 +268,7 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
             "identities": (stored or {}).get("identities"),
             "customers": (stored or {}).get("customers"),
         },
+        limits=limits,
     )
 
 
@@ -286,6 +296,7 @@ def run_ingest(ctx: JobContext, plan: IngestPlan, log_id: str, *, append: bool) 
             identities=table,
             customers=c_table,
             progress=ctx.stage_reporter(0.0, 0.9),
+            limits=plan.limits,
         )
         if version is None and not append:
             raise EmptySourceError("the upload holds no events", column="files")
@@ -304,13 +315,18 @@ def run_ingest(ctx: JobContext, plan: IngestPlan, log_id: str, *, append: bool) 
 
 
 # -- routes -------------------------------------------------------------------------------
-async def _receive(request: Request, store: Store, max_bytes: int) -> Upload:
+async def _receive(request: Request, store: Store, settings: Settings) -> Upload:
     return await receive_upload(
         request,
         uploads_folder(store) / new_id("upl"),
-        max_bytes=max_bytes,
+        max_bytes=settings.max_upload_bytes,
         file_fields=FILE_FIELDS,
         text_fields=TEXT_FIELDS,
+        limits=UploadLimits(
+            max_files=settings.max_upload_files,
+            max_fields=settings.max_form_fields,
+            max_file_name_chars=settings.max_file_name_chars,
+        ),
     )
 
 
@@ -330,13 +346,14 @@ async def create_log(
 ) -> JobPublic:
     """Stream the files to the workspace, check the form, and queue the ingest."""
     runner.check_room()
-    upload = await _receive(request, store, settings.max_upload_bytes)
+    upload = await _receive(request, store, settings)
     log_id: str | None = None
     try:
-        plan = await run_in_threadpool(plan_ingest, upload)
+        plan = await run_in_threadpool(plan_ingest, upload, None, settings.source_limits)
         name = _one(upload, "name") or (
-            f"{upload.files_of('files')[0].name.split('.')[0]}-{secrets.token_hex(3)}"
+            f"{upload.files_of('files')[0].name.split('.')[0][:100]}-{secrets.token_hex(3)}"
         )
+        check_name(name, settings.max_name_chars, "log")
         info = await run_in_threadpool(
             lambda: store.create_log(tenant, name, None, mapping=plan.stored)
         )
@@ -395,9 +412,9 @@ async def append_events(
             title="Conflict",
         )
     runner.check_room()
-    upload = await _receive(request, store, settings.max_upload_bytes)
+    upload = await _receive(request, store, settings)
     try:
-        plan = await run_in_threadpool(plan_ingest, upload, info.mapping)
+        plan = await run_in_threadpool(plan_ingest, upload, info.mapping, settings.source_limits)
         job = await run_in_threadpool(
             lambda: runner.submit(
                 tenant.id,
@@ -429,20 +446,23 @@ async def get_log(log_id: str, tenant: TenantDep, store: StoreDep) -> LogPublic:
 @router.delete(
     "/{log_id}", status_code=204, summary="Delete a log", responses=problem_responses(404)
 )
-def delete_log(log_id: str, tenant: TenantDep, store: StoreDep) -> Response:
+async def delete_log(log_id: str, request: Request, tenant: TenantDep, store: StoreDep) -> Response:
     """Delete the log, its parts, its results and the jobs and analyses that name it
     (unfinished ones are cancelled, saying why)."""
-    store.delete_log(tenant, log_id)
+    await run_in_threadpool(store.delete_log, tenant, log_id)
+    forget_deleted(request, tenant.id, log_id)
     return Response(status_code=204)
 
 
 # -- quick reads --------------------------------------------------------------------------
 class QuickCache:
-    """A small LRU of quick-read answers keyed by (tenant, log, version, read, parameters)."""
+    """A small LRU of quick-read answers keyed by (tenant, log, version, read, parameters),
+    at most `size` answers and `max_rows` rows (variants, edges, nodes) in all."""
 
-    def __init__(self, size: int = QUICK_CACHE_SIZE) -> None:
-        """An empty cache of at most `size` answers."""
+    def __init__(self, size: int = QUICK_CACHE_SIZE, max_rows: int = QUICK_CACHE_ROWS) -> None:
+        """An empty cache of at most `size` answers and `max_rows` rows."""
         self.size, self._data, self._lock = size, OrderedDict[Hashable, Any](), Lock()
+        self.max_rows, self._rows = max_rows, 0
 
     def get(self, key: Hashable) -> Any:
         """The cached answer or None."""
@@ -455,10 +475,28 @@ class QuickCache:
     def put(self, key: Hashable, value: Any) -> None:
         """Remember an answer, forgetting the least recently used beyond `size`."""
         with self._lock:
+            if key in self._data:
+                self._rows -= _rows(self._data[key])
             self._data[key] = value
             self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+            self._rows += _rows(value)
+            while len(self._data) > self.size or (self._rows > self.max_rows and self._data):
+                self._rows -= _rows(self._data.popitem(last=False)[1])
+
+    def forget(self, tenant_id: str, log_id: str) -> None:
+        """Drop every answer about one log (it was deleted)."""
+        with self._lock:
+            for key in [
+                k for k in self._data if isinstance(k, tuple) and k[:2] == (tenant_id, log_id)
+            ]:
+                self._rows -= _rows(self._data.pop(key))
+
+
+def _rows(value: Any) -> int:
+    """The rows of a quick answer: what its memory grows with."""
+    if not isinstance(value, dict):
+        return 1
+    return 1 + sum(len(value.get(k) or ()) for k in ("variants", "edges", "nodes"))
 
 
 def get_quick_cache(request: Request) -> QuickCache:
@@ -502,9 +540,10 @@ def _quick(
     if what == "dfg":
         data = discover_graph(log, filters=filters).to_dict()
     else:
-        variants = list_variants(log, filters=filters).to_dict()
-        variants["variants"] = variants["variants"][:extra]
-        data = variants
+        # Only the variants listed become Python objects (all of them: 7 MB per 10,000).
+        data = list_variants(log, filters=filters).to_dict(limit=extra)
+    del log
+    release_memory()  # the whole log was read: give its pages back
     cache.put(key, data)
     return info.version, data
 

@@ -12,13 +12,14 @@ import json
 import tomllib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from ...miner.errors import MapValidationError
 from ...miner.maps.limits import MapLimits
 from ..deps import SettingsDep, StoreDep, TenantDep
 from ..schemas import MAX_VERSION, MapCreate, MapList, MapPublic, MapUpdate
-from . import problem_responses
+from . import check_name, forget_deleted, problem_responses
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
@@ -65,6 +66,7 @@ def create_map(
     body: MapCreate, tenant: TenantDep, store: StoreDep, settings: SettingsDep, response: Response
 ) -> MapPublic:
     """Check and store the map as version 1."""
+    check_name(body.name, settings.max_name_chars, "map")
     check_map(body.text, body.format, body.name, settings.map_limits)
     info = store.create_map(tenant, body.name, body.text, body.format)
     response.headers["Location"] = f"/api/v1/maps/{info.id}"
@@ -108,8 +110,9 @@ def put_map(
 @router.delete(
     "/{map_id}", status_code=204, summary="Delete a map", responses=problem_responses(404)
 )
-def delete_map(map_id: str, tenant: TenantDep, store: StoreDep) -> Response:
+async def delete_map(map_id: str, request: Request, tenant: TenantDep, store: StoreDep) -> Response:
     """Delete the map, all its versions, the results computed with it and their analyses
     (unfinished ones are cancelled, saying why)."""
-    store.delete_map(tenant, map_id)
+    await run_in_threadpool(store.delete_map, tenant, map_id)
+    forget_deleted(request, tenant.id)
     return Response(status_code=204)

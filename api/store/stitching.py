@@ -42,6 +42,7 @@ import polars as pl
 
 from ...miner.durations import parse_gap
 from ...miner.errors import ConflictError, NotFoundError, SourceError
+from ...miner.ingest.limits import DEFAULT_LIMITS, SourceLimits
 from ...miner.log import EventLog
 from . import Store, TenantRef
 from .files import remove_files
@@ -153,6 +154,7 @@ def source_part(
     mapping: Any,
     label: str,
     stored: Mapping[str, pl.DataType],
+    limits: SourceLimits = DEFAULT_LIMITS,
 ) -> PartFile:
     """One source file's canonical events before stitching, with `source_file` and
     `source_row`, streamed into a new part file of the log (never whole in memory), its
@@ -165,7 +167,12 @@ def source_part(
 
     rel = fresh_rel(log_id, "part")
     rows, schema = write_source(
-        path, mapping, in_log_folder(store.root, rel), row_column=SOURCE_ROW, prepare=prepare
+        path,
+        mapping,
+        in_log_folder(store.root, rel),
+        row_column=SOURCE_ROW,
+        prepare=prepare,
+        limits=limits,
     )
     return PartFile(synced(store.root, rel), rows, dict(schema))
 
@@ -224,17 +231,23 @@ def append_sources(
     identities: pl.DataFrame | None = None,
     customers: pl.DataFrame | None = None,
     progress: Progress | None = None,
+    limits: SourceLimits = DEFAULT_LIMITS,
 ) -> int | None:
     """Append source files `(path, mapping, label, sha256)` as parts, stitch, commit at once.
 
     Files whose hash is in the log already are not read. `settings` replace the log's, and
-    `identities` / `customers` (when given) its identity / customer table. The new version,
-    or None when nothing changed (every file known, same settings).
+    `identities` / `customers` (when given) its identity / customer table. Each file, and the
+    log with them, stays within `limits` (SourceLimitError). The new version, or None when
+    nothing changed (every file known, same settings).
     """
+    from ...miner.ingest.limits import check_activities
+    from ...miner.ingest.pipeline import distinct_activities
+
     update = progress or (lambda stage, done, total: None)
     known = {p.batch_sha256 for p in store.list_log_parts(tenant, log_id)}
     stored: dict[str, pl.DataType] = {}
-    for path in store.log_snapshot(tenant, log_id).parts:
+    earlier = store.log_snapshot(tenant, log_id).parts
+    for path in earlier:
         stored.update(pl.read_parquet_schema(path))
     batches: list[tuple[PartFile, str]] = []
     total = len(sources) + 1
@@ -243,10 +256,13 @@ def append_sources(
             if sha in known:
                 continue
             update(f"reading {label}", n, total)
-            part = source_part(store, log_id, path, mapping, label, stored)
+            part = source_part(store, log_id, path, mapping, label, stored, limits)
             stored = {**part.schema, **stored}
             batches.append((part, sha))
             known.add(sha)
+        if batches:  # the log's facts list its activities: bound them across all its parts
+            parts = [*earlier, *(store.root / part.rel for part, _ in batches)]
+            check_activities(distinct_activities(parts), limits, file=None)
     except BaseException:
         remove_files(store.root, [store.root / part.rel for part, _ in batches])
         raise

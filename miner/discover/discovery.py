@@ -193,12 +193,14 @@ class Variants:
         """One JSON-ready dict per variant, in order (count desc, then activities)."""
         return self.frame.to_dicts()
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: {"n_cases": n, "n_variants": k, "variants": [row, ...]}."""
+    def to_dict(self, limit: int | None = None) -> dict[str, Any]:
+        """JSON-ready: {"n_cases": n, "n_variants": k, "variants": [row, ...]}, the first
+        `limit` variants only when given (only those become Python objects)."""
+        frame = self.frame if limit is None else self.frame.head(limit)
         return {
             "n_cases": self.cases.height,
             "n_variants": self.frame.height,
-            "variants": self.to_dicts(),
+            "variants": frame.to_dicts(),
         }
 
     def to_pm4py(self) -> dict[tuple[str, ...], int]:

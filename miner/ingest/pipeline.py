@@ -13,9 +13,10 @@ from typing import Any
 import polars as pl
 
 from ..errors import MappingError
-from ..log import CASE, TIMESTAMP, EventLog
+from ..log import ACTIVITY, CASE, TIMESTAMP, EventLog
 from .identities import load_identities
 from .lifecycle import LifecycleFold
+from .limits import DEFAULT_LIMITS, SourceLimits, check_activities
 from .presets import source_mapping
 from .readers import read_source
 from .sources import SourceMapping
@@ -147,6 +148,7 @@ def ingest_to_file(
     gap: timedelta | None = DEFAULT_GAP,
     goals: Sequence[str] = (),
     progress: Callable[[str, int, int], None] | None = None,
+    limits: SourceLimits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Read, map and stitch `sources` into the canonical log at `dest` (Parquet, atomically),
     with the engine the service uses: each source streamed to a part, customers stitched a
@@ -168,7 +170,9 @@ def ingest_to_file(
             if progress:
                 progress(f"reading {source.path.name}", i, total)
             part = Path(work) / f"source-{i}.parquet"
-            rows, _ = write_source(source.path, source.mapping, part, row_column=_ROW)
+            rows, _ = write_source(
+                source.path, source.mapping, part, row_column=_ROW, limits=limits
+            )
             ids = pl.scan_parquet(part).select(pl.col(CASE).n_unique()).collect().item()
             per_source.append(
                 {
@@ -179,6 +183,7 @@ def ingest_to_file(
                 }
             )
             parts.append(part)
+        check_activities(distinct_activities(parts), limits, file=None)
         if progress:
             progress("stitching", len(sources), total)
         done, stitched = stitch_parts(
@@ -264,6 +269,14 @@ def _ambiguous(events: pl.LazyFrame, mapping: SourceMapping) -> int:
     if mapping.timezone == "UTC":
         return 0
     return int(events.select(count_ambiguous(pl.col(TIMESTAMP), mapping.timezone)).collect().item())
+
+
+def distinct_activities(parts: Sequence[Path]) -> int:
+    """How many distinct activities the Parquet files `parts` hold together (one column read)."""
+    if not parts:
+        return 0
+    frames = [pl.scan_parquet(p).select(ACTIVITY) for p in parts]
+    return int(pl.concat(frames).select(pl.col(ACTIVITY).n_unique()).collect().item())
 
 
 def open_log(

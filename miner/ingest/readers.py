@@ -23,12 +23,26 @@ from pathlib import Path
 import polars as pl
 
 from .._typing import SourceFormat
-from ..errors import EmptySourceError, FormatError, MissingColumnError, SourceError, shorten
+from ..errors import (
+    EmptySourceError,
+    FormatError,
+    MissingColumnError,
+    SourceError,
+    SourceLimitError,
+    shorten,
+)
 from ..log import ACTIVITY, CASE, TIMESTAMP
 from .delimited import find_ragged_row, parse_rows, sniff_delimiter
 from .lifecycle import LifecycleFold
+from .limits import (
+    DEFAULT_LIMITS,
+    SourceLimits,
+    check_columns_count,
+    check_frame_activities,
+    check_header,
+)
 from .ocel import read_ocel
-from .raw_files import check_file, head_bytes, head_text, needs_copy, plain_copy
+from .raw_files import HEAD, check_file, head_bytes, head_text, needs_copy, plain_copy
 from .sources import ResolvedColumns, SourceMapping, apply_mapping
 from .timestamps import (
     EPOCH_FORMATS,
@@ -67,9 +81,11 @@ def read_source(
     *,
     format: SourceFormat | None = None,
     on_fold: Callable[[LifecycleFold], None] | None = None,
+    limits: SourceLimits = DEFAULT_LIMITS,
 ) -> pl.DataFrame:
-    """Read one source file into canonical (unsorted) events, as `mapping` says; `on_fold`
-    gets the counts of a `lifecycle = "fold"` (pairs, unmatched starts and completes)."""
+    """Read one source file into canonical (unsorted) events, as `mapping` says, within
+    `limits` (a longer value or header, more columns or activities: SourceLimitError);
+    `on_fold` gets the counts of a `lifecycle = "fold"` (pairs, unmatched starts and completes)."""
     path = Path(path)
     mapping = mapping or SourceMapping()
     check_file(path)
@@ -80,7 +96,7 @@ def read_source(
         raw, cols = read_ocel(path, mapping, fmt)
     else:
         with plain_copy(path, mapping, fmt) as readable:
-            lazy, cols, delimiter = _scan(readable, path, mapping, fmt)
+            lazy, cols, delimiter = _scan(readable, path, mapping, fmt, limits)
             lazy = _timestamps_in_scan(lazy, cols, mapping)
             try:
                 raw = lazy.collect(engine="streaming")
@@ -88,17 +104,21 @@ def read_source(
                     failed = bool(raw.get_column(PARSE_FAILED).any())
                     raw = raw.drop(PARSE_FAILED)
                     if failed:  # re-read as text: parse_timestamps names the first bad row
-                        raw = _scan(readable, path, mapping, fmt)[0].collect(engine="streaming")
+                        raw = _scan(readable, path, mapping, fmt, limits)[0].collect(
+                            engine="streaming"
+                        )
             except Exception as exc:
                 if fmt != "csv" or "could not parse" not in str(exc):
                     raise _format_error(exc, readable, path, mapping, fmt, delimiter) from None
                 # A kept attribute changes type after the rows used to infer it: keep it as text.
-                lazy = _scan_csv(readable, path, mapping, all_text=True)[0]
+                lazy = _scan_csv(readable, path, mapping, limits, all_text=True)[0]
                 try:
                     raw = lazy.collect(engine="streaming")
                 except Exception as exc2:
                     raise _format_error(exc2, readable, path, mapping, fmt, delimiter) from None
-    return apply_mapping(raw, cols, mapping, file=path.name, on_fold=on_fold)
+    frame = apply_mapping(raw, cols, mapping, file=path.name, on_fold=on_fold, limits=limits)
+    check_frame_activities(frame, limits, path.name)
+    return frame
 
 
 PARSE_FAILED = "__timestamp_failed"
@@ -138,7 +158,11 @@ def _timestamps_in_scan(
 
 @contextlib.contextmanager
 def scan_mapped(
-    path: str | Path, mapping: SourceMapping | None = None, *, format: SourceFormat | None = None
+    path: str | Path,
+    mapping: SourceMapping | None = None,
+    *,
+    format: SourceFormat | None = None,
+    limits: SourceLimits = DEFAULT_LIMITS,
 ) -> Iterator[tuple[pl.LazyFrame, ResolvedColumns, SourceMapping] | None]:
     """The mapped columns of a CSV, Parquet or JSON-lines source, timestamps parsed in the scan.
 
@@ -160,7 +184,7 @@ def scan_mapped(
         return
     with plain_copy(path, mapping, fmt) as readable:
         try:
-            lazy, cols, _ = _scan(readable, path, mapping, fmt)
+            lazy, cols, _ = _scan(readable, path, mapping, fmt, limits)
             lazy = _timestamps_in_scan(lazy, cols, mapping)
             dtype = lazy.collect_schema().get(cols.timestamp)
         except Exception:  # read_source names the file, row and column
@@ -222,9 +246,12 @@ def scan_source(
     return _scan(path, path, mapping, fmt)[0]
 
 
-def check_columns(path: str | Path, mapping: SourceMapping | None = None) -> None:
-    """Raise `MissingColumnError` now if a CSV, Parquet or JSON-lines file lacks a column the
-    mapping needs, reading only its header; anything else is left to the read itself."""
+def check_columns(
+    path: str | Path, mapping: SourceMapping | None = None, limits: SourceLimits = DEFAULT_LIMITS
+) -> None:
+    """Raise `MissingColumnError` (or `SourceLimitError` for its header) now if a CSV, Parquet
+    or JSON-lines file lacks a column the mapping needs, reading only its header; anything
+    else is left to the read itself."""
     path = Path(path)
     mapping = mapping or SourceMapping()
     check_file(path)
@@ -232,8 +259,8 @@ def check_columns(path: str | Path, mapping: SourceMapping | None = None) -> Non
     if fmt not in ("csv", "parquet", "jsonl") or needs_copy(path, mapping, fmt):
         return  # XES, OCEL, gzip, other encodings: only a whole read can tell
     try:
-        _scan(path, path, mapping, fmt)
-    except MissingColumnError:
+        _scan(path, path, mapping, fmt, limits)
+    except (MissingColumnError, SourceLimitError):
         raise
     except Exception:  # the read reports it with its row and column
         return
@@ -265,10 +292,14 @@ def detect_format(path: str | Path) -> SourceFormat:
 
 # -- table formats --------------------------------------------------------------------
 def _scan(
-    readable: Path, path: Path, mapping: SourceMapping, fmt: SourceFormat
+    readable: Path,
+    path: Path,
+    mapping: SourceMapping,
+    fmt: SourceFormat,
+    limits: SourceLimits = DEFAULT_LIMITS,
 ) -> tuple[pl.LazyFrame, ResolvedColumns, str]:
     if fmt == "csv":
-        return _scan_csv(readable, path, mapping)
+        return _scan_csv(readable, path, mapping, limits)
     try:
         if fmt == "parquet":
             lazy = pl.scan_parquet(readable)
@@ -277,12 +308,18 @@ def _scan(
         columns = lazy.collect_schema().names()
     except Exception as exc:
         raise _format_error(exc, readable, path, mapping, fmt) from None
+    check_columns_count(len(columns), limits, path.name)
     cols = mapping.resolve(columns, defaults=TABLE_COLUMNS, file=path.name)
     return lazy.select(cols.needed), cols, ","
 
 
 def _scan_csv(
-    readable: Path, path: Path, mapping: SourceMapping, *, all_text: bool = False
+    readable: Path,
+    path: Path,
+    mapping: SourceMapping,
+    limits: SourceLimits = DEFAULT_LIMITS,
+    *,
+    all_text: bool = False,
 ) -> tuple[pl.LazyFrame, ResolvedColumns, str]:
     head = head_text(readable, mapping.skip_rows)
     if not head.strip():
@@ -295,6 +332,11 @@ def _scan_csv(
     except FormatError as exc:
         exc.file = exc.file or path.name
         raise
+    # A header cut by the end of the head has no line end: count it as longer than the head.
+    line = head.split("\n", 1)
+    cut = len(line) == 1 and readable.stat().st_size > HEAD
+    line_bytes = HEAD + 1 if cut else len(line[0].encode())
+    check_header(header, line_bytes, limits, path.name)
     seen: dict[str, int] = {}
     for i, name in enumerate(header, start=1):
         if name in seen:

@@ -24,6 +24,7 @@ import polars as pl
 from .._typing import Ambiguous, OnMissing
 from ..errors import EmptySourceError, MappingError, MissingColumnError, SourceError, shorten
 from ..log import ACTIVITY, CANONICAL, CASE, CHANNEL, START, TIMESTAMP, canonical_frame
+from .limits import DEFAULT_LIMITS, SourceLimits, check_values
 from .timestamps import EPOCH_FORMATS, format_problem
 from .zones import timezone_problem
 
@@ -379,8 +380,13 @@ def apply_mapping(
     *,
     file: str | None = None,
     on_fold: Callable[[Any], None] | None = None,
+    limits: SourceLimits = DEFAULT_LIMITS,
+    row_column: str | None = None,
 ) -> pl.DataFrame:
-    """Canonical events from the raw mapped columns: types, channel, renames and filters."""
+    """Canonical events from the raw mapped columns: types, channel, renames and filters.
+
+    Text values are bounded by `limits` (activities: by the file's reader); errors name the row
+    `row_column` + 1 when given (a batch of a file), else the frame's row number."""
     frame = canonical_frame(
         raw,
         case=cols.case,
@@ -403,9 +409,17 @@ def apply_mapping(
             .otherwise(pl.col(CHANNEL))
             .alias(CHANNEL)
         )
+    # Before any row is dropped, so that the frame's row numbers are the file's.
+    check_values(frame, limits, file=file, row_column=row_column)
     frame = _missing_values(frame, cols, mapping, file)
     if mapping.rename:
         frame = frame.with_columns(pl.col(ACTIVITY).replace(dict(mapping.rename)))
+        check_values(
+            frame.select(ACTIVITY, *([row_column] if row_column else [])),
+            limits,
+            file=file,
+            row_column=row_column,
+        )
     if mapping.lifecycle:
         if "lifecycle" not in frame.columns:
             raise MappingError(

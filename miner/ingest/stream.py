@@ -22,8 +22,10 @@ from pathlib import Path
 
 import polars as pl
 
-from ..errors import EmptySourceError, InputError
+from ..errors import EmptySourceError, InputError, SourceLimitError
 from ..files import atomic_write
+from ..log import ACTIVITY
+from .limits import DEFAULT_LIMITS, SourceLimits, check_activities
 from .readers import PARSE_FAILED, read_source, scan_mapped
 from .sources import ResolvedColumns, SourceMapping, apply_mapping
 
@@ -45,30 +47,49 @@ def write_source(
     *,
     row_column: str,
     prepare: Prepare | None = None,
+    limits: SourceLimits = DEFAULT_LIMITS,
 ) -> tuple[int, pl.Schema]:
     """Write the canonical events of `path` to `dest` in file order: (rows, schema written).
 
     `row_column` (Int64) grows with each event's row in the file (it orders equal timestamps
     as the file does; numbers may skip rows that were filtered out). `prepare` is applied to
     every batch before it is written (e.g. to add a constant column or to cast attributes).
+    A value, header, column count or activity count over `limits` is a SourceLimitError,
+    raised by the first batch that holds it (no whole read of the file for it).
     """
     path, mapping = Path(path), mapping or SourceMapping()
     step = prepare or (lambda frame: frame)
     try:
-        return _stream(path, mapping, dest, row_column, step)
+        rows, schema = _stream(path, mapping, dest, row_column, step, limits)
     except _Unstreamable:
-        whole = read_source(path, mapping)  # the precise error, or what batches cannot read
+        # the precise error, or what batches cannot read
+        whole = read_source(path, mapping, limits=limits)
         whole = whole.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(row_column))
         frame = step(whole)
+        del whole
         atomic_write(dest, lambda tmp: frame.write_parquet(tmp, statistics=True))
-        return frame.height, frame.schema
+        rows, schema = frame.height, frame.schema
+        del frame
+    # Batches bound their own activities; the file's may still be too many together.
+    try:
+        count = pl.scan_parquet(dest).select(pl.col(ACTIVITY).n_unique()).collect().item()
+        check_activities(int(count), limits, file=path.name)
+    except BaseException:
+        Path(dest).unlink(missing_ok=True)
+        raise
+    return rows, schema
 
 
 def _stream(
-    path: Path, mapping: SourceMapping, dest: str | Path, row_column: str, step: Prepare
+    path: Path,
+    mapping: SourceMapping,
+    dest: str | Path,
+    row_column: str,
+    step: Prepare,
+    limits: SourceLimits,
 ) -> tuple[int, pl.Schema]:
     """The batch path of `write_source`; `_Unstreamable` when the whole file must be read."""
-    with scan_mapped(path, mapping) as scanned:
+    with scan_mapped(path, mapping, limits=limits) as scanned:
         if scanned is None:
             raise _Unstreamable(path.name)
         lazy, cols, mapping = scanned
@@ -77,7 +98,9 @@ def _stream(
         if PARSE_FAILED not in lazy.collect_schema().names():
             lazy = lazy.with_columns(pl.lit(False).alias(PARSE_FAILED))
         try:
-            schema = _schema(lazy, cols, mapping, path.name, row_column, step)
+            schema = _schema(lazy, cols, mapping, path.name, row_column, step, limits)
+        except SourceLimitError:
+            raise
         except (InputError, pl.exceptions.PolarsError):
             raise _Unstreamable("the first rows") from None
 
@@ -85,7 +108,14 @@ def _stream(
             if raw.get_column(PARSE_FAILED).any():
                 raise _Unstreamable("a timestamp does not parse")
             try:
-                frame = apply_mapping(raw.drop(PARSE_FAILED), cols, mapping, file=path.name)
+                frame = apply_mapping(
+                    raw.drop(PARSE_FAILED),
+                    cols,
+                    mapping,
+                    file=path.name,
+                    limits=limits,
+                    row_column=_ROW,
+                )
             except EmptySourceError:  # no rows, or every row of this batch filtered out
                 return pl.DataFrame(schema=schema)
             return step(_renumber(frame, row_column))
@@ -94,6 +124,8 @@ def _stream(
         try:
             atomic_write(dest, lambda tmp: mapped.sink_parquet(tmp, statistics=True))
             rows = pl.scan_parquet(dest).select(pl.len()).collect().item()
+        except SourceLimitError:  # its row is the file's: no need to read the file whole
+            raise
         except Exception as exc:  # raised in `batch`, or by polars: the whole read says what
             raise _Unstreamable(str(exc)) from None
         if rows == 0:
@@ -109,11 +141,13 @@ def _schema(
     file: str,
     row_column: str,
     step: Prepare,
+    limits: SourceLimits,
 ) -> pl.Schema:
     """The schema of a mapped, prepared batch, from the first rows (filters off)."""
     loose = replace(mapping, include=(), exclude=(), lifecycle=(), on_missing="drop")
     head = lazy.head(_HEAD_ROWS).collect().drop(PARSE_FAILED)
-    return step(_renumber(apply_mapping(head, cols, loose, file=file), row_column)).schema
+    mapped = apply_mapping(head, cols, loose, file=file, limits=limits, row_column=_ROW)
+    return step(_renumber(mapped, row_column)).schema
 
 
 def _renumber(frame: pl.DataFrame, row_column: str) -> pl.DataFrame:

@@ -157,3 +157,25 @@ def test_gzipped_bytes_count_towards_the_cache_size_once(tmp_path: Path) -> None
         assert cache._size == path.stat().st_size + len(first.body)
 
     asyncio.run(run())
+
+
+def test_prune_forgets_the_bodies_of_deleted_files(tmp_path: Path) -> None:
+    cache = BodyCache()
+    kept, gone = tmp_path / "kept.json", tmp_path / "gone.json"
+    kept.write_bytes(b"k" * 100)
+    gone.write_bytes(b"g" * 300)
+    asyncio.run(cache.get(kept))
+    asyncio.run(cache.get(gone))
+    gone.unlink()
+    assert cache.prune() == 1
+    assert list(cache._data) == [kept] and cache._size == 100
+
+
+def test_deleting_a_log_drops_its_result_bodies_from_the_cache(api: Api) -> None:
+    url = _result_url(api)
+    assert api.client.get(url).status_code == 200
+    bodies = api.app.state.result_bodies
+    assert bodies._size > 0
+    log_id = api.client.get(url.rsplit("/", 1)[0]).json()["log"]
+    assert api.client.delete(f"{API}/logs/{log_id}").status_code == 204
+    assert bodies._size == 0 and not bodies._data

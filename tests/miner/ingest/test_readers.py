@@ -23,9 +23,11 @@ from journeyminer.miner.errors import (
     MappingError,
     MissingColumnError,
     SourceError,
+    SourceLimitError,
     TimestampError,
 )
 from journeyminer.miner.ingest.delimited import sniff_delimiter
+from journeyminer.miner.ingest.limits import SourceLimits
 from journeyminer.miner.ingest.readers import detect_format, read_source, scan_source
 from journeyminer.miner.ingest.sources import SourceMapping
 from journeyminer.miner.log import TS_DTYPE, EventLog
@@ -514,8 +516,13 @@ def test_a_header_line_longer_than_the_head_is_read_whole(tmp_path: Path) -> Non
     path = tmp_path / "wide.csv"
     names = [f"attribute_{i:06d}" for i in range(8_000)]  # 144 KB of column names
     path.write_text(",".join(["case_id", "activity", "timestamp", *names, names[5]]) + "\n")
+    # Past the default max_header_bytes (64 KiB) the limit answers first (its own test); a
+    # source read with a larger limit has its whole header read and checked.
+    wide = SourceLimits(max_header_bytes=1 << 20, max_columns=10_000)
     with pytest.raises(FormatError) as info:
-        read_source(path)
+        read_source(path, limits=wide)
     assert str(info.value).startswith(
         "wide.csv: duplicate column name 'attribute_000005' in the header"
     )
+    with pytest.raises(SourceLimitError, match="max_header_bytes"):
+        read_source(path)
