@@ -15,7 +15,6 @@ is not counted); for JSON lines they are line numbers.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +31,8 @@ from ..errors import (
     shorten,
 )
 from ..log import ACTIVITY, CASE, TIMESTAMP
-from .delimited import find_ragged_row, parse_rows, sniff_delimiter
+from .canonical import apply_mapping
+from .delimited import parse_rows, sniff_delimiter
 from .lifecycle import LifecycleFold
 from .limits import (
     DEFAULT_LIMITS,
@@ -43,7 +43,8 @@ from .limits import (
 )
 from .ocel import read_ocel
 from .raw_files import HEAD, check_file, head_bytes, head_text, needs_copy, plain_copy
-from .sources import ResolvedColumns, SourceMapping, apply_mapping
+from .read_errors import format_error
+from .sources import ResolvedColumns, SourceMapping
 from .timestamps import (
     EPOCH_FORMATS,
     SAMPLE_SIZE,
@@ -109,13 +110,13 @@ def read_source(
                         )
             except Exception as exc:
                 if fmt != "csv" or "could not parse" not in str(exc):
-                    raise _format_error(exc, readable, path, mapping, fmt, delimiter) from None
+                    raise format_error(exc, readable, path, mapping, fmt, delimiter) from None
                 # A kept attribute changes type after the rows used to infer it: keep it as text.
                 lazy = _scan_csv(readable, path, mapping, limits, all_text=True)[0]
                 try:
                     raw = lazy.collect(engine="streaming")
                 except Exception as exc2:
-                    raise _format_error(exc2, readable, path, mapping, fmt, delimiter) from None
+                    raise format_error(exc2, readable, path, mapping, fmt, delimiter) from None
     frame = apply_mapping(raw, cols, mapping, file=path.name, on_fold=on_fold, limits=limits)
     check_frame_activities(frame, limits, path.name)
     return frame
@@ -307,7 +308,7 @@ def _scan(
             lazy = pl.scan_ndjson(readable, infer_schema_length=INFER_ROWS)
         columns = lazy.collect_schema().names()
     except Exception as exc:
-        raise _format_error(exc, readable, path, mapping, fmt) from None
+        raise format_error(exc, readable, path, mapping, fmt) from None
     check_columns_count(len(columns), limits, path.name)
     cols = mapping.resolve(columns, defaults=TABLE_COLUMNS, file=path.name)
     return lazy.select(cols.needed), cols, ","
@@ -363,57 +364,3 @@ def _scan_csv(
         raise_if_empty=False,
     )
     return lazy.select(cols.needed), cols, delimiter
-
-
-def _format_error(
-    exc: Exception,
-    readable: Path,
-    path: Path,
-    mapping: SourceMapping,
-    fmt: SourceFormat,
-    delimiter: str = ",",
-) -> SourceError:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, pl.exceptions.NoDataError):
-        return EmptySourceError("the file holds no rows", file=path.name)
-    if "utf-8" in text.lower() or "utf8" in text.lower():
-        return FormatError(
-            f"the file is not valid UTF-8 ({text})",
-            file=path.name,
-            expected="UTF-8 text; set encoding = 'latin-1', 'cp1252' or 'utf8-lossy'",
-            found="bytes that are not UTF-8",
-        )
-    if fmt == "csv" and "more fields" in text:
-        row, n_expected, n_found = find_ragged_row(readable, delimiter, mapping)
-        return FormatError(
-            f"row {row} has {n_found} fields but the header has {n_expected}",
-            file=path.name,
-            row=row,
-            expected=f"{n_expected} fields separated by {delimiter!r}",
-            found=f"{n_found} fields",
-        )
-    if fmt == "jsonl":
-        line, problem = _find_bad_json_line(readable)
-        if line is not None:
-            return FormatError(
-                f"line {line} is not a JSON object: {problem}",
-                file=path.name,
-                row=line,
-                expected="one JSON object per line",
-                found=problem,
-            )
-    return FormatError(f"cannot read the {fmt} file: {text}", file=path.name, expected=fmt)
-
-
-def _find_bad_json_line(path: Path) -> tuple[int | None, str]:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                return number, f"{exc.msg} at column {exc.colno}"
-            if not isinstance(value, dict):
-                return number, f"a JSON {type(value).__name__}"
-    return None, ""

@@ -25,9 +25,10 @@ import polars as pl
 from ..errors import EmptySourceError, InputError, SourceLimitError
 from ..files import atomic_write
 from ..log import ACTIVITY
+from .canonical import apply_mapping
 from .limits import DEFAULT_LIMITS, SourceLimits, check_activities
 from .readers import PARSE_FAILED, read_source, scan_mapped
-from .sources import ResolvedColumns, SourceMapping, apply_mapping
+from .sources import ResolvedColumns, SourceMapping
 
 _ROW = "__source_row"
 _HEAD_ROWS = 100
