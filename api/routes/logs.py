@@ -46,7 +46,7 @@ from ...miner.ingest.readers import EXTENSIONS
 from ..deps import RunnerDep, SettingsDep, StoreDep, TenantDep
 from ..jobs import JobContext, uploads_folder
 from ..schemas import DfgRead, JobPublic, LogList, LogPublic, VariantsRead
-from ..store import Store, new_id
+from ..store import Store, Tenant, new_id
 from ..store.stitching import (
     STITCH_FORMAT,
     append_sources,
@@ -104,9 +104,11 @@ _FORM = {
             "description": "One preset for all files, or one per file in order.",
         },
         "mapping": {
-            "type": "string",
+            "type": "array",
+            "items": {"type": "string"},
             "description": "A source mapping (TOML or JSON text, or a .toml/.json file) "
-            "for files without a preset.",
+            "for files without a preset; one for all files, or one text per file in order "
+            "(a mapping may name a `preset` and override its fields).",
         },
         "identities": {
             "type": "string",
@@ -163,25 +165,33 @@ def _one(upload: Upload, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _mapping_data(upload: Upload) -> dict[str, Any] | None:
+def _mapping_data(upload: Upload) -> list[dict[str, Any]]:
+    """The mappings sent: none, one for all files, or one per file in order (the page's)."""
     files = upload.files_of("mapping")
     texts = upload.fields.get("mapping", [])
-    if len(files) + len(texts) > 1:
-        raise MappingError("send one mapping (as text or as a file)", column="mapping")
-    if files:
-        name, text = files[0].name, files[0].path.read_text(encoding="utf-8", errors="replace")
-        as_json = name.lower().endswith(".json")
-    elif texts:
-        name, text = "mapping", texts[0]
-        as_json = text.lstrip().startswith("{")
-    else:
-        return None
+    if files and texts:
+        raise MappingError("send the mapping as text or as a file, not both", column="mapping")
+    if len(files) > 1:
+        raise MappingError("send one mapping file", column="mapping")
+    named = (
+        [(files[0].name, files[0].path.read_text(encoding="utf-8", errors="replace"))]
+        if files
+        else [
+            ("mapping" if len(texts) == 1 else f"mapping {i + 1}", t) for i, t in enumerate(texts)
+        ]
+    )
+    return [_parse_mapping(name, text) for name, text in named]
+
+
+def _parse_mapping(name: str, text: str) -> dict[str, Any]:
+    as_json = name.lower().endswith(".json") or text.lstrip().startswith("{")
     try:
         data = json.loads(text) if as_json else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise FormatError(
             f"the mapping is not valid {'JSON' if as_json else 'TOML'}: {exc}",
             file=name,
+            column="mapping",
             expected="a TOML table or a JSON object of mapping fields",
         ) from None
     if not isinstance(data, dict):
@@ -210,7 +220,14 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
             expected=f"1 or {len(files)} presets",
             found=str(len(presets)),
         )
-    mapping = _mapping_data(upload)
+    mappings = _mapping_data(upload)
+    if len(mappings) not in (0, 1, len(files)):
+        raise MappingError(
+            "send one mapping for all files or one per file",
+            column="mapping",
+            expected=f"1 or {len(files)} mappings",
+            found=str(len(mappings)),
+        )
     timezone = _one(upload, "timezone")
     known = dict((stored or {}).get("sources", {}))
     sources: list[tuple[Path, dict[str, Any], str, str]] = []
@@ -219,8 +236,8 @@ def plan_ingest(upload: Upload, stored: dict[str, Any] | None = None) -> IngestP
         how: dict[str, Any]
         if presets:
             how = {"preset": presets[i] if len(presets) > 1 else presets[0]}
-        elif mapping is not None:
-            how = dict(mapping)
+        elif mappings:
+            how = dict(mappings[i] if len(mappings) > 1 else mappings[0])
         elif f.name in known:
             how = dict(known[f.name])
         elif stem in KNOWN_PRESETS:
@@ -303,6 +320,39 @@ def run_ingest(ctx: JobContext, plan: IngestPlan, log_id: str, *, append: bool) 
         raise
 
 
+def refuse_same_files(
+    store: Store, tenant: Tenant, shas: set[str], tables: dict[str, str | None] | None = None
+) -> None:
+    """409 naming the ready log that holds exactly these files (by sha256), if one does.
+
+    `tables` (identities, customers: sha256 or None) must match too: the same exports with
+    another identity table are another log. Only an upload without a name is refused: a name
+    says "store them again" on purpose.
+    """
+    for info in store.list_logs(tenant):
+        if info.status != "ready" or info.parts != len(shas):
+            continue
+        stored = info.mapping or {}
+        if any((stored.get(k) or {}).get("sha256") != v for k, v in (tables or {}).items()):
+            continue
+        if {p.batch_sha256 for p in store.list_log_parts(tenant, info.id)} == shas:
+            raise InputError(
+                f"these files are already the log {info.name!r}: open it, or give the upload "
+                "a name to store them again",
+                status=409,
+                title="Already uploaded",
+                column="files",
+                extra={"existing_log": info.id, "existing_name": info.name},
+            )
+
+
+def upload_tables(upload: Upload) -> dict[str, str | None]:
+    """The sha256 of the identity and customer tables sent (None: not sent)."""
+    return {
+        k: next((f.sha256 for f in upload.files_of(k)), None) for k in ("identities", "customers")
+    }
+
+
 # -- routes -------------------------------------------------------------------------------
 async def _receive(request: Request, store: Store, max_bytes: int) -> Upload:
     return await receive_upload(
@@ -333,6 +383,10 @@ async def create_log(
     upload = await _receive(request, store, settings.max_upload_bytes)
     log_id: str | None = None
     try:
+        if _one(upload, "name") is None:
+            shas = {f.sha256 for f in upload.files_of("files")}
+            tables = upload_tables(upload)
+            await run_in_threadpool(refuse_same_files, store, tenant, shas, tables)
         plan = await run_in_threadpool(plan_ingest, upload)
         name = _one(upload, "name") or (
             f"{upload.files_of('files')[0].name.split('.')[0]}-{secrets.token_hex(3)}"
