@@ -78,6 +78,23 @@ _ALONG = (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82)
 _ACROSS = (0.0, -1.0, 1.0, -2.0, 2.0, -3.0, 3.0)
 
 
+def _gap_widths(flows: list[dict[str, Any]], col: dict[str, int], ncol: int) -> list[float]:
+    """Per gap between two columns: COL_GAP, wider by the labelled flows that cross it."""
+    through = [0] * max(0, ncol - 1)
+    for f in flows:
+        if f["kind"] not in ("designed", "unexpected") or f["from"] == f["to"]:
+            continue
+        a, b = col.get(f["from"]), col.get(f["to"])
+        if a is None or b is None:
+            continue
+        # Within a column: its arcs bulge into the gap on the right (a guess; enough room).
+        span = range(min(a, b), max(a, b)) if a != b else range(a, a + 1)
+        for g in span:
+            if 0 <= g < len(through):
+                through[g] += 1
+    return [min(COL_GAP * 2.5, max(COL_GAP, 40.0 + 6.0 * n)) for n in through]
+
+
 def _label_text(f: dict[str, Any]) -> str:
     return f"{f['count']:,}" if f["kind"] == "designed" else f"unexpected · {f['count']:,}"
 
@@ -147,8 +164,12 @@ def overlay_svg(
         need = max(name_px, text_ems(_count_line(r)) * COUNT_SIZE) + 16
         i = col_of[r["phase"]]
         widths[i] = max(widths[i], float(round(need)))
-    # SIDE leaves room for the arcs of flows within the first and the last column.
-    lefts = [MARGIN + SIDE + sum(widths[:i]) + COL_GAP * i for i in range(ncol)]
+    # SIDE leaves room for the arcs of flows within the first and the last column; each gap
+    # between columns widens with the labelled flows through it, so their labels find room.
+    col_by_id = {r["id"]: col_of[r["phase"]] for r in tps}
+    col_by_id.update({u["id"]: col_of[u["column"]] for u in lane})
+    gaps = _gap_widths(flows.to_dicts(), col_by_id, ncol)
+    lefts = [MARGIN + SIDE + sum(widths[:i]) + sum(gaps[:i]) for i in range(ncol)]
     step = BOX_H + ROW_GAP
     boxes: dict[str, _Box] = {}
     rows = [0] * ncol
