@@ -23,7 +23,8 @@ demo: install
 	$(BIN)/journeyminer mine $(DEMO)/log.parquet --out $(DEMO)/discovery
 	$(BIN)/journeyminer compare $(DEMO)/log.parquet --map $(SAMPLE)/map.toml \
 		--segment region --out $(DEMO)/compare
-	@echo "Outputs are in $(DEMO)/"
+	@echo "Outputs are in $(DEMO)/: compare/compare.json (the comparison), compare/overlay.svg (the journey map), discovery/discovery.json (the process)."
+	@echo "Open next: the page, with $(BIN)/journeyminer keys create --tenant demo, then $(BIN)/journeyminer serve and http://127.0.0.1:8000/ (Try the sample); or $(DEMO)/compare/overlay.svg; or $(DEMO)/compare/compare.json."
 
 test: install check
 	$(BIN)/pytest

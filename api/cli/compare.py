@@ -69,7 +69,8 @@ def compare(
 def _table(title: str, columns: list[str]) -> Table:
     table = Table(title=title, show_edge=False, title_justify="left")
     for i, col in enumerate(columns):
-        table.add_column(col, justify="left" if i == 0 else "right")
+        # fold: a long name wraps onto the next line instead of ending in "…" at 80 columns.
+        table.add_column(col, justify="left" if i == 0 else "right", overflow="fold")
     return table
 
 
@@ -97,6 +98,8 @@ def _print_summary(result: Any, top: int) -> None:
     )
     if cmp.leaks.height:
         out.print(_biggest_leak(cmp.leaks, unit))
+    if cmp.by_segment is not None:
+        out.print(_segments(cmp.by_segment))
     funnel = _table(
         "Funnel by phase", ["phase", "reached", "converted", "dropped", "in progress", "drop rate"]
     )
@@ -128,7 +131,7 @@ def _print_summary(result: Any, top: int) -> None:
     )
     for r in result.hidden.frame.head(top).iter_rows(named=True):
         hidden.add_row(
-            r["label"],
+            _breakable(r["label"]),
             f"{r['cases']:,}",
             _pct(r["share"]),
             _pct(r["conversion_rate"]),
@@ -178,6 +181,32 @@ def _print_summary(result: Any, top: int) -> None:
         out.print(better)
 
 
+def _segments(split: Any) -> Table:
+    """Per value of the split attribute: journeys, conversion, fitness, in progress, worst leak."""
+    name = split.attribute
+    table = _table(
+        f"By {name} (no {name}: journeys without the attribute)",
+        [name, "journeys", "conversion", "fitness", "in progress", "worst leak (journeys)"],
+    )
+    table.columns[-1].justify = "left"
+    leaks = split.leaks
+    for r in split.headline.iter_rows(named=True):
+        value = r["segment"]
+        mine = leaks.filter(
+            leaks["segment"].is_null() if value is None else leaks["segment"] == value
+        )
+        worst = mine.sort("journeys", descending=True).row(0, named=True) if mine.height else None
+        table.add_row(
+            f"no {name}" if value is None else str(value),
+            f"{r['journeys']:,}",
+            _pct(r["conversion_rate"]),
+            _pct(r["fitness_cases"]),
+            f"{r['in_progress']:,}",
+            f"{worst['touchpoint']} ({worst['journeys']:,})" if worst else "-",
+        )
+    return table
+
+
 def _biggest_leak(leaks: Any, unit: str | None) -> str:
     # Volume and value can name different leaks; say both, so the priorities (ranked by value)
     # do not seem to contradict the headline.
@@ -187,6 +216,11 @@ def _biggest_leak(leaks: Any, unit: str | None) -> str:
         return text
     value = leaks.sort("value_at_risk", descending=True, nulls_last=True).row(0, named=True)
     return f"{text}; by value at risk: {value['touchpoint']} ({value['value_at_risk']:,.0f} {unit})"
+
+
+def _breakable(label: str) -> str:
+    # Spaces around the arrows let a long path wrap between its steps, not inside a name.
+    return label.replace("->", "→").replace("→", " → ")
 
 
 def _what(r: dict[str, Any]) -> str:

@@ -55,9 +55,10 @@ def forget_deleted(request: Request, tenant_id: str, log_id: str | None = None) 
 
 def build_api_router() -> APIRouter:
     """The /api/v1 router with every resource."""
-    from . import analyses, jobs, logs, maps
+    from . import analyses, columns, jobs, logs, maps, samples
 
     router = APIRouter(prefix="/api/v1", responses=problem_responses(401))
-    for module in (logs, maps, analyses, jobs):
+    # columns and samples before logs: their fixed paths must win over /logs/{log_id}.
+    for module in (columns, samples, logs, maps, analyses, jobs):
         router.include_router(module.router)
     return router

@@ -19,14 +19,9 @@ stitched counts at once. Logs made by `journeyminer run`, and logs stored before
 
 from __future__ import annotations
 
-import json
 import secrets
-import tomllib
 from collections import OrderedDict
 from collections.abc import Hashable
-from contextlib import suppress
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from threading import Lock
 from typing import Annotated, Any
@@ -34,28 +29,26 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ...miner.durations import parse_gap
 from ...miner.errors import (
-    EmptySourceError,
-    FormatError,
     InputError,
-    JourneyminerError,
-    MappingError,
 )
-from ...miner.ingest.limits import DEFAULT_LIMITS, SourceLimits
 from ...miner.ingest.readers import EXTENSIONS
 from ..deps import RunnerDep, SettingsDep, StoreDep, TenantDep
-from ..jobs import JobContext, uploads_folder
+from ..ingest_form import (
+    one_field,
+    plan_ingest,
+    refuse_same_files,
+    run_ingest,
+    upload_tables,
+)
+from ..jobs import uploads_folder
 from ..memory import release_memory
 from ..schemas import DfgRead, JobPublic, LogList, LogPublic, VariantsRead
 from ..settings import Settings
 from ..store import Store, new_id
 from ..store.stitching import (
-    STITCH_FORMAT,
-    append_sources,
     read_journeys,
     restitches,
-    table_change,
 )
 from ..uploads import Upload, UploadLimits, receive_upload, unsupported
 from . import check_name, forget_deleted, problem_responses
@@ -66,7 +59,6 @@ SOURCE_SUFFIXES = tuple(EXTENSIONS)
 IDENTITY_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet")
 MAPPING_SUFFIXES = (".toml", ".json")
 TEXT_FIELDS = frozenset({"preset", "mapping", "gap", "goal", "timezone", "name"})
-DEFAULT_GAP = "30d"
 QUICK_CACHE_SIZE = 128
 #: Rows (variants, edges, nodes) the quick-read cache holds in all: a list of 10,000 variants
 #: is about 7 MB of Python objects, so a count of answers alone does not bound its memory.
@@ -110,9 +102,11 @@ _FORM = {
             "description": "One preset for all files, or one per file in order.",
         },
         "mapping": {
-            "type": "string",
+            "type": "array",
+            "items": {"type": "string"},
             "description": "A source mapping (TOML or JSON text, or a .toml/.json file) "
-            "for files without a preset.",
+            "for files without a preset; one for all files, or one text per file in order "
+            "(a mapping may name a `preset` and override its fields).",
         },
         "identities": {
             "type": "string",
@@ -143,175 +137,6 @@ UPLOAD_BODY = {
         },
     }
 }
-
-
-# -- ingest plans -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class IngestPlan:
-    """What an ingest job reads: files (path, mapping as data, name, sha256), identities, settings.
-
-    `stored` is the log's stitching settings after this upload, but for the identity entry,
-    which the job sets once it has read the table.
-    """
-
-    sources: tuple[tuple[Path, dict[str, Any], str, str], ...]
-    identities: tuple[Path, str] | None
-    customers: tuple[Path, str] | None
-    gap: timedelta | None
-    goals: tuple[str, ...]
-    stored: dict[str, Any]
-    limits: SourceLimits = DEFAULT_LIMITS
-
-
-def _one(upload: Upload, name: str) -> str | None:
-    values = [v.strip() for v in upload.fields.get(name, []) if v.strip()]
-    if len(values) > 1:
-        raise InputError(f"send at most one {name!r}", column=name, found=f"{len(values)} values")
-    return values[0] if values else None
-
-
-def _mapping_data(upload: Upload) -> dict[str, Any] | None:
-    files = upload.files_of("mapping")
-    texts = upload.fields.get("mapping", [])
-    if len(files) + len(texts) > 1:
-        raise MappingError("send one mapping (as text or as a file)", column="mapping")
-    if files:
-        name, text = files[0].name, files[0].path.read_text(encoding="utf-8", errors="replace")
-        as_json = name.lower().endswith(".json")
-    elif texts:
-        name, text = "mapping", texts[0]
-        as_json = text.lstrip().startswith("{")
-    else:
-        return None
-    try:
-        data = json.loads(text) if as_json else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise FormatError(
-            f"the mapping is not valid {'JSON' if as_json else 'TOML'}: {exc}",
-            file=name,
-            expected="a TOML table or a JSON object of mapping fields",
-        ) from None
-    if not isinstance(data, dict):
-        raise MappingError("a mapping must be a table/object", file=name, found=type(data).__name__)
-    return data
-
-
-def plan_ingest(
-    upload: Upload, stored: dict[str, Any] | None = None, limits: SourceLimits = DEFAULT_LIMITS
-) -> IngestPlan:
-    """Check the form and decide each file's mapping; errors here answer 422 at once."""
-    from ...miner.ingest.pipeline import KNOWN_PRESETS
-    from ...miner.ingest.presets import mapping_from_dict
-    from ...miner.ingest.readers import check_columns
-
-    files = upload.files_of("files")
-    if not files:
-        raise InputError(
-            "the upload has no source file",
-            column="files",
-            expected="one or more files in the form field 'files'",
-        )
-    presets = [p.strip() for p in upload.fields.get("preset", []) if p.strip()]
-    if len(presets) not in (0, 1, len(files)):
-        raise MappingError(
-            "send one preset for all files or one per file",
-            column="preset",
-            expected=f"1 or {len(files)} presets",
-            found=str(len(presets)),
-        )
-    mapping = _mapping_data(upload)
-    timezone = _one(upload, "timezone")
-    known = dict((stored or {}).get("sources", {}))
-    sources: list[tuple[Path, dict[str, Any], str, str]] = []
-    for i, f in enumerate(files):
-        stem = f.name.split(".")[0].lower()
-        how: dict[str, Any]
-        if presets:
-            how = {"preset": presets[i] if len(presets) > 1 else presets[0]}
-        elif mapping is not None:
-            how = dict(mapping)
-        elif f.name in known:
-            how = dict(known[f.name])
-        elif stem in KNOWN_PRESETS:
-            how = {"preset": stem}
-        else:
-            raise MappingError(
-                f"no mapping for source {f.name!r}",
-                file=f.name,
-                expected="a 'preset' (web, call_center, crm) or a 'mapping' in the form",
-            )
-        if timezone is not None:
-            how["timezone"] = timezone
-        # Fail now, not in the job: the mapping's fields, then the columns it names.
-        check_columns(f.path, mapping_from_dict(how, file=f.name), limits)
-        sources.append((f.path, how, f.name, f.sha256))
-        known[f.name] = how
-    identity_files, customer_files = upload.files_of("identities"), upload.files_of("customers")
-    if len(identity_files) > 1:
-        raise InputError("send at most one identity table", column="identities")
-    if len(customer_files) > 1:
-        raise InputError("send at most one customer table", column="customers")
-    gap_text = _one(upload, "gap") or (stored or {}).get("gap") or DEFAULT_GAP
-    goals = tuple(g.strip() for g in upload.fields.get("goal", []) if g.strip())
-    goals = goals or tuple((stored or {}).get("goals", ()))
-    return IngestPlan(
-        sources=tuple(sources),
-        identities=(identity_files[0].path, identity_files[0].name) if identity_files else None,
-        customers=(customer_files[0].path, customer_files[0].name) if customer_files else None,
-        gap=parse_gap(gap_text),
-        goals=goals,
-        stored={
-            "stitch": {"format": STITCH_FORMAT, "order": None},
-            "sources": known,
-            "gap": gap_text,
-            "goals": list(goals),
-            "identities": (stored or {}).get("identities"),
-            "customers": (stored or {}).get("customers"),
-        },
-        limits=limits,
-    )
-
-
-def run_ingest(ctx: JobContext, plan: IngestPlan, log_id: str, *, append: bool) -> str | None:
-    """The ingest job: store each file as a part, re-stitch the log, commit all at once."""
-    from ...miner.ingest.presets import mapping_from_dict
-
-    store = ctx.store
-    try:
-        sources = [
-            (path, mapping_from_dict(how, file=name), name, sha)
-            for path, how, name, sha in plan.sources
-        ]
-        stored = store.get_log(ctx.tenant_id, log_id).mapping
-        path, name = plan.identities or (None, "")
-        entry, table = table_change("identities", stored, path, name)
-        path, name = plan.customers or (None, "")
-        c_entry, c_table = table_change("customers", stored, path, name)
-        version = append_sources(
-            store,
-            ctx.tenant_id,
-            log_id,
-            sources,
-            settings={**plan.stored, "identities": entry, "customers": c_entry},
-            identities=table,
-            customers=c_table,
-            progress=ctx.stage_reporter(0.0, 0.9),
-            limits=plan.limits,
-        )
-        if version is None and not append:
-            raise EmptySourceError("the upload holds no events", column="files")
-        ctx.progress(1.0, "done" if version else "batch already in the log: nothing added")
-        return log_id
-    except BaseException as exc:
-        if not append:
-            problem = (
-                exc.problem()
-                if isinstance(exc, JourneyminerError)
-                else {"title": "Ingest failed", "status": 500, "detail": "the ingest stopped"}
-            )
-            with suppress(JourneyminerError):  # deleted meanwhile
-                store.set_log_status(ctx.tenant_id, log_id, "failed", error=problem)
-        raise
 
 
 # -- routes -------------------------------------------------------------------------------
@@ -349,8 +174,13 @@ async def create_log(
     upload = await _receive(request, store, settings)
     log_id: str | None = None
     try:
+        # The form is checked first: a bad request is a 422 whether or not its files are stored.
         plan = await run_in_threadpool(plan_ingest, upload, None, settings.source_limits)
-        name = _one(upload, "name") or (
+        if one_field(upload, "name") is None:
+            shas = {f.sha256 for f in upload.files_of("files")}
+            tables = upload_tables(upload)
+            await run_in_threadpool(refuse_same_files, store, tenant, shas, tables)
+        name = one_field(upload, "name") or (
             f"{upload.files_of('files')[0].name.split('.')[0][:100]}-{secrets.token_hex(3)}"
         )
         check_name(name, settings.max_name_chars, "log")

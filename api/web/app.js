@@ -6,9 +6,10 @@ import { buildModel, flowDetails, highlight, touchpointDetails } from "./journey
 import { fill, h, num, parseSvg, segmentLabel, segmentName, words } from "./util.js";
 import { renderDownloads, renderHeadline, renderPriorities, renderSegments } from "./summary.js";
 import { renderFunnel, renderHidden, renderMap, renderTimes, renderVariants } from "./views.js";
+import { describeFiles, mapOwnColumns, mappingOf } from "./upload.js";
+import { closeEditor, downloadEditor, openEditor, saveEditor } from "./editor.js";
 
 const $ = (id) => document.getElementById(id);
-const PRESETS = ["web", "call_center", "crm"];
 
 const state = {
   logs: [],
@@ -21,26 +22,32 @@ const state = {
 };
 
 // -- messages -----------------------------------------------------------------------------
-function showError(err, context) {
+function showError(err, context, actions = []) {
   const problem = err instanceof ApiError ? err.problem : { title: "Something went wrong", detail: String(err.message || err) };
   const lines = Array.isArray(problem.problems) ? problem.problems : [];
+  const detail = String(problem.detail || "");
+  // Say each fact once: what the detail already tells is not repeated below it.
+  const said = (text) => text && detail.includes(String(text));
   const where = [
     problem.file && `file ${problem.file}`,
     problem.line && `line ${problem.line}`,
     problem.id && `id “${problem.id}”`,
     problem.row && `row ${problem.row}`,
     problem.column && `column ${problem.column}`,
-  ].filter(Boolean);
+  ].filter((w) => w && !said(w.replace(/^(file|line|row|column) /, "").replace(/^id “(.*)”$/, "$1")));
   const box = h(
     "div",
     { class: "message error", role: "alert" },
     h("p", { class: "title" }, h("strong", {}, `${context ? `${context}: ` : ""}${problem.title || "Error"}`), problem.status ? h("span", { class: "status" }, ` (HTTP ${problem.status})`) : ""),
     problem.detail ? h("p", { class: "detail" }, problem.detail) : "",
     where.length && !lines.length ? h("p", { class: "where" }, where.join(" · ")) : "",
-    problem.expected ? h("p", { class: "where" }, `Expected: ${problem.expected}${problem.found ? ` · found: ${problem.found}` : ""}`) : "",
+    problem.expected && !(said(problem.expected) && (!problem.found || said(problem.found)))
+      ? h("p", { class: "where" }, `Expected: ${problem.expected}${problem.found ? ` · found: ${problem.found}` : ""}`)
+      : "",
     lines.length
       ? h("ul", { class: "problems" }, lines.map((p) => h("li", {}, p.line ? h("strong", {}, `line ${p.line}`) : "", p.id ? ` · id “${p.id}”` : "", `: ${p.message}`)))
       : "",
+    actions.length ? h("p", { class: "actions row" }, actions) : "",
     problem.request_id ? h("p", { class: "request-id" }, `Request id ${problem.request_id} (quote it when you ask for help)`) : "",
     h("button", { type: "button", class: "link", onclick: (e) => e.target.closest(".message").remove() }, "Dismiss"),
   );
@@ -61,6 +68,17 @@ async function guarded(context, work) {
     if (err instanceof ApiError && err.status === 401) signOut(false);
     return undefined;
   }
+}
+
+/** Hide a progress bar and set it back to 0, so a failed step does not look half done. */
+function resetProgress(rowId) {
+  const row = $(rowId);
+  row.hidden = true;
+  const bar = row.querySelector(".progress");
+  bar.setAttribute("aria-valuenow", "0");
+  bar.removeAttribute("aria-valuetext");
+  bar.querySelector(".bar").style.width = "0%";
+  fill(row.querySelector(".stage"), "");
 }
 
 function setProgress(rowId, fraction, stage) {
@@ -92,7 +110,7 @@ async function enter() {
   $("sign-in").hidden = true;
   $("who").hidden = false;
   $("setup").hidden = false;
-  await Promise.all([loadLogs(), loadMaps()]);
+  await Promise.all([loadLogs(), loadMaps(), offerSample()]);
   $("log-select").focus();
 }
 
@@ -158,6 +176,9 @@ async function loadMaps(selectId) {
 function mapChanged() {
   const map = state.maps.find((m) => m.id === $("map-select").value);
   fill($("map-facts"), map ? `${map.format.toUpperCase()}, updated ${map.updated_at.slice(0, 10)}` : "");
+  $("map-edit").disabled = !map;
+  // The editor follows the chosen map (not a reload of the same one: its messages stay).
+  if (!$("map-editor").hidden && map && map.id !== $("map-editor").dataset.map) guarded("The map could not be read", () => openEditor(map.id));
   updateRun();
 }
 
@@ -166,27 +187,32 @@ function updateRun() {
 }
 
 function filesChanged() {
-  const files = [...$("log-files").files];
-  fill(
-    $("file-presets"),
-    files.length
-      ? h(
-          "fieldset",
-          { class: "presets" },
-          h("legend", {}, "What kind of source is each file?"),
-          files.map((f, i) => {
-            const stem = f.name.split(".")[0].toLowerCase();
-            const id = `preset-${i}`;
-            return h(
-              "div",
-              { class: "preset-row" },
-              h("label", { for: id }, f.name),
-              h("select", { id, "data-file": f.name }, PRESETS.map((p) => h("option", { value: p, selected: p === stem }, words(p)))),
-            );
-          }),
-        )
-      : "",
-  );
+  describeFiles($("file-presets"), [...$("log-files").files], (err, context) => showError(err, context));
+}
+
+/** What the page can offer after an upload failed: open the log that has these files already,
+ * or map the columns of the file a preset did not fit. */
+function uploadActions(err) {
+  const problem = err instanceof ApiError ? err.problem : {};
+  const actions = [];
+  if (problem.existing_log) {
+    actions.push(
+      h("button", { type: "button", class: "primary", onclick: (e) => openLog(problem.existing_log, e) }, `Open “${problem.existing_name || problem.existing_log}”`),
+    );
+  }
+  if (problem.file && /column/i.test(problem.title || "") && [...$("log-files").files].some((f) => f.name === problem.file)) {
+    actions.push(
+      h("button", { type: "button", class: "secondary", onclick: (e) => { e.target.closest(".message").remove(); mapOwnColumns(problem.file); } }, `Map the columns of ${problem.file}`),
+    );
+  }
+  return actions;
+}
+
+async function openLog(id, event) {
+  event?.target.closest(".message")?.remove();
+  await loadLogs(id);
+  $("log-select").focus();
+  announce("The stored log is selected.");
 }
 
 async function uploadLog(event) {
@@ -195,25 +221,62 @@ async function uploadLog(event) {
   const files = [...$("log-files").files];
   if (!files.length) return;
   const form = new FormData();
+  const timezone = $("timezone").value.trim();
+  // One mapping per file, in order: a preset or the file's own columns, each with its zone.
   files.forEach((f, i) => {
     form.append("files", f, f.name);
-    form.append("preset", $(`preset-${i}`)?.value || PRESETS[0]);
+    form.append("mapping", JSON.stringify(mappingOf(i, timezone)));
   });
   const identities = $("identities").files[0];
   if (identities) form.append("identities", identities, identities.name);
   const customers = $("customers").files[0];
   if (customers) form.append("customers", customers, customers.name);
-  if ($("timezone").value.trim()) form.append("timezone", $("timezone").value.trim());
   if ($("log-name").value.trim()) form.append("name", $("log-name").value.trim());
   $("upload-button").disabled = true;
   setProgress("upload-progress", 0, "uploading");
-  await guarded("Upload failed", async () => {
+  try {
     const job = await post("logs", { form });
     const done = await waitFor(job.status_url, (j) => setProgress("upload-progress", j.progress, j.stage || j.status));
     announce("The log is ready.");
+    // Clear the chosen files: the next choice starts afresh (and cannot be sent twice by accident).
+    $("log-files").value = "";
+    fill($("file-presets"), "");
     await loadLogs(done.log);
-  });
+  } catch (err) {
+    resetProgress("upload-progress");
+    showError(err, "Upload failed", uploadActions(err));
+    if (err instanceof ApiError && err.status === 401) signOut(false);
+  }
   $("upload-button").disabled = false;
+}
+
+/** Load the bundled sample (its log and map) and compare it, split by region: one click. */
+async function trySample() {
+  clearMessages();
+  $("sample-button").disabled = true;
+  setProgress("sample-progress", 0, "loading the sample");
+  try {
+    const loaded = await post("logs/sample");
+    let log = loaded.log;
+    if (loaded.job) log = (await waitFor(loaded.job.status_url, (j) => setProgress("sample-progress", j.progress, j.stage || j.status))).log;
+    await Promise.all([loadLogs(log), loadMaps(loaded.map)]);
+    resetProgress("sample-progress");
+    $("segment-attr").value = "region";
+    await run();
+  } catch (err) {
+    resetProgress("sample-progress");
+    showError(err, "The sample could not be loaded");
+  }
+  $("sample-button").disabled = false;
+}
+
+async function offerSample() {
+  const info = await get("logs/sample").catch(() => null);
+  const card = $("sample-card");
+  card.hidden = !info;
+  if (!info) return;
+  $("sample-button").hidden = !info.available;
+  fill($("sample-note"), info.available ? `The bundled sample: ${info.detail}. One click loads it and compares it, split by region.` : `No sample here: ${info.detail}.`);
 }
 
 function formatOf(name) {
@@ -247,8 +310,9 @@ async function draftMap() {
   }
   await guarded("Drafting a map failed", async () => {
     const map = await post("maps/draft", { json: { log } });
-    announce(`Drafted map ${map.name}.`);
+    announce(`Drafted map ${map.name}: check it in the editor before you trust it.`);
     await loadMaps(map.id);
+    await openEditor(map.id);
   });
 }
 
@@ -295,11 +359,25 @@ async function run(segmentValue = undefined) {
     if (!focused) state.base = compare;
     setProgress("run-progress", 1, "done");
     showResults();
+    foldSetup(true);
     announce(`Comparison done: ${num(compare.fitness?.n_cases)} journeys.`);
   });
   $("run").disabled = false;
   $("segment-value").disabled = false;
   updateRun();
+}
+
+/** Fold the log and map cards into one line after a run, so the results are in view. */
+function foldSetup(folded) {
+  const log = state.logs.find((l) => l.id === $("log-select").value);
+  const map = state.maps.find((m) => m.id === $("map-select").value);
+  $("setup-body").hidden = folded;
+  $("setup-folded").hidden = !folded;
+  $("setup-unfold").setAttribute("aria-expanded", String(!folded));
+  if (folded) {
+    fill($("setup-summary"), "Log ", h("strong", {}, log?.name || "–"), " · map ", h("strong", {}, map ? `${map.name} (version ${map.version})` : "–"));
+    $("results").scrollIntoView({ block: "start" });
+  }
 }
 
 function showResults() {
@@ -455,6 +533,23 @@ function wire() {
   $("map-upload").addEventListener("click", uploadMap);
   $("map-draft").addEventListener("click", draftMap);
   $("run").addEventListener("click", () => run());
+  $("map-edit").addEventListener("click", () => guarded("The map could not be read", () => openEditor($("map-select").value)));
+  $("map-save").addEventListener("click", () =>
+    guarded("The map was not saved", async () => {
+      const map = await saveEditor();
+      if (map) {
+        await loadMaps(map.id);
+        announce(`Map ${map.name} saved as version ${map.version}.`);
+      }
+    }),
+  );
+  $("map-download").addEventListener("click", downloadEditor);
+  $("map-editor-close").addEventListener("click", closeEditor);
+  $("sample-button").addEventListener("click", trySample);
+  $("setup-unfold").addEventListener("click", () => {
+    foldSetup(false);
+    $("log-select").focus();
+  });
   $("segment-value").addEventListener("change", (e) => run(chosenSegment(e.target)));
   $("tabs").addEventListener("click", (e) => {
     const tab = e.target.closest('[role="tab"]');

@@ -57,6 +57,84 @@ class _Box:
     col: int
 
 
+@dataclass(frozen=True)
+class _Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def hits(self, other: _Rect) -> bool:
+        return not (
+            self.x + self.w <= other.x
+            or other.x + other.w <= self.x
+            or self.y + self.h <= other.y
+            or other.y + other.h <= self.y
+        )
+
+
+# Where along its curve a label may sit (middle first), and how far off the curve it may move.
+_ALONG = (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82)
+_ACROSS = (0.0, -1.0, 1.0, -2.0, 2.0, -3.0, 3.0)
+
+
+def _gap_widths(flows: list[dict[str, Any]], col: dict[str, int], ncol: int) -> list[float]:
+    """Per gap between two columns: COL_GAP, wider by the labelled flows that cross it."""
+    through = [0] * max(0, ncol - 1)
+    for f in flows:
+        if f["kind"] not in ("designed", "unexpected") or f["from"] == f["to"]:
+            continue
+        a, b = col.get(f["from"]), col.get(f["to"])
+        if a is None or b is None:
+            continue
+        # Within a column: its arcs bulge into the gap on the right (a guess; enough room).
+        span = range(min(a, b), max(a, b)) if a != b else range(a, a + 1)
+        for g in span:
+            if 0 <= g < len(through):
+                through[g] += 1
+    return [min(COL_GAP * 2.5, max(COL_GAP, 40.0 + 6.0 * n)) for n in through]
+
+
+def _label_text(f: dict[str, Any]) -> str:
+    return f"{f['count']:,}" if f["kind"] == "designed" else f"unexpected · {f['count']:,}"
+
+
+def _place_labels(
+    flows: list[dict[str, Any]],
+    boxes: dict[str, _Box],
+    taken: list[_Rect],
+    band: tuple[float, float],
+) -> dict[tuple[str, str], _Rect]:
+    """A spot for each seen flow's label where it overlaps no box, header or other label.
+
+    Busiest flows choose first. A label with no free spot near its curve is left out (its
+    count stays in the flow's tooltip): an overlapping label would be unreadable anyway.
+    """
+    placed: dict[tuple[str, str], _Rect] = {}
+    seen = [f for f in flows if f["kind"] in ("designed", "unexpected") and f["from"] != f["to"]]
+    for f in sorted(seen, key=lambda f: (-f["count"], f["from"], f["to"])):
+        text = _label_text(f)
+        lw, lh = text_ems(text) * LABEL_SIZE + 6, LABEL_SIZE + 3
+        p0, c1, c2, p3 = _route(boxes[f["from"]], boxes[f["to"]])[0]
+        spot = None
+        for across in _ACROSS:
+            for t in _ALONG:
+                u = 1 - t
+                x = u**3 * p0[0] + 3 * u * u * t * c1[0] + 3 * u * t * t * c2[0] + t**3 * p3[0]
+                y = u**3 * p0[1] + 3 * u * u * t * c1[1] + 3 * u * t * t * c2[1] + t**3 * p3[1]
+                rect = _Rect(x - lw / 2, y + across * (lh + 1) - lh / 2, lw, lh)
+                inside = band[0] <= rect.y and rect.y + rect.h <= band[1]
+                if inside and not any(rect.hits(r) for r in taken):
+                    spot = rect
+                    break
+            if spot is not None:
+                break
+        if spot is not None:
+            placed[(f["from"], f["to"])] = spot
+            taken.append(spot)
+    return placed
+
+
 def overlay_svg(
     designed: DesignedMap,
     touchpoints: pl.DataFrame,
@@ -82,12 +160,16 @@ def overlay_svg(
         for p, sub in zip(d.phases, subtitles, strict=True)
     ]
     for r in [*tps, *({**u, "phase": u["column"], "label": u["id"]} for u in lane)]:
-        name_px = text_ems(visible_name(r["label"])) * NAME_SIZE * 1.08
+        name_px = text_ems(visible_name(human_name(r["label"]))) * NAME_SIZE * 1.08
         need = max(name_px, text_ems(_count_line(r)) * COUNT_SIZE) + 16
         i = col_of[r["phase"]]
         widths[i] = max(widths[i], float(round(need)))
-    # SIDE leaves room for the arcs of flows within the first and the last column.
-    lefts = [MARGIN + SIDE + sum(widths[:i]) + COL_GAP * i for i in range(ncol)]
+    # SIDE leaves room for the arcs of flows within the first and the last column; each gap
+    # between columns widens with the labelled flows through it, so their labels find room.
+    col_by_id = {r["id"]: col_of[r["phase"]] for r in tps}
+    col_by_id.update({u["id"]: col_of[u["column"]] for u in lane})
+    gaps = _gap_widths(flows.to_dicts(), col_by_id, ncol)
+    lefts = [MARGIN + SIDE + sum(widths[:i]) + sum(gaps[:i]) for i in range(ncol)]
     step = BOX_H + ROW_GAP
     boxes: dict[str, _Box] = {}
     rows = [0] * ncol
@@ -138,11 +220,18 @@ def overlay_svg(
     ]
     flow_rows = flows.to_dicts()
     observed_max = max([1, *(f["count"] for f in flow_rows)])
+    # Every box and phase header is an obstacle for the flow labels, and so is each label placed.
+    taken = [
+        _Rect(b.cx - b.w / 2 - 2, b.cy - BOX_H / 2 - 2, b.w + 4, BOX_H + 4) for b in boxes.values()
+    ]
+    taken += [_Rect(lefts[i] - 10, MARGIN, widths[i] + 20, HEADER_H - 8) for i in range(ncol)]
+    labels = _place_labels(flow_rows, boxes, taken, (MARGIN, lane_bottom))
     body.append('<g class="flows">')
     for kind in ("unseen", "unobservable", "designed", "unexpected"):  # busiest kinds drawn on top
         for f in flow_rows:
             if f["kind"] == kind and f["from"] != f["to"]:
-                body += _flow(f, boxes[f["from"]], boxes[f["to"]], observed_max)
+                key = (f["from"], f["to"])
+                body += _flow(f, boxes[f["from"]], boxes[f["to"]], observed_max, labels.get(key))
     body += ["</g>", '<g class="touchpoints">']
     for r in tps:
         body += _touchpoint(r, boxes[r["id"]], d.phases[col_of[r["phase"]]].name, max_count)
@@ -155,6 +244,12 @@ def overlay_svg(
         f"{len(lane)} touchpoints not in the map"
     )
     return svg_frame(w, h, None, title, body)
+
+
+def human_name(label: str) -> str:
+    """A touchpoint's name as people read it: `add_to_cart` shows as `add to cart` (the id
+    stays in the tooltip and the data attributes)."""
+    return label.replace("_", " ")
 
 
 def _count_line(r: dict[str, Any]) -> str:
@@ -200,7 +295,12 @@ def _touchpoint(r: dict[str, Any], box: _Box, phase: str | None, max_count: int)
         f'<rect x="{px(left)}" y="{px(top)}" width="{px(box.w)}" height="{px(BOX_H)}" rx="6" '
         f'fill="{fill}" stroke="{stroke}" stroke-width="{"1.5" if hidden else "1"}"{dash}/>',
         svg_text(
-            box.cx, box.cy - 7, NAME_SIZE, visible_name(r["label"]), fill=ink, font_weight="600"
+            box.cx,
+            box.cy - 7,
+            NAME_SIZE,
+            visible_name(human_name(r["label"])),
+            fill=ink,
+            font_weight="600",
         ),
         svg_text(box.cx, box.cy + 9, COUNT_SIZE, _count_line(r), fill=ink),
         "</g>",
@@ -223,7 +323,9 @@ def _route(a: _Box, b: _Box) -> tuple[Cubic, ...]:
     return (((al, a.cy + 8), (al - dx, a.cy + 38), (br + dx, b.cy + 38), (br, b.cy + 8)),)
 
 
-def _flow(f: dict[str, Any], a: _Box, b: _Box, max_count: int) -> list[str]:
+def _flow(
+    f: dict[str, Any], a: _Box, b: _Box, max_count: int, spot: _Rect | None = None
+) -> list[str]:
     kind = f["kind"]
     count = f["count"]
     width = stroke_width(count, max_count) if kind in ("designed", "unexpected") else 1.0
@@ -242,16 +344,14 @@ def _flow(f: dict[str, Any], a: _Box, b: _Box, max_count: int) -> list[str]:
         f'stroke-width="{px(width)}"{dash}/>',
         f'<path d="{head}" fill="{INK[kind]}"/>',
     ]
-    if kind in ("designed", "unexpected"):
-        label = f"{count:,}" if kind == "designed" else f"unexpected · {count:,}"
-        (p0, c1, c2, p3) = route[0]
-        lx = (p0[0] + 3 * c1[0] + 3 * c2[0] + p3[0]) / 8
-        ly = (p0[1] + 3 * c1[1] + 3 * c2[1] + p3[1]) / 8
-        lw, lh = text_ems(label) * LABEL_SIZE + 6, LABEL_SIZE + 3
+    if spot is not None:
+        label = _label_text(f)
         out += [
-            f'<rect x="{px(lx - lw / 2)}" y="{px(ly - lh / 2)}" width="{px(lw)}" '
-            f'height="{px(lh)}" rx="3" fill="#ffffff" fill-opacity="0.9"/>',
-            svg_text(lx, ly, LABEL_SIZE, label, fill=INK[kind]),
+            f'<g class="flow-label"><rect x="{px(spot.x)}" y="{px(spot.y)}" '
+            f'width="{px(spot.w)}" height="{px(spot.h)}" rx="3" fill="#ffffff" '
+            f'fill-opacity="0.9"/>',
+            svg_text(spot.x + spot.w / 2, spot.y + spot.h / 2, LABEL_SIZE, label, fill=INK[kind]),
+            "</g>",
         ]
     return [*out, "</g>"]
 

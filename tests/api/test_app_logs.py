@@ -255,6 +255,9 @@ def test_a_journey_spanning_two_appended_batches_is_one_journey_as_in_one_upload
     assert api.wait(first.json()["status_url"])["status"] == "done"
 
     files, data = _form(tmp_path / "days", (1, 2))
+    # The same files as the appended log: only a name stores them again (else 409).
+    assert_problem(api.client.post(f"{API}/logs", files=files, data=data), 409)
+    data = {**data, "name": "single"}
     single = api.wait(api.client.post(f"{API}/logs", files=files, data=data).json()["status_url"])
     files, data = _form(tmp_path / "days", (2,))
     alone = api.wait(api.client.post(f"{API}/logs", files=files, data=data).json()["status_url"])
@@ -303,7 +306,8 @@ def test_an_identity_table_sent_with_an_append_replaces_the_logs(api: Api, tmp_p
     assert after["version"] == before["version"] + 1 and after["parts"] == before["parts"]
     assert after["mapping"]["identities"]["file"] == "ids.csv"
     assert after["events"] == before["events"] and after["customers"] < before["customers"]
-    full = api.client.get(f"{API}/logs/{api.ingest()}").json()
+    full_id = api.ingest(data={"name": "all at once"})  # the same files: named to store again
+    full = api.client.get(f"{API}/logs/{full_id}").json()
     assert (after["journeys"], after["customers"]) == (full["journeys"], full["customers"])
     stored = list((api.settings.workspace / "logs" / log_id).glob("identities-*.parquet"))
     assert len(stored) == 1 and api.store.check() == []

@@ -150,13 +150,14 @@ def wait_job(http: httpx.Client, url: str, timeout: float = JOB_TIMEOUT_S) -> di
         time.sleep(0.05)
 
 
-def upload_sample(http: httpx.Client) -> str:
+def upload_sample(http: httpx.Client, name: str | None = None) -> str:
     files = [
         ("files", (f"{n}.csv", (SAMPLE / f"{n}.csv").read_bytes(), "text/csv"))
         for n in ("web", "call_center", "crm")
     ]
     files.append(("identities", ("identities.csv", (SAMPLE / "identities.csv").read_bytes())))
-    made = http.post(f"{API}/logs", files=files, data={"timezone": "Europe/Amsterdam"})
+    data = {"timezone": "Europe/Amsterdam", **({"name": name} if name else {})}
+    made = http.post(f"{API}/logs", files=files, data=data)
     assert made.status_code == 202, made.text
     job = wait_job(http, made.json()["status_url"])
     assert job["status"] == "done", job
@@ -304,7 +305,8 @@ def test_kill_9_in_the_middle_of_an_upload_loses_nothing_stored_before(
         assert after["v1"]["text"] == (SAMPLE / "map.toml").read_text()
         assert after["v2"]["text"] == v2 and after["v2"]["version"] == 2
         # The server still takes uploads, and the sample reads the same once more.
-        assert upload_sample(http) != log_id
+        # (named: the same files unnamed would answer 409 with the stored log)
+        assert upload_sample(http, name="sample again") != log_id
     server.stop()
 
     assert file_hashes(server.workspace / "logs").items() >= parts_before.items()

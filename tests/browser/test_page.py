@@ -240,7 +240,9 @@ def test_a_cx_lead_compares_the_sample_with_its_designed_map(
         assert download.value.suggested_filename.endswith(suffix)
         assert Path(download.value.path()).stat().st_size > 100
 
-    # A map drafted from the log joins the stored maps.
+    # A map drafted from the log joins the stored maps (the set-up folded away after the run).
+    expect(page.locator("#setup-body")).to_be_hidden()
+    page.get_by_role("button", name="Change the log or the map").click()
     for suffix in ("(draft)", "(draft 2)"):
         page.get_by_role("button", name="Draft a map from the selected log").click()
         expect(page.locator("#map-select option:checked")).to_contain_text(suffix)

@@ -119,3 +119,34 @@ def test_the_summary_reads_the_log_totals_and_prints_deltas_in_points(sample_log
     assert data["hidden_baseline"]["compared_with"] == "rest_of_closed"
     assert all(p["impact"] > 0 for p in data["priorities"])
     assert "Works better than designed" in text
+
+
+def test_segment_prints_a_row_per_segment_and_no_name_is_cut_at_80_columns(
+    sample_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from journeyminer.api.cli import common
+
+    monkeypatch.setattr(common.out, "width", 80)
+    args = ("compare", str(sample_log), "--map", str(SAMPLE / "map.toml"), "--segment", "device")
+    data = json.loads(run(*args, "--json").stdout)
+    text = run(*args).stdout
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    assert "By device" in text
+    rows = {line.split("│")[0].strip(): line for line in text.splitlines() if "│" in line}
+    for seg in data["by_segment"]["headline"]:
+        name = seg["segment"] if seg["segment"] is not None else "no device"
+        cells = [c.strip() for c in rows[name].split("│")]
+        assert cells[1:5] == [
+            f"{seg['journeys']:,}",
+            f"{seg['conversion_rate']:.1%}",
+            f"{seg['fitness_cases']:.1%}",
+            f"{seg['in_progress']:,}",
+        ]
+        leaks = [r for r in data["by_segment"]["leaks"] if r["segment"] == seg["segment"]]
+        worst = max(leaks, key=lambda r: r["journeys"])
+        assert cells[5].startswith(worst["touchpoint"]), cells
+    # Long hidden-journey paths wrap between their steps: every step's name stays whole.
+    words = text.split()
+    for h in data["hidden_journeys"]:
+        for step in h["label"].replace("->", " ").replace("→", " ").split():
+            assert step in words, step
