@@ -21,8 +21,8 @@ from ..miner.errors import (
     MappingError,
 )
 from ..miner.ingest.limits import DEFAULT_LIMITS, SourceLimits
-from .jobs import JobContext
-from .store import Store, Tenant
+from .jobs import JobContext, JobRunner
+from .store import JobInfo, Store, Tenant
 from .store.stitching import STITCH_FORMAT, append_sources, table_change
 from .uploads import Upload
 
@@ -243,3 +243,22 @@ def upload_tables(upload: Upload) -> dict[str, str | None]:
     return {
         k: next((f.sha256 for f in upload.files_of(k)), None) for k in ("identities", "customers")
     }
+
+
+def start_ingest(
+    store: Store, runner: JobRunner, tenant: Tenant, name: str, plan: IngestPlan, upload: Upload
+) -> JobInfo:
+    """Create the log `name` and queue its ingest job; a log whose job could not be queued
+    (a full queue) is deleted again. The job removes the upload's files when it ends."""
+    info = store.create_log(tenant, name, None, mapping=plan.stored)
+    try:
+        return runner.submit(
+            tenant.id,
+            "ingest",
+            {"log": info.id, "files": [f.name for f in upload.files_of("files")]},
+            lambda ctx: run_ingest(ctx, plan, info.id, append=False),
+            cleanup=upload.cleanup,
+        )
+    except BaseException:
+        store.delete_log(tenant, info.id)
+        raise

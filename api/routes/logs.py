@@ -39,6 +39,7 @@ from ..ingest_form import (
     plan_ingest,
     refuse_same_files,
     run_ingest,
+    start_ingest,
     upload_tables,
 )
 from ..jobs import uploads_folder
@@ -172,7 +173,6 @@ async def create_log(
     """Stream the files to the workspace, check the form, and queue the ingest."""
     runner.check_room()
     upload = await _receive(request, store, settings)
-    log_id: str | None = None
     try:
         # The form is checked first: a bad request is a 422 whether or not its files are stored.
         plan = await run_in_threadpool(plan_ingest, upload, None, settings.source_limits)
@@ -184,22 +184,8 @@ async def create_log(
             f"{upload.files_of('files')[0].name.split('.')[0][:100]}-{secrets.token_hex(3)}"
         )
         check_name(name, settings.max_name_chars, "log")
-        info = await run_in_threadpool(
-            lambda: store.create_log(tenant, name, None, mapping=plan.stored)
-        )
-        log_id = info.id
-        job = await run_in_threadpool(
-            lambda: runner.submit(
-                tenant.id,
-                "ingest",
-                {"log": info.id, "files": [f.name for f in upload.files_of("files")]},
-                lambda ctx: run_ingest(ctx, plan, info.id, append=False),
-                cleanup=upload.cleanup,
-            )
-        )
+        job = await run_in_threadpool(start_ingest, store, runner, tenant, name, plan, upload)
     except BaseException:
-        if log_id is not None:
-            await run_in_threadpool(store.delete_log, tenant, log_id)
         await run_in_threadpool(upload.cleanup)
         raise
     return JobPublic.of(job)

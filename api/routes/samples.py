@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...miner.errors import InputError, NotFoundError
 from ..deps import RunnerDep, StoreDep, TenantDep
-from ..ingest_form import plan_ingest, refuse_same_files, run_ingest
+from ..ingest_form import plan_ingest, refuse_same_files, start_ingest
 from ..jobs import uploads_folder
 from ..schemas import JobPublic
 from ..store import Store, Tenant, new_id
@@ -121,7 +121,6 @@ async def load_sample(tenant: TenantDep, store: StoreDep, runner: RunnerDep) -> 
         return SampleLoaded(job=None, log=str(exc.extra["existing_log"]), map=map_id)
     runner.check_room()
     upload = await run_in_threadpool(_sample_upload, store, paths)
-    log_id: str | None = None
     try:
         plan = await run_in_threadpool(plan_ingest, upload)
         taken = {i.name for i in await run_in_threadpool(store.list_logs, tenant)}
@@ -130,22 +129,8 @@ async def load_sample(tenant: TenantDep, store: StoreDep, runner: RunnerDep) -> 
             for n in (SAMPLE_NAME, *(f"{SAMPLE_NAME} {k}" for k in range(2, 99)))
             if n not in taken
         )
-        info = await run_in_threadpool(
-            lambda: store.create_log(tenant, name, None, mapping=plan.stored)
-        )
-        log_id = info.id
-        job = await run_in_threadpool(
-            lambda: runner.submit(
-                tenant.id,
-                "ingest",
-                {"log": info.id, "files": [f.name for f in upload.files_of("files")]},
-                lambda ctx: run_ingest(ctx, plan, info.id, append=False),
-                cleanup=upload.cleanup,
-            )
-        )
+        job = await run_in_threadpool(start_ingest, store, runner, tenant, name, plan, upload)
     except BaseException:
-        if log_id is not None:
-            await run_in_threadpool(store.delete_log, tenant, log_id)
         await run_in_threadpool(upload.cleanup)
         raise
     return SampleLoaded(job=JobPublic.of(job), log=None, map=map_id)
