@@ -91,8 +91,14 @@ def _pair_codes(offsets, act, n_act):
 
 @njit(**SERIAL)
 def _group_dense(codes, n_act):
-    # Counting sort: stable, O(n_pairs + n_act^2).
-    n_codes = n_act * n_act
+    # Edge codes a * n_act + b grouped by a counting sort: stable, O(n_pairs + n_act^2).
+    return _counting_sort(codes, n_act * n_act)
+
+
+@njit(**SERIAL)
+def _counting_sort(codes, n_codes):
+    # Stable counting sort of codes in 0..n_codes-1: the codes present (ascending), the bounds
+    # of each one's run and the order that puts the items in runs. O(n + n_codes).
     count = np.zeros(n_codes, dtype=np.int64)
     for k in range(codes.size):
         count[codes[k]] += 1
@@ -346,31 +352,14 @@ def interval_edge_durations(
 
 @njit(**SERIAL)
 def _service_times(act, ts, start, n_act):
-    # Counting sort of the events by activity, then each activity's durations sorted.
-    count = np.zeros(n_act, dtype=np.int64)
-    for i in range(act.size):
-        count[act[i]] += 1
-    n_seen = 0
-    for a in range(n_act):
-        if count[a] > 0:
-            n_seen += 1
-    seen = np.empty(n_seen, dtype=np.int32)
-    bounds = np.zeros(n_seen + 1, dtype=np.int64)
-    slot = np.zeros(n_act, dtype=np.int64)
-    j = 0
-    for a in range(n_act):
-        if count[a] > 0:
-            seen[j] = a
-            slot[a] = bounds[j]
-            bounds[j + 1] = bounds[j] + count[a]
-            j += 1
+    # The events grouped by activity (counting sort), then each activity's durations sorted.
+    seen, bounds, order = _counting_sort(act, n_act)
     durations = np.empty(act.size, dtype=np.int64)
-    for i in range(act.size):
-        durations[slot[act[i]]] = ts[i] - start[i]
-        slot[act[i]] += 1
-    for e in range(n_seen):
+    for k in range(act.size):
+        durations[k] = ts[order[k]] - start[order[k]]
+    for e in range(seen.size):
         durations[bounds[e] : bounds[e + 1]].sort()
-    return seen, bounds, durations
+    return seen.astype(np.int32), bounds, durations
 
 
 def service_times(
