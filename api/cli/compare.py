@@ -11,7 +11,7 @@ from rich.table import Table
 
 from .common import JsonFlag, app, handle_errors, out, print_json, progress_bar
 from .mine import human
-from .source_options import NOT_GIVEN, SourceOptions, source_options
+from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
 
 @app.command()
@@ -46,7 +46,8 @@ def compare(
             update("reading the map", 0, 4)
             designed = load_map(map_path, **Settings().map_limits)
             update(f"reading {log_path.name}", 1, 4)
-            log = open_log(log_path, source.to_mapping())
+            folds: list[Any] = []
+            log = open_log(log_path, source.to_mapping(), on_fold=folds.append)
             update("comparing", 2, 4)
             result = compare_journeys(log, designed, segment=segment, min_support=support)
             written = {}
@@ -57,8 +58,12 @@ def compare(
             data = json.loads(written["json"].read_text()) if written else result.to_dict()
             if written:
                 data["outputs"] = {k: str(v) for k, v in written.items()}
+            if folds:
+                data["lifecycle"] = folds[0].to_dict()
             print_json(data)
             return
+        if folds:
+            out.print(fold_line(folds[0]))
         _print_summary(result, top)
         if written:
             out.print(

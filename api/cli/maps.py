@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from .common import JsonFlag, app, err, handle_errors, out, print_json
-from .source_options import NOT_GIVEN, SourceOptions, source_options
+from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
 map_app = typer.Typer(
     no_args_is_help=True, help="Designed journey maps: start one, draft one, check one."
@@ -76,7 +76,8 @@ def draft(
         from ...miner.ingest.pipeline import open_log
         from ...miner.usecases import draft_map_from_log
 
-        log = open_log(log_path, source.to_mapping())
+        folds: list[Any] = []
+        log = open_log(log_path, source.to_mapping(), on_fold=folds.append)
         shape = int(phases) if phases.isdigit() else phases
         drafted = draft_map_from_log(
             log,
@@ -88,9 +89,12 @@ def draft(
             text = drafted.map.to_toml()
             if out_path is not None:
                 _emit(text, out_path)
-            print_json({"map": None if out_path else text, **drafted.to_dict()})
+            folded = {"lifecycle": folds[0].to_dict()} if folds else {}
+            print_json({"map": None if out_path else text, **drafted.to_dict(), **folded})
             return
         _emit(drafted.map.to_toml(), out_path)
+        if folds:  # on stderr: stdout stays the map's TOML
+            err.print(fold_line(folds[0]), highlight=False)
         _print_draft_notes(drafted.to_dict())
 
 

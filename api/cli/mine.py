@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from .common import JsonFlag, app, handle_errors, out, print_json, progress_bar
-from .source_options import NOT_GIVEN, SourceOptions, source_options
+from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
 
 @app.command()
@@ -111,7 +111,7 @@ def mine(
             return
         _print_discovery(log, result, top)
         if folds:
-            _print_fold(folds[0])
+            out.print(fold_line(folds[0]))
         if out_dir is not None:
             out.print(
                 f"outputs written to [bold]{out_dir}[/]: {', '.join(p.name for p in written.values())}"
@@ -203,15 +203,6 @@ def _print_discovery(log: Any, result: Any, top: int) -> None:
             + ", ".join(f"{q} {human(d[q])}" for q in ("p10", "p25", "p50", "p75", "p90"))
             + f", max {human(d['max'])}"
         )
-
-
-def _print_fold(folded: Any) -> None:
-    out.print(
-        f"lifecycle folded: {folded.intervals:,} start/complete pairs; "
-        f"{folded.unmatched_completes:,} completes without a start (kept, zero-length), "
-        f"{folded.unmatched_starts:,} starts never completed and "
-        f"{folded.other_transitions:,} other transitions (dropped)"
-    )
 
 
 def _print_service_times(service: Any, top: int) -> None:

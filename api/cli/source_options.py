@@ -96,3 +96,13 @@ def source_options(command: Callable[..., Any]) -> Callable[..., Any]:
     wrapper.__annotations__ = {p.name: p.annotation for p in [*params, *added]}
     del wrapper.__wrapped__  # Typer must read the signature above, not the command's own
     return wrapper
+
+
+def fold_line(folded: Any) -> str:
+    """The one line that says what `--lifecycle fold` did (pairs, kept and dropped events)."""
+    return (
+        f"lifecycle folded: {folded.intervals:,} start/complete pairs; "
+        f"{folded.unmatched_completes:,} completes without a start (kept, zero-length), "
+        f"{folded.unmatched_starts:,} starts never completed and "
+        f"{folded.other_transitions:,} other transitions (dropped)"
+    )

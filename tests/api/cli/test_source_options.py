@@ -158,3 +158,21 @@ gap = "none"
     assert result.exit_code == 0, result.output
     discovery = json.loads((tmp_path / "out" / "discovery.json").read_text(encoding="utf-8"))
     assert {s["activity"] for s in discovery["service_times"]} == {"Bellen", "Mailen", "Bestellen"}
+
+
+def test_compare_and_map_draft_report_the_lifecycle_fold_as_mine_does(tmp_path: Path) -> None:
+    xes = str(SOURCES / "journeys.xes")
+    folded = json.loads(run("mine", xes, "--lifecycle", "fold", "--json").stdout)["lifecycle"]
+    draft = tmp_path / "draft.toml"
+    drafted = run("map", "draft", xes, "--lifecycle", "fold", "--json", "-o", str(draft))
+    assert drafted.exit_code == 0, drafted.output
+    assert json.loads(drafted.stdout)["lifecycle"] == folded
+    compared = run("compare", xes, "--map", str(draft), "--lifecycle", "fold", "--json")
+    assert compared.exit_code == 0, compared.output
+    assert json.loads(compared.stdout)["lifecycle"] == folded
+    told = run("compare", xes, "--map", str(draft), "--lifecycle", "fold")
+    assert told.exit_code == 0, told.output
+    assert f"lifecycle folded: {folded['intervals']:,} start/complete pairs" in told.stdout
+    # without a fold there is nothing to report
+    plain = run("compare", xes, "--map", str(draft), "--lifecycle", "complete", "--json")
+    assert "lifecycle" not in json.loads(plain.stdout)
