@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ...miner._typing import Ambiguous
 from ...miner.durations import parse_gap
 from ...miner.errors import InputError
 
@@ -42,6 +43,7 @@ class JobSource(_Model):
     channel: str | None = None
     object_type: str | None = None
     lifecycle: str | list[str] | None = None
+    ambiguous: Ambiguous | None = None  # fall-back local times: earliest, latest or raise
 
     @model_validator(mode="after")
     def _one_mapping(self) -> JobSource:

@@ -322,3 +322,19 @@ def test_a_job_file_with_an_unknown_zone_is_exit_2_before_anything_runs(tmp_path
     assert result.exit_code == EXIT_BAD_INPUT, result.output
     assert "unknown time zone 'Mars/Olympus'" in result.stderr
     assert not (tmp_path / "ws").exists()
+
+
+def test_a_job_source_chooses_its_rule_for_fall_back_times(tmp_path: Path) -> None:
+    from journeyminer.api.batch.run import load_job
+
+    job = tmp_path / "job.toml"
+    head = (
+        'name = "n"\nworkspace = "ws"\nlog = "l"\n[[sources]]\npath = "x-*.csv"\npreset = "web"\n'
+    )
+    job.write_text(head + 'timezone = "Europe/Amsterdam"\nambiguous = "raise"\n')
+    assert load_job(job).mapping(0).ambiguous == "raise"
+    job.write_text(head + 'ambiguous = "whichever"\n')
+    result = runner.invoke(app, ["run", str(job)])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "ambiguous" in result.stderr and "line 7" in result.stderr
+    assert not (tmp_path / "ws").exists()
