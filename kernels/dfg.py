@@ -144,21 +144,30 @@ def _group_sparse(codes):
 
 
 @njit(**SERIAL)
-def _edge_durations(offsets, act, ts, n_act, dense):
-    codes, first = _pair_codes(offsets, act, n_act)
+def _by_edge(codes, pair_durations, n_act, dense):
+    # Each pair's duration put in its edge's bucket, every bucket sorted: (src, dst, bounds,
+    # durations), shared by the plain and the interval durations.
     if dense:
         edge_code, bounds, order = _group_dense(codes, n_act)
     else:
         edge_code, bounds, order = _group_sparse(codes)
     durations = np.empty(codes.size, dtype=np.int64)
     for k in range(order.size):
-        i = first[order[k]]
-        durations[k] = ts[i + 1] - ts[i]
+        durations[k] = pair_durations[order[k]]
     for e in range(edge_code.size):
         durations[bounds[e] : bounds[e + 1]].sort()
     src = (edge_code // n_act).astype(np.int32)
     dst = (edge_code % n_act).astype(np.int32)
     return src, dst, bounds, durations
+
+
+@njit(**SERIAL)
+def _edge_durations(offsets, act, ts, n_act, dense):
+    codes, first = _pair_codes(offsets, act, n_act)
+    pair_durations = np.empty(codes.size, dtype=np.int64)
+    for p in range(codes.size):
+        pair_durations[p] = ts[first[p] + 1] - ts[first[p]]
+    return _by_edge(codes, pair_durations, n_act, dense)
 
 
 def edge_durations(
@@ -308,19 +317,11 @@ def _start_order(offsets, start):
 def _interval_edge_durations(offsets, act, ts, start, n_act, dense):
     perm = _start_order(offsets, start)
     codes, first = _pair_codes(offsets, act[perm], n_act)
-    if dense:
-        edge_code, bounds, order = _group_dense(codes, n_act)
-    else:
-        edge_code, bounds, order = _group_sparse(codes)
-    durations = np.empty(codes.size, dtype=np.int64)
-    for k in range(order.size):
-        i = first[order[k]]
-        durations[k] = start[perm[i + 1]] - ts[perm[i]]
-    for e in range(edge_code.size):
-        durations[bounds[e] : bounds[e + 1]].sort()
-    src = (edge_code // n_act).astype(np.int32)
-    dst = (edge_code % n_act).astype(np.int32)
-    return src, dst, bounds, durations
+    pair_durations = np.empty(codes.size, dtype=np.int64)
+    for p in range(codes.size):
+        i = first[p]
+        pair_durations[p] = start[perm[i + 1]] - ts[perm[i]]
+    return _by_edge(codes, pair_durations, n_act, dense)
 
 
 def interval_edge_durations(
