@@ -7,7 +7,7 @@ that break naive code: equal timestamps, single-event cases, unicode names, miss
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ import polars as pl
 from hypothesis import strategies as st
 
 from journeyminer.miner.log import EventLog
+from journeyminer.miner.maps.designed import DesignedMap, Phase, Rule, TimeFrame, Touchpoint
 
 ACTIVITIES = (
     "visit_home",
@@ -219,3 +220,39 @@ COMPARISON_CASES: dict[str, Any] = {
     "segment": pl.String,
     "value": pl.Float64,
 }
+
+
+def shop_map(**changes: object) -> DesignedMap:
+    """tv (unobservable) -> ad/land -> prod <-> rev -> cart -> pay -> order, three phases;
+    cart -> pay within 1h; no ad while a cart is open until the order."""
+    parts: dict[str, object] = {
+        "name": "shop",
+        "phases": (Phase("aware", "Aware"), Phase("consider", "Consider"), Phase("buy", "Buy")),
+        "touchpoints": (
+            Touchpoint("tv", "aware", observable=False),
+            Touchpoint("ad", "aware"),
+            Touchpoint("land", "aware"),
+            Touchpoint("prod", "consider"),
+            Touchpoint("rev", "consider"),
+            Touchpoint("cart", "buy"),
+            Touchpoint("pay", "buy"),
+            Touchpoint("order", "buy"),
+        ),
+        "start": ("tv", "land"),
+        "goal": ("order",),
+        "flows": (
+            ("tv", "ad"),
+            ("ad", "land"),
+            ("land", "prod"),
+            ("prod", "rev"),
+            ("rev", "prod"),
+            ("prod", "cart"),
+            ("rev", "cart"),
+            ("cart", "pay"),
+            ("pay", "order"),
+        ),
+        "time_frames": (TimeFrame("cart", "pay", timedelta(hours=1)),),
+        "rules": (Rule("not_while_open", event="ad", opened_by="cart", closed_by="order"),),
+    }
+    parts.update(changes)
+    return DesignedMap(**parts)

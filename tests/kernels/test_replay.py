@@ -5,8 +5,6 @@ The per-journey kernels of `kernels/cases.py` are tested in `test_cases.py`.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -15,46 +13,14 @@ from hypothesis import strategies as st
 from journeyminer.kernels import replay as k
 from journeyminer.miner.compare.to_map import compare_to_map
 from journeyminer.miner.log import EventLog
-from journeyminer.miner.maps.designed import DesignedMap, Phase, Rule, TimeFrame, Touchpoint
+from journeyminer.miner.maps.designed import DesignedMap
 from tests.naive_replay import UNKNOWN, designed_maps, naive_compare
-from tests.strategies import BASE_US, event_frames, log_from_rows
+from tests.strategies import BASE_US, event_frames, log_from_rows, shop_map
 
 H = 3_600_000_000  # one hour in µs
 
 
-def _map(**changes: object) -> DesignedMap:
-    """tv (unobservable) -> ad/land -> prod <-> rev -> cart -> pay -> order, three phases."""
-    parts: dict[str, object] = {
-        "name": "shop",
-        "phases": (Phase("aware", "Aware"), Phase("consider", "Consider"), Phase("buy", "Buy")),
-        "touchpoints": (
-            Touchpoint("tv", "aware", observable=False),
-            Touchpoint("ad", "aware"),
-            Touchpoint("land", "aware"),
-            Touchpoint("prod", "consider"),
-            Touchpoint("rev", "consider"),
-            Touchpoint("cart", "buy"),
-            Touchpoint("pay", "buy"),
-            Touchpoint("order", "buy"),
-        ),
-        "start": ("tv", "land"),
-        "goal": ("order",),
-        "flows": (
-            ("tv", "ad"),
-            ("ad", "land"),
-            ("land", "prod"),
-            ("prod", "rev"),
-            ("rev", "prod"),
-            ("prod", "cart"),
-            ("rev", "cart"),
-            ("cart", "pay"),
-            ("pay", "order"),
-        ),
-        "time_frames": (TimeFrame("cart", "pay", timedelta(hours=1)),),
-        "rules": (Rule("not_while_open", event="ad", opened_by="cart", closed_by="order"),),
-    }
-    parts.update(changes)
-    return DesignedMap(**parts)
+_map = shop_map  # the shop map every replay test starts from
 
 
 def _log(*journeys: list[str], gap_us: int = 60_000_000) -> EventLog:

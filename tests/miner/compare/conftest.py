@@ -16,47 +16,11 @@ from journeyminer.miner.compare.deviations import MapCodes, Replayed, replay_log
 from journeyminer.miner.compare.to_map import default_timeout
 from journeyminer.miner.compare.windows import Windows, measure_windows
 from journeyminer.miner.log import EncodedLog, EventLog
-from journeyminer.miner.maps.designed import DesignedMap, Phase, Rule, TimeFrame, Touchpoint
+from journeyminer.miner.maps.designed import DesignedMap
 from tests.strategies import BASE_US, log_from_rows
 
 MINUTE = 60_000_000  # µs
 HOUR = 60 * MINUTE
-
-
-def shop_map(**changes: object) -> DesignedMap:
-    """tv (unobservable) -> ad/land -> prod <-> rev -> cart -> pay -> order, three phases;
-    cart -> pay within 1h; no ad while a cart is open until the order."""
-    parts: dict[str, object] = {
-        "name": "shop",
-        "phases": (Phase("aware", "Aware"), Phase("consider", "Consider"), Phase("buy", "Buy")),
-        "touchpoints": (
-            Touchpoint("tv", "aware", observable=False),
-            Touchpoint("ad", "aware"),
-            Touchpoint("land", "aware"),
-            Touchpoint("prod", "consider"),
-            Touchpoint("rev", "consider"),
-            Touchpoint("cart", "buy"),
-            Touchpoint("pay", "buy"),
-            Touchpoint("order", "buy"),
-        ),
-        "start": ("tv", "land"),
-        "goal": ("order",),
-        "flows": (
-            ("tv", "ad"),
-            ("ad", "land"),
-            ("land", "prod"),
-            ("prod", "rev"),
-            ("rev", "prod"),
-            ("prod", "cart"),
-            ("rev", "cart"),
-            ("cart", "pay"),
-            ("pay", "order"),
-        ),
-        "time_frames": (TimeFrame("cart", "pay", timedelta(hours=1)),),
-        "rules": (Rule("not_while_open", event="ad", opened_by="cart", closed_by="order"),),
-    }
-    parts.update(changes)
-    return DesignedMap(**parts)
 
 
 def journeys(

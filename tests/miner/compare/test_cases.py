@@ -19,9 +19,9 @@ from journeyminer.miner.compare.to_map import compare_to_map
 from journeyminer.miner.errors import InputError
 from journeyminer.miner.log import EventLog
 from journeyminer.miner.maps.designed import DesignedMap
-from tests.miner.compare.conftest import HOUR, MINUTE, inner, journeys, shop_map
+from tests.miner.compare.conftest import HOUR, MINUTE, inner, journeys
 from tests.naive_replay import UNKNOWN, designed_maps
-from tests.strategies import BASE_US, event_frames, log_from_rows
+from tests.strategies import BASE_US, event_frames, log_from_rows, shop_map
 
 
 def _generated(designed: DesignedMap, data: st.DataObject) -> EventLog:

@@ -17,9 +17,9 @@ from journeyminer.miner.compare.priorities import JOURNEY_SET_SEED
 from journeyminer.miner.compare.to_map import compare_to_map
 from journeyminer.miner.log import EventLog
 from journeyminer.miner.maps.designed import DesignedMap
-from tests.miner.compare.conftest import HOUR, MINUTE, Inner, inner, journeys, shop_map
+from tests.miner.compare.conftest import HOUR, MINUTE, Inner, inner, journeys
 from tests.naive_replay import UNKNOWN, designed_maps
-from tests.strategies import event_frames
+from tests.strategies import event_frames, shop_map
 
 KEY = ["type", "touchpoint", "from", "to", "phase"]
 

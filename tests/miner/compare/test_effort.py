@@ -17,8 +17,9 @@ from journeyminer.miner.compare.effort import (
     effort_counts,
 )
 from journeyminer.miner.compare.to_map import compare_to_map
-from tests.miner.compare.conftest import HOUR, journeys, shop_map
+from tests.miner.compare.conftest import HOUR, journeys
 from tests.miner.compare.conftest import MINUTE as M
+from tests.strategies import shop_map
 
 Journey = tuple[bool, bool, int, int, int, int]  # converted, in progress, goal, events, ...
 

@@ -24,9 +24,9 @@ from journeyminer.miner.compare.funnel import (
 from journeyminer.miner.compare.to_map import compare_to_map
 from journeyminer.miner.log import EventLog
 from journeyminer.miner.maps.designed import DesignedMap
-from tests.miner.compare.conftest import journeys, shop_map
+from tests.miner.compare.conftest import journeys
 from tests.naive_replay import UNKNOWN, designed_maps
-from tests.strategies import event_frames
+from tests.strategies import event_frames, shop_map
 
 PHASES = ["aware", "consider", "buy"]
 

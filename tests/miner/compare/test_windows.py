@@ -15,9 +15,9 @@ from journeyminer.miner.compare.funnel import time_frames_summary
 from journeyminer.miner.compare.to_map import compare_to_map
 from journeyminer.miner.log import EventLog
 from journeyminer.miner.maps.designed import DesignedMap, Phase, Rule, TimeFrame
-from tests.miner.compare.conftest import HOUR, MINUTE, inner, journeys, shop_map
+from tests.miner.compare.conftest import HOUR, MINUTE, inner, journeys
 from tests.naive_replay import UNKNOWN, designed_maps
-from tests.strategies import event_frames
+from tests.strategies import event_frames, shop_map
 
 S = 1_000_000  # µs
 
