@@ -1,0 +1,107 @@
+"""Partitions of a log: what the engine's partial -> merge -> finish plans run over.
+
+A log is split by a hash of its case id (the customer's id in a stitched log), so a journey
+never spans two partitions. Each partition is an `EncodedLog` in canonical order (case, time,
+input order) whose activity and channel codes point into the log's *global* dictionaries
+(`Parts.activities`, `Parts.channels`), so partials of different partitions speak the same
+codes and merge without translation.
+
+`Parts` is the one interface: an in-memory log split here (`split_log`), a stored partitioned
+dataset (`miner.engine.dataset`), later a cluster's view of the same files. Loading partition
+`i` is all an executor asks of it; nothing else is held between partitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import polars as pl
+
+from ..log import CASE, EncodedLog, EventLog
+
+
+class Parts(Protocol):
+    """The partitions of one log, loadable one at a time."""
+
+    @property
+    def activities(self) -> tuple[str, ...]:
+        """Global activity dictionary (sorted names); partitions' `act` codes index it."""
+        ...
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Global channel dictionary (sorted names); -1 is an unknown channel."""
+        ...
+
+    @property
+    def n_parts(self) -> int:
+        """How many partitions there are (at least 1)."""
+        ...
+
+    def load(self, i: int) -> EncodedLog:
+        """Partition `i` (0 <= i < n_parts), encoded in the global dictionaries."""
+        ...
+
+
+@dataclass(frozen=True)
+class MemoryParts:
+    """An in-memory log seen as `n_parts` partitions by a hash of the case id."""
+
+    log: EventLog
+    n_parts: int = 1
+
+    @property
+    def activities(self) -> tuple[str, ...]:
+        """The log's activity dictionary."""
+        return self.log.encoded.activities
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The log's channel dictionary."""
+        return self.log.encoded.channels
+
+    def load(self, i: int) -> EncodedLog:
+        """Partition `i`: the cases whose id hashes to `i`, in log order."""
+        enc = self.log.encoded
+        if self.n_parts == 1:
+            return enc
+        return select_cases(enc, np.flatnonzero(_part_of_cases(enc.case_names, self.n_parts) == i))
+
+
+def split_log(log: EventLog, n_parts: int = 1) -> MemoryParts:
+    """View `log` as `n_parts` hash partitions (1: the log itself, nothing copied)."""
+    if n_parts < 1:
+        raise ValueError(f"n_parts must be at least 1, found {n_parts}")
+    return MemoryParts(log, n_parts)
+
+
+def part_of_case(case_ids: pl.Series, n_parts: int) -> np.ndarray:
+    """The partition (0..n_parts-1) of each case id: a fixed-seed hash, the same in every run."""
+    return _part_of_cases(case_ids, n_parts)
+
+
+def _part_of_cases(case_ids: pl.Series, n_parts: int) -> np.ndarray:
+    hashed = case_ids.hash(seed=0x6A6D, seed_1=1, seed_2=2, seed_3=3).to_numpy()
+    return (hashed % np.uint64(n_parts)).astype(np.int64)
+
+
+def select_cases(enc: EncodedLog, cases: np.ndarray) -> EncodedLog:
+    """The encoded log of the cases at positions `cases` (ascending), in the same dictionaries."""
+    lengths = np.diff(enc.offsets)[cases]
+    offsets = np.zeros(cases.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    rows = np.repeat(enc.offsets[:-1][cases] - offsets[:-1], lengths) + np.arange(
+        offsets[-1], dtype=np.int64
+    )
+    return EncodedLog(
+        offsets=offsets,
+        act=np.ascontiguousarray(enc.act[rows]),
+        ts=np.ascontiguousarray(enc.ts[rows]),
+        channel=np.ascontiguousarray(enc.channel[rows]),
+        activities=enc.activities,
+        channels=enc.channels,
+        case_names=enc.case_names.gather(cases).alias(CASE),
+        start=None if enc.start is None else np.ascontiguousarray(enc.start[rows]),
+    )
