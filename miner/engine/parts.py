@@ -83,7 +83,7 @@ def part_of_case(case_ids: pl.Series, n_parts: int) -> np.ndarray:
 
 
 def _part_of_cases(case_ids: pl.Series, n_parts: int) -> np.ndarray:
-    hashed = case_ids.hash(seed=0x6A6D, seed_1=1, seed_2=2, seed_3=3).to_numpy()
+    hashed = case_ids.hash(seed=0x6A6D).to_numpy()
     return (hashed % np.uint64(n_parts)).astype(np.int64)
 
 

@@ -12,13 +12,13 @@ import polars as pl
 import pytest
 from hypothesis import given
 
-from journeyminer.miner.discover import discovery as discover_module
+from journeyminer.miner.discover import results as discover_module
 from journeyminer.miner.discover.discovery import (
     discover,
     discover_dfg,
     discover_variants,
+    journey_stats,
 )
-from journeyminer.miner.discover.journey_stats import journey_stats
 from journeyminer.miner.log import EventLog
 from tests import naive
 from tests.strategies import NAMED_ROWS, event_logs, log_from_rows

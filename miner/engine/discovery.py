@@ -1,0 +1,61 @@
+"""Discovery as partial -> merge -> finish: the DFG, performance DFG, variants, service times
+and journey statistics of a log given as partitions (`Parts`).
+
+Pass 1 computes a `Partial` per partition (`partials.partial`); partials merge by adding
+(`partials.merge`); `partials.plan` finds every median and quantile rank; where a rank is not
+known from the merged histograms, pass 2 asks each partition for the values of the one bucket
+holding it (`partials.picks`); `finish.finish` builds the result. The same `Discovery` comes
+out whatever the partitioning or the executor, bit for bit.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..discover.results import Discovery
+from .executors import Executor, Serial
+from .finish import finish
+from .moments import direct, resolve
+from .partials import NGRAM_SIZES, TOP_NGRAMS, Partial, Picks, merge, partial, picks, plan
+from .parts import Parts
+
+
+# -----------------------------------------------------------------------------
+def discover_parts(
+    parts: Parts,
+    *,
+    run: Executor | None = None,
+    keep_cases: bool = True,
+    ngram_sizes: tuple[int, ...] = NGRAM_SIZES,
+    top_ngrams: int = TOP_NGRAMS,
+) -> Discovery:
+    """Discovery of the log behind `parts`: pass 1, merge, plan, pass 2 (only where a rank is
+    not known yet), finish. `keep_cases` builds the per-journey tables too; n-grams of each
+    of `ngram_sizes` are counted and the `top_ngrams` most frequent kept."""
+    run = run or Serial()
+    n_act = len(parts.activities)
+
+    one = parts.n_parts == 1  # one partition keeps its sorted values: no second pass
+
+    def first(i: int) -> Partial:
+        enc = parts.load(i)
+        return partial(enc, n_act, keep_cases=keep_cases, ngram_sizes=ngram_sizes, retain=one)
+
+    total = merge(run.map(first, parts.n_parts))
+    plans = plan(total)
+    steps = (plans.edges, plans.variants, plans.service, plans.measures)
+    if total.retained is not None:
+        values = {
+            i: direct(step, total.retained[i]) for i, step in enumerate(steps) if step is not None
+        }
+    else:
+        got: list[Picks] = []
+        if any(step.targets.size for step in steps if step is not None):
+            index = pl.DataFrame({"key": total.variant_keys}).with_row_index("merged")
+            got = run.map(lambda i: picks(parts.load(i), n_act, plans, index), parts.n_parts)
+        values = {
+            i: resolve(step, [g[i] for g in got])
+            for i, step in enumerate(steps)
+            if step is not None
+        }
+    return finish(total, plans, values, parts.activities, top_ngrams=top_ngrams)

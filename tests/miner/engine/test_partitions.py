@@ -1,0 +1,65 @@
+"""The engine's promise: the same discovery, JSON byte for byte, for any partitioning and
+executor, and the per-journey tables in log order."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from journeyminer.miner.discover.discovery import discover
+from journeyminer.miner.engine.executors import Serial, Threads, executor
+from journeyminer.miner.engine.parts import split_log
+from journeyminer.miner.log import EventLog
+from tests.strategies import event_frames, frame_from_rows, interval_frames, synthetic_frame
+
+
+def _same(log: EventLog, n_parts: int, run: Serial | Threads) -> None:
+    one = discover(log)
+    many = discover(log, parts=n_parts, run=run)
+    assert json.dumps(many.to_dict(), default=str) == json.dumps(one.to_dict(), default=str)
+    assert many.variants.cases.equals(one.variants.cases)
+    assert many.stats.per_case.equals(one.stats.per_case)
+
+
+@given(event_frames(max_cases=20), st.integers(1, 70), st.sampled_from([Serial(), Threads(2)]))
+def test_any_partitioning_gives_the_same_discovery(frame, n_parts, run) -> None:  # type: ignore[no-untyped-def]
+    _same(EventLog(frame), n_parts, run)
+
+
+@given(interval_frames(), st.integers(1, 9))
+def test_interval_logs_partition_the_same(frame, n_parts) -> None:  # type: ignore[no-untyped-def]
+    _same(EventLog(frame), n_parts, Serial())
+
+
+@pytest.mark.parametrize("n_parts", [1, 4, 64])
+def test_a_larger_log_partitions_the_same(n_parts: int) -> None:
+    log = EventLog(synthetic_frame(60_000, seed=3), is_sorted=True)
+    _same(log, n_parts, Threads(2))
+
+
+def test_partitions_cover_every_case_once_in_log_order() -> None:
+    log = EventLog(synthetic_frame(5_000, seed=1), is_sorted=True)
+    parts = split_log(log, 5)
+    names = [parts.load(i).case_names for i in range(parts.n_parts)]
+    assert sum(len(n) for n in names) == log.n_cases
+    assert all(n.is_sorted() for n in names)
+    assert sorted(x for n in names for x in n.to_list()) == log.encoded.case_names.to_list()
+
+
+def test_executor_choice() -> None:
+    assert executor(None) == Serial()
+    assert executor(1) == Serial()
+    assert executor(3) == Threads(3)
+    with pytest.raises(ValueError, match="workers"):
+        executor(-1)
+
+
+@pytest.mark.parametrize("n_parts", [1, 3])
+def test_an_empty_log_discovers_nothing(n_parts: int) -> None:
+    found = discover(EventLog(frame_from_rows([])), parts=n_parts).to_dict()
+    assert found["dfg"] == {"edges": [], "start": {}, "end": {}}
+    assert found["variants"] == []
+    assert found["stats"]["case_duration"]["p50"] is None
