@@ -163,11 +163,27 @@ def _by_edge(codes, pair_durations, n_act, dense):
 
 @njit(**SERIAL)
 def _edge_durations(offsets, act, ts, n_act, dense):
-    codes, first = _pair_codes(offsets, act, n_act)
-    pair_durations = np.empty(codes.size, dtype=np.int64)
-    for p in range(codes.size):
-        pair_durations[p] = ts[first[p] + 1] - ts[first[p]]
+    codes, pair_durations = _pair_durations(offsets, act, ts, n_act)
     return _by_edge(codes, pair_durations, n_act, dense)
+
+
+@njit(**SERIAL)
+def _pair_durations(offsets, act, ts, n_act):
+    codes, first = _pair_codes(offsets, act, n_act)
+    durations = np.empty(codes.size, dtype=np.int64)
+    for p in range(codes.size):
+        durations[p] = ts[first[p] + 1] - ts[first[p]]
+    return codes, durations
+
+
+def pair_durations(
+    offsets: np.ndarray, act: np.ndarray, ts: np.ndarray, n_act: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every directly-follows pair as (edge code `a * n_act + b` int64[n_pairs], duration µs
+    int64[n_pairs]), in log order, ungrouped. O(n_events)."""
+    _check_log(offsets, act, ts)
+    _check_n_act(n_act, act)
+    return _pair_durations(offsets, act, ts, max(n_act, 1))
 
 
 def edge_durations(

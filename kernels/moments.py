@@ -30,9 +30,14 @@ def _unsigned_bucket(u):
     # u >= 0: 0..31 are their own bucket; above, 32 buckets per power of two.
     if u < 32:
         return u
+    # e = bit_length(u) - 6 by halving steps, so that t = u >> e lies in 32..63.
     e = 0
     t = u
-    while t >= 64:
+    for step in (32, 16, 8, 4, 2, 1):
+        if t >= (64 << step):
+            t >>= step
+            e += step
+    if t >= 64:
         t >>= 1
         e += 1
     return 32 + e * 32 + (t - 32)
@@ -136,24 +141,23 @@ def summarize_groups(
 
 @njit(**SERIAL)
 def _pick(groups, values, targets):
-    # Keep the values whose (group, bucket) code is one of the sorted `targets`.
+    # Keep the values whose (group, bucket) code is one of `targets`, found in a hash set.
+    cap = 16
+    while cap < 2 * targets.size:
+        cap *= 2
+    table = np.full(cap, -1, dtype=np.int64)
+    for t in range(targets.size):
+        table[_hist_slot(table, targets[t], cap - 1)] = targets[t]
+    codes = np.empty(values.size, dtype=np.int64)
+    picked = np.empty(values.size, dtype=np.int64)
     n = 0
-    keep = np.zeros(values.size, dtype=np.bool_)
     for i in range(values.size):
         code = groups[i] * N_BUCKETS + _bucket(values[i])
-        j = np.searchsorted(targets, code)
-        if j < targets.size and targets[j] == code:
-            keep[i] = True
+        if table[_hist_slot(table, code, cap - 1)] == code:
+            codes[n] = code
+            picked[n] = values[i]
             n += 1
-    codes = np.empty(n, dtype=np.int64)
-    picked = np.empty(n, dtype=np.int64)
-    m = 0
-    for i in range(values.size):
-        if keep[i]:
-            codes[m] = groups[i] * N_BUCKETS + _bucket(values[i])
-            picked[m] = values[i]
-            m += 1
-    return codes, picked
+    return codes[:n].copy(), picked[:n].copy()
 
 
 def pick_in_buckets(
@@ -172,3 +176,123 @@ def pick_in_buckets(
 def _check_values(values: np.ndarray) -> None:
     if not isinstance(values, np.ndarray) or values.dtype != np.int64 or values.ndim != 1:
         raise ValueError("values must be a 1-d int64 numpy array")
+
+
+@njit(**SERIAL)
+def _hist_slot(keys, code, mask):
+    h = (np.uint64(code) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(20)
+    slot = np.int64(h & np.uint64(mask))
+    while keys[slot] != -1 and keys[slot] != code:
+        slot = (slot + 1) & mask
+    return slot
+
+
+@njit(**SERIAL)
+def _summarize_dense(groups, values, n_groups, squares, max_slots):
+    # Pass A: count, sums, min and max per group. Pass B: each group's histogram in a dense
+    # slice spanning only its own buckets (min to max), so no hashing and no sort.
+    count = np.zeros(n_groups, dtype=np.int64)
+    s_hi = np.zeros(n_groups, dtype=np.int64)
+    s_lo = np.zeros(n_groups, dtype=np.int64)
+    sq = np.zeros((n_groups if squares else 0, N_LIMBS), dtype=np.int64)
+    lo_v = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    hi_v = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
+    for i in range(values.size):
+        g = groups[i]
+        v = values[i]
+        count[g] += 1
+        s_hi[g] += v >> 32
+        s_lo[g] += v & 0xFFFFFFFF
+        if v < lo_v[g]:
+            lo_v[g] = v
+        if v > hi_v[g]:
+            hi_v[g] = v
+        if squares:
+            a = v if v >= 0 else -v
+            a0 = a & 0xFFFF
+            a1 = (a >> 16) & 0xFFFF
+            a2 = (a >> 32) & 0xFFFF
+            a3 = a >> 48
+            sq[g, 0] += a0 * a0
+            sq[g, 1] += 2 * a0 * a1
+            sq[g, 2] += 2 * a0 * a2 + a1 * a1
+            sq[g, 3] += 2 * (a0 * a3 + a1 * a2)
+            sq[g, 4] += 2 * a1 * a3 + a2 * a2
+            sq[g, 5] += 2 * a2 * a3
+            sq[g, 6] += a3 * a3
+    present = np.flatnonzero(count > 0)
+    first_bucket = np.zeros(n_groups, dtype=np.int64)
+    start = np.zeros(n_groups + 1, dtype=np.int64)
+    for g in range(n_groups):
+        s_hi[g] += s_lo[g] >> 32
+        s_lo[g] &= 0xFFFFFFFF
+        width = 0
+        if count[g] > 0:
+            first_bucket[g] = _bucket(lo_v[g])
+            width = _bucket(hi_v[g]) - first_bucket[g] + 1
+        start[g + 1] = start[g] + width
+    fits = start[n_groups] <= max_slots
+    slots = np.zeros(start[n_groups] if fits else 0, dtype=np.int64)
+    for i in range(values.size if fits else 0):
+        g = groups[i]
+        slots[start[g] + _bucket(values[i]) - first_bucket[g]] += 1
+    n_hist = 0
+    for j in range(slots.size):
+        if slots[j] > 0:
+            n_hist += 1
+    hist_code = np.empty(n_hist, dtype=np.int64)
+    hist_count = np.empty(n_hist, dtype=np.int64)
+    h = 0
+    for g in range(n_groups if fits else 0):
+        for j in range(start[g], start[g + 1]):
+            if slots[j] > 0:
+                hist_code[h] = g * N_BUCKETS + first_bucket[g] + (j - start[g])
+                hist_count[h] = slots[j]
+                h += 1
+    out_sq = sq[present] if squares else np.zeros((present.size, N_LIMBS), dtype=np.int64)
+    return (
+        present.astype(np.int64),
+        count[present],
+        s_hi[present],
+        s_lo[present],
+        out_sq,
+        lo_v[present],
+        hi_v[present],
+        hist_code,
+        hist_count,
+        fits,
+    )
+
+
+def summarize_dense(
+    groups: np.ndarray,
+    values: np.ndarray,
+    n_groups: int,
+    *,
+    squares: bool = True,
+    max_slots: int | None = None,
+) -> tuple[np.ndarray, ...]:
+    """The summary of `summarize_groups` for values in any order, `groups[i]` in
+    0..n_groups-1 being the group of `values[i]`. Returns (keys i8[k] (the groups present,
+    ascending), count, s_hi, s_lo, sq i8[k, 7], min, max, hist_code i8[h] = key * 4096 + bucket
+    ascending, hist_count i8[h]). O(n + n_groups) when each group's buckets from its min to
+    its max fit a table of about 2n slots (the usual case: a few hundred groups with many
+    values each); else the values are sorted by (group, value) first: O(n log n). `max_slots` sets that table's limit."""
+    _check_values(values)
+    if not isinstance(groups, np.ndarray) or groups.shape != values.shape:
+        raise ValueError("groups must be an integer array as long as values")
+    if groups.size and (int(groups.min()) < 0 or int(groups.max()) >= n_groups):
+        raise ValueError(f"groups must lie in 0..n_groups-1 with n_groups={n_groups}")
+    if n_groups * N_BUCKETS >= 2**62:
+        raise ValueError("n_groups is too large for histogram codes")
+    groups = groups.astype(np.int64)
+    *out, fits = _summarize_dense(
+        groups, values, max(n_groups, 0), squares, 2 * values.size + 65536
+    )
+    if fits:
+        return tuple(out)
+    order = np.lexsort((values, groups))
+    bounds = np.zeros(out[0].size + 1, dtype=np.int64)
+    np.cumsum(out[1], out=bounds[1:])
+    *_, h_group, h_bucket, h_count = _summarize(bounds, values[order], False)
+    return (*out[:7], out[0][h_group] * N_BUCKETS + h_bucket, h_count)

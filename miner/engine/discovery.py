@@ -15,8 +15,18 @@ import polars as pl
 from ..discover.results import Discovery
 from .executors import Executor, Serial
 from .finish import finish
-from .moments import direct, resolve
-from .partials import NGRAM_SIZES, TOP_NGRAMS, Partial, Picks, merge, partial, picks, plan
+from .moments import resolve
+from .partials import (
+    NGRAM_SIZES,
+    TOP_NGRAMS,
+    Partial,
+    Picks,
+    merge,
+    partial,
+    pick_from,
+    picks,
+    plan,
+)
 from .parts import Parts
 
 
@@ -35,7 +45,7 @@ def discover_parts(
     run = run or Serial()
     n_act = len(parts.activities)
 
-    one = parts.n_parts == 1  # one partition keeps its sorted values: no second pass
+    one = parts.n_parts == 1  # one partition keeps its values: pass 2 reads no partition
 
     def first(i: int) -> Partial:
         enc = parts.load(i)
@@ -44,18 +54,14 @@ def discover_parts(
     total = merge(run.map(first, parts.n_parts))
     plans = plan(total)
     steps = (plans.edges, plans.variants, plans.service, plans.measures)
-    if total.retained is not None:
-        values = {
-            i: direct(step, total.retained[i]) for i, step in enumerate(steps) if step is not None
-        }
-    else:
-        got: list[Picks] = []
-        if any(step.targets.size for step in steps if step is not None):
+    got: list[Picks] = []
+    if any(step.targets.size for step in steps if step is not None):
+        if total.retained is not None:
+            got = [pick_from(steps, total.retained)]
+        else:
             index = pl.DataFrame({"key": total.variant_keys}).with_row_index("merged")
             got = run.map(lambda i: picks(parts.load(i), n_act, plans, index), parts.n_parts)
-        values = {
-            i: resolve(step, [g[i] for g in got])
-            for i, step in enumerate(steps)
-            if step is not None
-        }
+    values = {
+        i: resolve(step, [g[i] for g in got]) for i, step in enumerate(steps) if step is not None
+    }
     return finish(total, plans, values, parts.activities, top_ngrams=top_ngrams)

@@ -20,12 +20,14 @@ the mean of its two middle values, a quantile q is linear between ranks floor an
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ...kernels.moments import N_BUCKETS, ZERO_BUCKET, pick_in_buckets, summarize_groups
+from ...kernels.moments import N_BUCKETS, ZERO_BUCKET, summarize_dense, summarize_groups
+
+DENSE_GROUPS = 1 << 22  # group codes below this are counted in a table of their own
 
 _TWO32 = 1 << 32
 
@@ -72,6 +74,26 @@ class Moments:
         keys = keys.astype(np.int64)
         code = keys[h_group] * N_BUCKETS + h_bucket
         return cls(keys, count, s_hi, s_lo, limbs, lo, hi, code, h_count)
+
+    @classmethod
+    def of_values(
+        cls, groups: np.ndarray, values: np.ndarray, n_groups: int, *, squares: bool = True
+    ) -> Moments:
+        """Summarise values in any order, `groups[i]` (in 0..n_groups-1) being the group of
+        `values[i]`; the groups present become the keys. No sort of the values."""
+        out: list[np.ndarray]
+        if n_groups <= DENSE_GROUPS:
+            out = list(summarize_dense(groups, values, n_groups, squares=squares))
+        else:  # sparse codes (many activities): number the groups present first
+            keys, inverse = np.unique(groups, return_inverse=True)
+            out = list(summarize_dense(inverse, values, keys.size, squares=squares))
+            out[0] = keys[out[0]]
+            out[7] = keys[out[7] // N_BUCKETS] * N_BUCKETS + out[7] % N_BUCKETS
+        keys, count, s_hi, s_lo, sq, lo, hi, h_code, h_count = out
+        limbs = None
+        if squares:
+            limbs = _carry(np.concatenate([sq, np.zeros((sq.shape[0], 1), np.int64)], axis=1))
+        return cls(keys, count, s_hi, s_lo, limbs, lo, hi, h_code, h_count)
 
     def rekeyed(self, new_keys: np.ndarray) -> Moments:
         """The same groups under other keys (`new_keys[g]` for group g); duplicates merge."""
@@ -211,15 +233,6 @@ def plan_ranks(m: Moments, group: np.ndarray, rank: np.ndarray) -> RankPlan:
     return RankPlan(group, rank, value, known, code, target - row_start)
 
 
-def pick(
-    values_by_group: tuple[np.ndarray, np.ndarray], keys: np.ndarray, targets: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The second pass in one partition: of (group index, value) pairs whose group index points
-    into `keys`, the (code, value) of those in `targets`."""
-    groups, values = values_by_group
-    return pick_in_buckets(keys[groups].astype(np.int64), values, targets)
-
-
 def resolve(plan: RankPlan, picked: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """The value at every planned rank, from the picks of all partitions."""
     value = plan.value.copy()
@@ -232,19 +245,6 @@ def resolve(plan: RankPlan, picked: Sequence[tuple[np.ndarray, np.ndarray]]) -> 
     codes, vals = codes[order], vals[order]
     start = np.searchsorted(codes, plan.code[todo])
     value[todo] = vals[start + plan.inner[todo]]
-    return value
-
-
-def direct(plan: RankPlan, retained: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """The value at every planned rank, read from one partition's own sorted values
-    (`retained` = (bounds, values) in the moments' group order)."""
-    value = plan.value.copy()
-    todo = ~plan.known
-    if todo.any():
-        if retained is None:
-            raise ValueError("no values were retained to read the ranks from")
-        bounds, values = retained
-        value[todo] = values[bounds[plan.group[todo]] + plan.rank[todo]]
     return value
 
 
@@ -273,6 +273,3 @@ def linear(
     if lower_rank == upper_rank:
         return lower
     return proportion * (upper - lower) + lower
-
-
-Picker = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]

@@ -17,7 +17,12 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from ...kernels.dfg import edge_durations, interval_edge_durations, service_times, start_end_counts
+from ...kernels.dfg import (
+    interval_edge_durations,
+    pair_durations,
+    service_times,
+    start_end_counts,
+)
 from ...kernels.moments import pick_in_buckets
 from ...kernels.stats import case_durations, channel_switches, ngram_counts, rework_counts
 from ...kernels.variants import case_variants
@@ -54,12 +59,15 @@ class Partial:
     rework: np.ndarray  # int64[3, n_act]: journeys holding, journeys repeating, repeats
     ngrams: tuple[tuple[int, np.ndarray, np.ndarray], ...]  # per size: (size, codes, counts)
     cases: pl.DataFrame | None  # case_id, duration (µs), events, channel_switches, variant
-    # One partition's grouped, sorted values per plan (edges, variants, service, measures),
-    # kept when asked (`retain`): a single in-memory partition answers its ranks from them.
+    # One partition's values per plan (edges, variants, service, measures), kept when asked
+    # (`retain`): a single in-memory partition picks its ranks from them, not recomputing.
     retained: tuple[tuple[np.ndarray, np.ndarray] | None, ...] | None = None
 
 
 # -- pass 1 ---------------------------------------------------------------------------------
+Values = tuple[np.ndarray, np.ndarray]  # (group code of each value, value), in any order
+
+
 def partial(
     enc: EncodedLog,
     n_act: int,
@@ -68,26 +76,22 @@ def partial(
     ngram_sizes: tuple[int, ...] = NGRAM_SIZES,
     retain: bool = False,
 ) -> Partial:
-    """The partial of one partition (codes in the log's global dictionaries)."""
+    """The partial of one partition (codes in the log's global dictionaries); `retain` keeps
+    the partition's values for its own pass 2 (an in-memory log of one partition)."""
     n = max(n_act, 1)
-    src, dst, bounds, durations = _edges(enc, n)
-    edges = Moments.of_sorted(src.astype(np.int64) * n + dst, bounds, durations)
+    edge_values = _edge_values(enc, n)
+    edges = Moments.of_values(*edge_values, n * n)
     start, end = start_end_counts(enc.offsets, enc.act, n)
     case_us = case_durations(enc.offsets, enc.ts)
     variant_of, count, rep, _ = case_variants(enc.offsets, enc.act)
-    keys = _sequence_keys(enc, rep)
-    var_moments, var_sorted = _grouped(variant_of, case_us, count.size)
+    variant_values = (variant_of, case_us)
     events = np.diff(enc.offsets)
     switches = channel_switches(enc.offsets, enc.channel)
-    measures, measure_sorted = _measures((case_us, events, switches))
-    service = None
-    service_sorted = None
+    measure_values = _measure_values((case_us, events, switches))
+    service = service_values = None
     if enc.start is not None:
-        act, s_bounds, s_durations = service_times(enc.act, enc.ts, enc.start, n)
-        service = Moments.of_sorted(act.astype(np.int64), s_bounds, s_durations, squares=False)
-        service_sorted = (s_bounds, s_durations)
-    rework = np.stack(rework_counts(enc.offsets, enc.act, n))
-    grams = tuple((size, *_ngram_codes(enc, n, size)) for size in ngram_sizes)
+        service_values = _service_values(enc, n)
+        service = Moments.of_values(*service_values, n, squares=False)
     cases = None
     if keep_cases:
         cases = pl.DataFrame(
@@ -105,18 +109,16 @@ def partial(
         edges=edges,
         start=start,
         end=end,
-        variant_keys=keys,
+        variant_keys=_sequence_keys(enc, rep),
         variant_count=count,
         variant_rep=enc.case_names.gather(rep),
-        variant_durations=var_moments,
+        variant_durations=Moments.of_values(*variant_values, count.size, squares=False),
         service=service,
-        measures=measures,
-        rework=rework,
-        ngrams=grams,
+        measures=Moments.of_values(*measure_values, len(MEASURES), squares=False),
+        rework=np.stack(rework_counts(enc.offsets, enc.act, n)),
+        ngrams=tuple((size, *_ngram_codes(enc, n, size)) for size in ngram_sizes),
         cases=cases,
-        retained=((bounds, durations), var_sorted, service_sorted, measure_sorted)
-        if retain
-        else None,
+        retained=(edge_values, variant_values, service_values, measure_values) if retain else None,
     )
 
 
@@ -129,10 +131,25 @@ _CASES_SCHEMA = {
 }
 
 
-def _edges(enc: EncodedLog, n: int) -> tuple[np.ndarray, ...]:
-    if enc.start is not None:
-        return interval_edge_durations(enc.offsets, enc.act, enc.ts, enc.start, n)
-    return edge_durations(enc.offsets, enc.act, enc.ts, n)
+def _edge_values(enc: EncodedLog, n: int) -> Values:
+    if enc.start is None:
+        return pair_durations(enc.offsets, enc.act, enc.ts, n)
+    src, dst, bounds, durations = interval_edge_durations(
+        enc.offsets, enc.act, enc.ts, enc.start, n
+    )
+    return np.repeat(src.astype(np.int64) * n + dst, np.diff(bounds)), durations
+
+
+def _service_values(enc: EncodedLog, n: int) -> Values:
+    assert enc.start is not None
+    act, bounds, durations = service_times(enc.act, enc.ts, enc.start, n)
+    return np.repeat(act.astype(np.int64), np.diff(bounds)), durations
+
+
+def _measure_values(columns: Sequence[np.ndarray]) -> Values:
+    # One group per journey measure (MEASURES order), one value per journey in each.
+    groups = np.repeat(np.arange(len(columns), dtype=np.int64), columns[0].size)
+    return groups, np.concatenate([c.astype(np.int64) for c in columns])
 
 
 def _sequence_keys(enc: EncodedLog, rep: np.ndarray) -> pl.Series:
@@ -163,29 +180,6 @@ def decode_keys(keys: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     data = np.frombuffer(raw_data, dtype=">u4") if raw_data is not None else np.zeros(0, ">u4")
     codes = data[offsets[0] // 4 : offsets[-1] // 4].astype(np.int32)
     return ((offsets - offsets[0]) // 4).astype(np.int64), codes
-
-
-Sorted = tuple[np.ndarray, np.ndarray]  # (bounds, values ascending within each group)
-
-
-def _grouped(group: np.ndarray, values: np.ndarray, k: int) -> tuple[Moments, Sorted]:
-    # Values by group (every one of the k groups holds at least one), sorted in each.
-    order = np.lexsort((values, group))
-    bounds = np.zeros(k + 1, dtype=np.int64)
-    np.cumsum(np.bincount(group, minlength=k), out=bounds[1:])
-    ordered = values[order]
-    keys = np.arange(k, dtype=np.int64)
-    return Moments.of_sorted(keys, bounds, ordered, squares=False), (bounds, ordered)
-
-
-def _measures(columns: Sequence[np.ndarray]) -> tuple[Moments, Sorted]:
-    n = columns[0].size
-    values = np.concatenate([np.sort(c.astype(np.int64)) for c in columns])
-    bounds = np.arange(len(columns) + 1, dtype=np.int64) * n
-    if n == 0:
-        return Moments.empty(squares=False), (bounds, values)
-    keys = np.arange(len(columns), dtype=np.int64)
-    return Moments.of_sorted(keys, bounds, values, squares=False), (bounds, values)
 
 
 def _ngram_codes(enc: EncodedLog, n_act: int, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -314,12 +308,10 @@ Picks = tuple[tuple[np.ndarray, np.ndarray], ...]  # per plan: (codes, values)
 def picks(enc: EncodedLog, n_act: int, plans: Plans, variant_index: pl.DataFrame) -> Picks:
     """Pass 2 in one partition: the values of the buckets the plans name."""
     n = max(n_act, 1)
-    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    out = [empty, empty, empty, empty]
+    wanted = (plans.edges, plans.variants, plans.service, plans.measures)
+    values: list[Values | None] = [None] * 4
     if plans.edges.targets.size:
-        src, dst, bounds, durations = _edges(enc, n)
-        keys = np.repeat(src.astype(np.int64) * n + dst, np.diff(bounds))
-        out[0] = pick_in_buckets(keys, durations, plans.edges.targets)
+        values[0] = _edge_values(enc, n)
     case_us = None
     if plans.variants.targets.size:
         variant_of, _, rep, _ = case_variants(enc.offsets, enc.act)
@@ -331,16 +323,23 @@ def picks(enc: EncodedLog, n_act: int, plans: Plans, variant_index: pl.DataFrame
             .astype(np.int64)
         )
         case_us = case_durations(enc.offsets, enc.ts)
-        out[1] = pick_in_buckets(merged[variant_of], case_us, plans.variants.targets)
+        values[1] = (merged[variant_of], case_us)
     if plans.service is not None and plans.service.targets.size and enc.start is not None:
-        act, bounds, durations = service_times(enc.act, enc.ts, enc.start, n)
-        keys = np.repeat(act.astype(np.int64), np.diff(bounds))
-        out[2] = pick_in_buckets(keys, durations, plans.service.targets)
+        values[2] = _service_values(enc, n)
     if plans.measures.targets.size:
         if case_us is None:
             case_us = case_durations(enc.offsets, enc.ts)
-        columns = (case_us, np.diff(enc.offsets), channel_switches(enc.offsets, enc.channel))
-        groups = np.repeat(np.arange(len(columns), dtype=np.int64), enc.n_cases)
-        values = np.concatenate([c.astype(np.int64) for c in columns])
-        out[3] = pick_in_buckets(groups, values, plans.measures.targets)
-    return tuple(out)
+        switches = channel_switches(enc.offsets, enc.channel)
+        values[3] = _measure_values((case_us, np.diff(enc.offsets), switches))
+    return pick_from(wanted, values)
+
+
+def pick_from(wanted: Sequence[RankPlan | None], values: Sequence[Values | None]) -> Picks:
+    """Of each plan's values, those in the buckets it names."""
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    return tuple(
+        pick_in_buckets(v[0].astype(np.int64), v[1], step.targets)
+        if step is not None and v is not None and step.targets.size
+        else empty
+        for step, v in zip(wanted, values, strict=True)
+    )

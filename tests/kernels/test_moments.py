@@ -11,6 +11,7 @@ from journeyminer.kernels.moments import (
     N_BUCKETS,
     bucket_code,
     pick_in_buckets,
+    summarize_dense,
     summarize_groups,
 )
 
@@ -70,3 +71,24 @@ def test_bad_arguments_are_named() -> None:
         summarize_groups(np.array([0, 2], dtype=np.int64), np.zeros(3, dtype=np.int64))
     with pytest.raises(ValueError, match="values"):
         bucket_code(np.zeros(3, dtype=np.float64))
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 6), INT64), min_size=1, max_size=150),
+    st.booleans(),
+)
+def test_unsorted_summary_equals_the_sorted_one(pairs: list[tuple[int, int]], spread: bool) -> None:
+    # `spread`: wide values and no room for the dense table, so the summary sorts instead:
+    # both paths must agree with the sorted summary.
+    groups = np.array([g for g, _ in pairs], dtype=np.int64)
+    values = np.array([v if spread else v % 1000 for _, v in pairs], dtype=np.int64)
+    got = summarize_dense(groups, values, 7, max_slots=None if not spread else 0)
+    order = np.lexsort((values, groups))
+    keys, counts = np.unique(groups, return_counts=True)
+    bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    want = summarize_groups(bounds, values[order])
+    assert got[0].tolist() == keys.tolist()
+    for g_arr, w_arr in zip(got[1:7], want[:6], strict=True):
+        assert g_arr.tolist() == w_arr.tolist()
+    assert got[7].tolist() == (keys[want[6]] * N_BUCKETS + want[7]).tolist()
+    assert got[8].tolist() == want[8].tolist()

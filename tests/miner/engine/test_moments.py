@@ -60,3 +60,15 @@ def test_merged_moments_give_exact_ranks_sums_and_spread(
             assert math.isclose(merged.stdevs()[i], math.sqrt(var), rel_tol=1e-9, abs_tol=1e-6)
         else:
             assert math.isnan(merged.stdevs()[i])
+
+
+def test_sparse_group_codes_summarise_like_dense_ones(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from journeyminer.miner.engine import moments as module
+
+    groups = np.array([5, 900, 5, 7, 900], dtype=np.int64)
+    values = np.array([3, -2, 10**12, 4, 7], dtype=np.int64)
+    dense = Moments.of_values(groups, values, 1000)
+    monkeypatch.setattr(module, "DENSE_GROUPS", 10)
+    sparse = Moments.of_values(groups, values, 1000)
+    for field in ("keys", "count", "s_hi", "s_lo", "sq", "lo", "hi", "hist_code", "hist_count"):
+        assert getattr(sparse, field).tolist() == getattr(dense, field).tolist()
