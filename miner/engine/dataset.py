@@ -261,6 +261,24 @@ class Dataset:
 
     def frame(self, i: int) -> pl.DataFrame:
         """The canonical frame of partition `i` (attributes included), in log order."""
+        return self._frame(i)[0]
+
+    def to_event_log(self) -> EventLog:
+        """The whole log as one EventLog: the frame that was written, row for row."""
+        built = [self._frame(i) for i in range(self.n_parts)]
+        whole = pl.concat([f for f, _ in built], how="vertical", rechunk=False)
+        if self.n_parts > 1:
+            # Each partition holds its cases in log order, each case's events in (time, input)
+            # order: sorting the case ids (not the events) gives the log's order back.
+            cases = pl.concat([c for _, c in built])
+            lengths = cases.get_column(EVENTS).to_numpy()
+            starts = np.zeros(lengths.size + 1, dtype=np.int64)
+            np.cumsum(lengths, out=starts[1:])
+            order = cases.get_column(CASE).arg_sort().to_numpy()  # case ids are unique
+            whole = whole[_runs(starts[order], lengths[order])]  # one contiguous copy
+        return EventLog(whole, is_sorted=True)
+
+    def _frame(self, i: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         info = self._part(i)
         events = self._read(info.file, None, info.events)
         cases = self._read(info.cases_file, [CASE, EVENTS], info.cases)
@@ -280,17 +298,7 @@ class Dataset:
             built[c].alias(c) if c in built else events.get_column(ATTR + c).alias(c)
             for c in self.manifest.columns
         ]
-        return pl.DataFrame(columns, schema={c.name: c.dtype for c in columns})
-
-    def to_event_log(self) -> EventLog:
-        """The whole log as one EventLog: the frame that was written, row for row."""
-        frames = [self.frame(i) for i in range(self.n_parts)]
-        # Each partition holds its cases in log order, so a stable sort by case id restores
-        # the log's order (within a case the events are already in time and input order).
-        whole = pl.concat(frames, how="vertical", rechunk=True)
-        if self.n_parts > 1:
-            whole = whole.sort(CASE, maintain_order=True)
-        return EventLog(whole, is_sorted=True)
+        return pl.DataFrame(columns, schema={c.name: c.dtype for c in columns}), cases
 
     def _part(self, i: int) -> PartInfo:
         if not 0 <= i < self.n_parts:
@@ -336,6 +344,14 @@ def _missing(label: str) -> SourceError:
         "a partition file of the dataset is missing",
         file=label,
         expected=f"every file {MANIFEST} lists (schema version {SCHEMA_VERSION})",
+    )
+
+
+def _runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """int64 row numbers of the runs `starts[k]:starts[k] + lengths[k]`, one after another."""
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(
+        int(ends[-1]) if ends.size else 0
     )
 
 
