@@ -13,6 +13,8 @@ PresetName = Literal["web", "call_center", "crm"]
 SourceFormat = Literal["csv", "parquet", "jsonl", "xes", "ocel-json", "ocel-xml"]
 EpochUnit = Literal["epoch_s", "epoch_ms", "epoch_us", "epoch_ns"]
 OnMissing = Literal["error", "drop"]
+# a stored log written out for other tools (polars, duckdb, pm4py)
+ExportFormat = Literal["parquet", "csv", "xes"]
 # What a local time that happens twice (the hour clocks go back) means.
 Ambiguous = Literal["earliest", "latest", "raise"]
 # discover
@@ -32,6 +34,7 @@ __all__ = [
     "AnalysisKind",
     "ChannelMode",
     "EpochUnit",
+    "ExportFormat",
     "Language",
     "MapFormat",
     "OnMissing",

@@ -244,3 +244,21 @@ def smallest_cases(
         pools[q] += [c for c in first[g] if c >= 0] if g < n_variants else [g - n_variants]
     rows = [sorted(p)[:e] for p in pools]
     return [r + [-1] * (e - len(r)) for r in rows]
+
+
+def fnv1a_64(text: str) -> int:
+    """FNV-1a (64-bit) of the UTF-8 bytes of `text`, by the book."""
+    h = 0xCBF29CE484222325
+    for byte in text.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) % 2**64
+    return h
+
+
+def hash_partition(text: str, n_parts: int) -> int:
+    """The partition of `text`: murmur3's 64-bit finaliser of its FNV-1a, modulo `n_parts`."""
+    h = fnv1a_64(text)
+    for multiplier in (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53):
+        h ^= h >> 33
+        h = (h * multiplier) % 2**64
+    h ^= h >> 33
+    return h % n_parts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +26,13 @@ def ingest(
         ),
     ],
     out_path: Annotated[
-        Path, typer.Option("--out", "-o", help="Where to write the canonical Parquet log.")
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Where to write the log: a dataset folder (partitions, dictionaries, manifest),"
+            " or one canonical Parquet file when the path ends in .parquet.",
+        ),
     ],
     source: SourceOptions = NOT_GIVEN,
     identities: Annotated[
@@ -44,19 +51,33 @@ def ingest(
     goal: Annotated[
         list[str] | None, typer.Option(help="Touchpoint that closes a journey (repeatable).")
     ] = None,
+    partitions: Annotated[
+        int | None,
+        typer.Option(help="Partitions of a dataset folder (default: one per 2 million events)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Read sources, map their columns, stitch them into journeys, write one canonical log.
 
-    The source options read the files given without '='; `--timezone` reads them all."""
+    The source options read the files given without '='; `--timezone` reads them all. The log
+    is a dataset folder, or a single Parquet file when --out ends in .parquet; every command
+    that reads a log takes either."""
     with handle_errors():
-        from ...miner.ingest.pipeline import ingest_to_file, resolve_source
+        from ...miner.ingest.pipeline import ingest_to_dataset, ingest_to_file, resolve_source
 
         # --timezone alone leaves a file named like a preset (web.csv) to that preset.
         how = source.to_mapping() if source.beyond_timezone else None
         specs = [resolve_source(s, mapping=how, timezone=source.timezone) for s in sources]
+        single = out_path.suffix.lower() == ".parquet"
+        if single and partitions is not None:
+            raise InputError(
+                "--partitions is for a dataset folder; --out ends in .parquet (one file)",
+                column="--partitions",
+                expected="--out without .parquet, or no --partitions",
+            )
+        write = ingest_to_file if single else partial(ingest_to_dataset, n_parts=partitions)
         with progress_bar(not as_json) as update:
-            report = ingest_to_file(
+            report = write(
                 specs,
                 out_path,
                 identities=identities,

@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from ..log import CASE, EncodedLog, EventLog
+from .hashing import part_of_keys
 
 
 class Parts(Protocol):
@@ -77,14 +78,10 @@ def split_log(log: EventLog, n_parts: int = 1) -> MemoryParts:
     return MemoryParts(log, n_parts)
 
 
-def part_of_case(case_ids: pl.Series, n_parts: int) -> np.ndarray:
-    """The partition (0..n_parts-1) of each case id: a fixed-seed hash, the same in every run."""
-    return _part_of_cases(case_ids, n_parts)
-
-
 def _part_of_cases(case_ids: pl.Series, n_parts: int) -> np.ndarray:
-    hashed = case_ids.hash(seed=0x6A6D).to_numpy()
-    return (hashed % np.uint64(n_parts)).astype(np.int64)
+    # The stable hash a stored dataset partitions by (FNV-1a of the UTF-8 bytes, then mixed):
+    # the same in every run and polars version.
+    return part_of_keys(case_ids, n_parts)
 
 
 def select_cases(enc: EncodedLog, cases: np.ndarray) -> EncodedLog:

@@ -212,6 +212,54 @@ def ingest_to_file(
     return data
 
 
+def ingest_to_dataset(
+    sources: Sequence[SourceSpec],
+    dest: str | Path,
+    *,
+    n_parts: int | None = None,
+    identities: str | Path | None = None,
+    customers: str | Path | None = None,
+    gap: timedelta | None = DEFAULT_GAP,
+    goals: Sequence[str] = (),
+    progress: Callable[[str, int, int], None] | None = None,
+    limits: SourceLimits = DEFAULT_LIMITS,
+) -> dict[str, Any]:
+    """As `ingest_to_file`, but into a dataset folder at `dest` (`miner.engine.dataset`, with
+    `n_parts` partitions; by default one per 2 million events), written atomically. The
+    stitched log passes through one Parquet file beside `dest`; splitting it into partitions
+    holds the whole log in memory. The report also names the partitions (`partitions`)."""
+    from ..engine.dataset import check_target, default_parts, write_dataset
+
+    dest = Path(dest)
+    check_target(dest, n_parts)  # before the sources are read, not after
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "sources": [s.path.name for s in sources],
+        "stitching": {
+            "identities": Path(identities).name if identities is not None else None,
+            "customers": Path(customers).name if customers is not None else None,
+            "gap_seconds": gap.total_seconds() if gap is not None else None,
+            "goals": list(goals),
+        },
+    }
+    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=dest.parent) as work:
+        single = Path(work) / "log.parquet"
+        report = ingest_to_file(
+            sources,
+            single,
+            identities=identities,
+            customers=customers,
+            gap=gap,
+            goals=goals,
+            progress=progress,
+            limits=limits,
+        )
+        log = EventLog.read_parquet(single)
+        parts = default_parts(log.n_events) if n_parts is None else n_parts
+        write_dataset(log, dest, n_parts=parts, settings=settings)
+    return {**report, "partitions": parts}
+
+
 def stitch_parts(
     parts: Sequence[Path],
     dest: str | Path,
@@ -285,12 +333,27 @@ def open_log(
     *,
     on_fold: Callable[[LifecycleFold], None] | None = None,
 ) -> EventLog:
-    """Open an ingested (canonical) Parquet log, or read any source file with `mapping`.
+    """Open a stored log, or read any source file with `mapping`.
 
-    A file read this way is not stitched: its case column is the case id. `on_fold` gets the
-    counts of a `lifecycle = "fold"`.
+    A stored log is a dataset folder (`miner.engine.dataset`, what `journeyminer ingest` writes
+    unless `--out` ends in .parquet) or a single canonical Parquet file, the older form, which
+    is still read as it is (no migration needed). A folder is always read as a dataset (a
+    folder without a manifest is an error naming it); the options on how to read a raw file
+    do not apply to it. A file read with `mapping` is not stitched: its case column is the case
+    id. `on_fold` gets the counts of a `lifecycle = "fold"`.
     """
     path = Path(path)
+    if path.is_dir():
+        from ..engine.dataset import open_dataset
+
+        if mapping is not None:
+            raise MappingError(
+                f"{path.name} is a stored dataset, already mapped: the options on how to read "
+                "a raw file do not apply to it",
+                file=path.name,
+                expected="no --preset, --mapping or column options with a stored log",
+            )
+        return open_dataset(path).to_event_log()
     if mapping is None and path.suffix.lower() == ".parquet" and _is_canonical_parquet(path):
         return EventLog.read_parquet(path)
     return EventLog(read_source(path, mapping, on_fold=on_fold))
