@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..miner._typing import AnalysisKind, MapFormat
 from .store import JobInfo, LogInfo, MapInfo
 from .store.jobs import JobStatus
+from .store.stitching import INGESTED
 
 API = "/api/v1"
 #: The largest version number a request may name: SQLite's largest INTEGER (larger ones 500ed).
@@ -122,6 +123,19 @@ def timings(job: JobInfo) -> Timings:
 
 
 # -- logs ---------------------------------------------------------------------------------
+class SourceIngested(Model):
+    """One source file as the ingest read it: the line of `journeyminer ingest`'s report."""
+
+    file: str
+    sha256: str
+    events: int
+    ids: int = Field(description="Distinct case ids of the file itself, before stitching.")
+    ambiguous_times: int = Field(
+        description="Local times in a fall-back hour (clocks show them twice), placed by the "
+        "mapping's `ambiguous` rule (earliest, latest; raise refuses the file)."
+    )
+
+
 class LogPublic(Model):
     """A stored event log: its size, date range, activities and channels."""
 
@@ -144,6 +158,15 @@ class LogPublic(Model):
                     "channels": ["call_center", "crm", "web"],
                     "mapping": {"sources": {"web.csv": {"preset": "web"}}, "gap": "30d"},
                     "error": None,
+                    "ingested": [
+                        {
+                            "file": "web.csv",
+                            "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                            "events": 14997,
+                            "ids": 2741,
+                            "ambiguous_times": 0,
+                        }
+                    ],
                     "created_at": _T0,
                     "updated_at": _T1,
                     "links": {"self": f"{API}/logs/log_3kT9xQ2bLm0a"},
@@ -169,15 +192,22 @@ class LogPublic(Model):
         None, description="How the sources were read; appended batches reuse it."
     )
     error: dict[str, Any] | None = Field(None, description="Problem body if the ingest failed.")
+    ingested: list[SourceIngested] = Field(
+        default_factory=list,
+        description="Each source file uploaded or appended over HTTP, in order, as read.",
+    )
     created_at: datetime
     updated_at: datetime
     links: dict[str, str]
 
     @classmethod
     def of(cls, info: LogInfo) -> LogPublic:
-        """From the store's LogInfo."""
+        """From the store's LogInfo (its settings' report lines apart from the mapping)."""
         base = f"{API}/logs/{info.id}"
         data = info.to_dict()
+        if data.get("mapping"):
+            data["mapping"] = dict(data["mapping"])
+            data["ingested"] = data["mapping"].pop(INGESTED, None) or []
         data["links"] = {
             "self": base,
             "events": f"{base}/events",

@@ -9,7 +9,9 @@ remembers how to stitch in its metadata (`LogInfo.mapping`):
      "gap": "30d", "goals": [...],                      # journey cutting
      "identities": {"file": ..., "sha256": ...} | null, # the table itself is a file of the log
      "customers": {"file": ..., "sha256": ...} | null,  # customer attributes, a file too
-     "sources": ...}                                    # how each file was read (front door's own)
+     "sources": ...,                                    # how each file was read (front door's own)
+     "ingested": [{"file", "sha256", "events", "ids", "ambiguous_times"}, ...]}
+                                                        # what each part held when read (HTTP)
 
 `read_journeys` stitches the union of all parts (`miner.ingest.pipeline.stitch_parts`, the engine
 `journeyminer ingest` uses too) exactly as one ingest of all
@@ -51,6 +53,7 @@ from .logs import restitches
 from .records import LogSnapshot
 
 __all__ = [
+    "INGESTED",
     "SOURCE_FILE",
     "SOURCE_ROW",
     "STITCH_FORMAT",
@@ -72,6 +75,9 @@ STITCH_FORMAT = 1  # bump when the meaning of a part or of the settings changes
 #: Events stitched in memory at once; larger logs are stitched a range of customers at a time.
 STITCH_BUCKET_EVENTS = 1_000_000
 DEFAULT_GAP = "30d"
+#: The settings' key of the ingest report lines of the log's parts (file, sha256, events, ids,
+#: ambiguous_times), in append order: what `GET /logs/{id}` shows as `ingested`.
+INGESTED = "ingested"
 Progress = Callable[[str, int, int], None]
 
 
@@ -236,17 +242,20 @@ def append_sources(
     """Append source files `(path, mapping, label, sha256)` as parts, stitch, commit at once.
 
     Files whose hash is in the log already are not read. `settings` replace the log's, and
-    `identities` / `customers` (when given) its identity / customer table. Each file, and the
-    log with them, stays within `limits` (SourceLimitError). The new version, or None when
-    nothing changed (every file known, same settings).
+    `identities` / `customers` (when given) its identity / customer table; the settings'
+    `ingested` list gains the ingest report line of each file read (`INGESTED`). Each file,
+    and the log with them, stays within `limits` (SourceLimitError). The new version, or None
+    when nothing changed (every file known, same settings).
     """
     from ...miner.ingest.limits import check_activities
-    from ...miner.ingest.pipeline import distinct_activities
+    from ...miner.ingest.pipeline import distinct_activities, source_report
 
     update = progress or (lambda stage, done, total: None)
     known = {p.batch_sha256 for p in store.list_log_parts(tenant, log_id)}
     stored: dict[str, pl.DataType] = {}
-    earlier = store.log_snapshot(tenant, log_id).parts
+    snap = store.log_snapshot(tenant, log_id)
+    earlier = snap.parts
+    ingested = list((snap.mapping or {}).get(INGESTED) or [])
     for path in earlier:
         stored.update(pl.read_parquet_schema(path))
     batches: list[tuple[PartFile, str]] = []
@@ -259,6 +268,11 @@ def append_sources(
             part = source_part(store, log_id, path, mapping, label, stored, limits)
             stored = {**part.schema, **stored}
             batches.append((part, sha))
+            if part.events:  # an empty file adds no part (append_log_parts), so no line either
+                events = pl.scan_parquet(store.root / part.rel)
+                ingested.append(
+                    {"sha256": sha, **source_report(events, label, part.events, mapping)}
+                )
             known.add(sha)
         if batches:  # the log's facts list its activities: bound them across all its parts
             parts = [*earlier, *(store.root / part.rel for part, _ in batches)]
@@ -271,7 +285,7 @@ def append_sources(
         tenant,
         log_id,
         batches,
-        mapping=settings,
+        mapping={**settings, INGESTED: ingested},
         identities=identities,
         customers=customers,
         stitch=stitch_snapshot,

@@ -149,11 +149,14 @@ function logChanged() {
   const log = state.logs.find((l) => l.id === $("log-select").value);
   const attributes = Array.isArray(log?.attributes) ? log.attributes.filter((a) => !NOT_SEGMENTS.has(a)) : SEGMENT_HINTS;
   fill($("segment-attrs"), attributes.map((a) => h("option", { value: a })));
+  // Local times the clocks showed twice (autumn fall-back hour), placed by the upload's rule.
+  const twice = (log?.ingested || []).reduce((sum, line) => sum + (line.ambiguous_times || 0), 0);
   fill(
     $("log-facts"),
     log
       ? `${num(log.events)} events, ${num(log.journeys)} journeys of ${num(log.customers)} customers, ${log.start?.slice(0, 10)} to ${log.end?.slice(0, 10)}; channels: ${log.channels.join(", ")}`
       : "",
+    twice ? h("span", { class: "ambiguous-times" }, `; ${num(twice)} local time${twice === 1 ? "" : "s"} in an autumn fall-back hour, placed by the upload's rule`) : "",
   );
   updateRun();
 }

@@ -15,8 +15,16 @@ const ROLES = [
   ["case", "Customer (case) column"],
   ["activity", "Touchpoint column"],
   ["timestamp", "Timestamp column"],
+  ["start_timestamp", "Start time column (optional)"],
   ["channel", "Channel column"],
 ];
+/** The first option of the roles a file may lack: "" sends no column for them. */
+const NONE = {
+  start_timestamp: "(none: each event is one moment)",
+  channel: "(no channel column: one value for all)",
+};
+/** How to place local times that happen twice (the autumn fall-back hour); the API's default. */
+const AMBIGUOUS_DEFAULT = "earliest";
 
 /** What is known per chosen file: its header (null for Parquet, XES, …) and the saved mapping. */
 const sources = [];
@@ -32,20 +40,25 @@ function savedMapping(columns) {
   }
 }
 
-/** One chosen file's mapping as the upload sends it: a preset (with the zone) or own columns. */
+/** One chosen file's mapping as the upload sends it: a preset (with the zone) or own columns;
+ * the fall-back-hour rule (the form's one select) only when it is not the default. */
 export function mappingOf(i, timezone) {
   const kind = document.getElementById(`preset-${i}`)?.value || PRESETS[0];
   const zone = document.getElementById(`map-${i}-timezone`)?.value.trim() || timezone || undefined;
-  if (kind !== OWN) return { preset: kind, ...(zone ? { timezone: zone } : {}) };
+  const rule = document.getElementById("ambiguous")?.value || AMBIGUOUS_DEFAULT;
+  const placed = rule !== AMBIGUOUS_DEFAULT ? { ambiguous: rule } : {};
+  if (kind !== OWN) return { preset: kind, ...(zone ? { timezone: zone } : {}), ...placed };
   const value = (role) => document.getElementById(`map-${i}-${role}`)?.value || undefined;
   const mapping = { case: value("case"), activity: value("activity"), timestamp: value("timestamp") };
+  const start = value("start_timestamp");
+  if (start) mapping.start_timestamp = start;
   const channel = value("channel");
   if (channel) mapping.channel = channel;
   else mapping.channel_value = document.getElementById(`map-${i}-channel-value`)?.value.trim() || "unknown";
   const format = document.getElementById(`map-${i}-format`)?.value.trim();
   if (format) mapping.timestamp_format = format;
   if (zone) mapping.timezone = zone;
-  return mapping;
+  return { ...mapping, ...placed };
 }
 
 /** The mapping as TOML text (the fields the page sets are all plain strings). */
@@ -59,7 +72,7 @@ export function mappingToml(mapping) {
 
 function roleSelect(i, role, label, columns, chosen) {
   const id = `map-${i}-${role}`;
-  const none = role === "channel" ? h("option", { value: "" }, "(no channel column: one value for all)") : "";
+  const none = NONE[role] ? h("option", { value: "" }, NONE[role]) : "";
   return h(
     "div",
     { class: "field" },

@@ -236,9 +236,35 @@ export function renderVariants(panel, result, discover, loadDfg) {
       h("p", { class: "hint", id: "dfg-note" }),
       dfgBox,
     ),
+    serviceTimes(discover.service_times),
   );
   update();
   redraw();
+}
+
+/** How long each touchpoint itself takes (start to complete), for a log with start times; the
+ * discover result has `service_times` only then, and without them there is no section. */
+export function serviceTimes(rows) {
+  if (!rows?.length) return "";
+  return section(
+    "Service time per touchpoint",
+    h("p", { class: "hint" }, "From each event's start time to its complete time: how long a call, visit or task itself lasts, apart from the waits between touchpoints."),
+    h(
+      "div",
+      { id: "service-times" },
+      sortableTable(
+        [
+          { key: "activity", label: "Touchpoint", format: words },
+          { key: "count", label: "Events", num: true, format: num },
+          { key: "median", label: "Median", num: true, format: duration },
+          { key: "mean", label: "Mean", num: true, format: duration },
+          { key: "min", label: "Min", num: true, format: duration },
+          { key: "max", label: "Max", num: true, format: duration },
+        ],
+        { rows, caption: "Touchpoints with start times, the longest median first", sortKey: "median", csv: "service-times" },
+      ),
+    ),
+  );
 }
 
 const frameText = (frame) => words(frame);

@@ -114,12 +114,7 @@ def ingest_sources(
         frame = read_source(source.path, source.mapping)
         frames.append(frame)
         per_source.append(
-            {
-                "file": source.path.name,
-                "events": frame.height,
-                "ids": frame.get_column("case_id").n_unique(),
-                "ambiguous_times": _ambiguous(frame.lazy(), source.mapping),
-            }
+            source_report(frame.lazy(), source.path.name, frame.height, source.mapping)
         )
     if progress:
         progress("stitching", len(sources), total)
@@ -173,14 +168,8 @@ def ingest_to_file(
             rows, _ = write_source(
                 source.path, source.mapping, part, row_column=_ROW, limits=limits
             )
-            ids = pl.scan_parquet(part).select(pl.col(CASE).n_unique()).collect().item()
             per_source.append(
-                {
-                    "file": source.path.name,
-                    "events": rows,
-                    "ids": int(ids),
-                    "ambiguous_times": _ambiguous(pl.scan_parquet(part), source.mapping),
-                }
+                source_report(pl.scan_parquet(part), source.path.name, rows, source.mapping)
             )
             parts.append(part)
         check_activities(distinct_activities(parts), limits, file=None)
@@ -312,7 +301,21 @@ def stitch_parts(
     return done, report
 
 
-def _ambiguous(events: pl.LazyFrame, mapping: SourceMapping) -> int:
+def source_report(
+    events: pl.LazyFrame, file: str, rows: int, mapping: SourceMapping
+) -> dict[str, Any]:
+    """One source's line of the ingest report (CLI and HTTP alike): file, events, ids (its own
+    case ids, before stitching) and ambiguous_times (see `ambiguous_times`)."""
+    ids = events.select(pl.col(CASE).n_unique()).collect().item()
+    return {
+        "file": file,
+        "events": rows,
+        "ids": int(ids),
+        "ambiguous_times": ambiguous_times(events, mapping),
+    }
+
+
+def ambiguous_times(events: pl.LazyFrame, mapping: SourceMapping) -> int:
     """Events at a local time the zone's clocks show twice: the `ambiguous` rule placed them."""
     if mapping.timezone == "UTC":
         return 0
