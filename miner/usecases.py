@@ -36,12 +36,15 @@ from .discover.discovery import (
 )
 from .discover.filtering import apply_filters, filter_dfg
 from .discover.filters import Filters
+from .engine.discovery import discover_parts
+from .engine.executors import executor
 from .errors import InputError
 from .log import CASE, EventLog
 
 if TYPE_CHECKING:  # imported where used, so `mine` does not load the comparison (CLI start-up)
     from .compare.analysis import MapAnalysis
     from .compare.drift import Drift
+    from .engine.dataset import Dataset
     from .maps.designed import DesignedMap
     from .maps.drafting import MapDraft
 
@@ -58,7 +61,7 @@ class DiscoveryRun:
     """A discovery of a (filtered) log: the result, the log it ran on and its segment summary."""
 
     discovery: Discovery
-    log: EventLog  # the filtered log the discovery ran on
+    log: EventLog | Dataset  # the filtered log the discovery ran on (a stored one, unfiltered)
     filters: Filters
     segments: pl.DataFrame | None  # segment, cases, events, variants, ... (when asked for)
 
@@ -74,18 +77,34 @@ class DiscoveryRun:
 
 
 def discover_journeys(
-    log: EventLog,
+    log: EventLog | Dataset,
     *,
     filters: Filters | None = None,
     segment: str | None = None,
     progress: Progress = _quiet,
+    workers: int | None = None,
+    per_journey: bool = True,
 ) -> DiscoveryRun:
-    """Filter `log`, discover its DFG, variants and statistics, abstract the DFG by the filters."""
+    """Filter `log`, discover its DFG, variants and statistics, abstract the DFG by the filters.
+
+    A stored dataset is discovered partition by partition (one in memory at a time, or
+    `workers` at once: 0 for one per core), unless a filter picks journeys or events or a
+    segment is asked for: those read the whole log first. `per_journey=False` skips the
+    per-journey tables (`DiscoveryRun.cases`), which grow with the number of journeys.
+    """
     filters = filters or Filters()
+    pool = executor(workers)
+    if not isinstance(log, EventLog):
+        if segment is None and not filters.picks_events():
+            progress(0.3, "discovering")
+            found = discover_parts(log, run=pool, keep_cases=per_journey)
+            found = replace(found, dfg=filter_dfg(found.dfg, filters))
+            return DiscoveryRun(discovery=found, log=log, filters=filters, segments=None)
+        log = log.to_event_log()
     progress(0.2, "filtering")
     view = apply_filters(log, filters)
     progress(0.3, "discovering")
-    found = discover(view)
+    found = discover(view, run=pool)
     found = replace(found, dfg=filter_dfg(found.dfg, filters))
     run = DiscoveryRun(discovery=found, log=view, filters=filters, segments=None)
     if segment:

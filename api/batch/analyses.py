@@ -107,6 +107,7 @@ def _compute(
     if analysis.kind == "discover":
         run = discover_journeys(log, filters=filters)
         view, result = run.log, run.discovery
+        assert isinstance(view, EventLog)  # a store's log is in memory, so is its view
         metrics: dict[str, Any] = {
             "events": view.n_events,
             "journeys": view.n_cases,

@@ -62,12 +62,23 @@ def mine(
         float | None, typer.Option(help="Path slider: most frequent edges share (0-1].")
     ] = None,
     min_edge_count: Annotated[int | None, typer.Option(help="Hide edges seen fewer times.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Partitions of a stored log read at once (0: one per core; default 1).",
+            min=0,
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Discover the DFG, performance DFG, variants and journey statistics of a log."""
+    """Discover the DFG, performance DFG, variants and journey statistics of a log.
+
+    A stored log (a folder `ingest` wrote) is read a partition at a time, so memory does not
+    grow with the log; `--workers` reads several at once. Filters that pick journeys or events
+    (all but --paths and --min-edge-count) read the whole log first."""
     with handle_errors():
         from ...miner.discover.filters import Filters
-        from ...miner.ingest.pipeline import open_log
+        from ...miner.ingest.pipeline import open_stored
         from ...miner.usecases import discover_journeys
 
         how = source.to_mapping()
@@ -92,9 +103,11 @@ def mine(
         with progress_bar(not as_json) as update:
             update(f"reading {log_path.name}", 0, 3)
             folds: list[Any] = []
-            raw = open_log(log_path, how, on_fold=folds.append)
+            raw = open_stored(log_path, how, on_fold=folds.append)
             update("discovering", 1, 3)
-            run = discover_journeys(raw, filters=filters)
+            run = discover_journeys(
+                raw, filters=filters, workers=workers, per_journey=out_dir is not None
+            )
             log, result = run.log, run.discovery
             if out_dir is not None:
                 update("writing outputs", 2, 3)
@@ -151,6 +164,7 @@ def human(seconds: float | None) -> str:
 
 
 def _print_discovery(log: Any, result: Any, top: int) -> None:
+    # `log` is an EventLog or a stored Dataset: both summarise themselves the same way.
     s = log.summary()
     out.print(
         f"[bold]{s['events']:,}[/] events, [bold]{s['cases']:,}[/] journeys, {s['activities']} activities, "

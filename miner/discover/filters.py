@@ -157,6 +157,10 @@ class Filters:
         """True when these filters keep everything (no log filter and no path filter)."""
         return not self._log_filters() and not self._path_filters()
 
+    def picks_events(self) -> bool:
+        """True when these filters drop journeys or events (not only the DFG's paths)."""
+        return self._log_filters()
+
     def _changed(self) -> dict[str, Any]:
         return {
             f.name: v

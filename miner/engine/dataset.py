@@ -239,6 +239,18 @@ class Dataset:
         """How many partitions."""
         return self.manifest.n_parts
 
+    def summary(self) -> dict[str, Any]:
+        """What `EventLog.summary` says of the same log, from the manifest alone."""
+        m = self.manifest
+        return {
+            "events": m.n_events,
+            "cases": m.n_cases,
+            "activities": len(m.activities),
+            "channels": list(m.channels),
+            "start": m.start,
+            "end": m.end,
+        }
+
     def load(self, i: int) -> EncodedLog:
         """Partition `i` for the kernels: column reads, no strings hashed or encoded."""
         info = self._part(i)

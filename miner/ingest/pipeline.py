@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -23,6 +23,9 @@ from .sources import SourceMapping
 from .stitch import DEFAULT_GAP, StitchReport, stitch_sources
 from .stitch_ranges import BUCKET_EVENTS, Stitched, stitch_to_parquet
 from .zones import count_ambiguous
+
+if TYPE_CHECKING:
+    from ..engine.dataset import Dataset
 
 KNOWN_PRESETS = ("web", "call_center", "crm")
 _ROW = "__ingest_row"  # input order of the events within their source, while stitching
@@ -336,6 +339,17 @@ def open_log(
     *,
     on_fold: Callable[[LifecycleFold], None] | None = None,
 ) -> EventLog:
+    """The whole log at `path` in memory (see `open_stored`)."""
+    log = open_stored(path, mapping, on_fold=on_fold)
+    return log if isinstance(log, EventLog) else log.to_event_log()
+
+
+def open_stored(
+    path: str | Path,
+    mapping: SourceMapping | None = None,
+    *,
+    on_fold: Callable[[LifecycleFold], None] | None = None,
+) -> EventLog | Dataset:
     """Open a stored log, or read any source file with `mapping`.
 
     A stored log is a dataset folder (`miner.engine.dataset`, what `journeyminer ingest` writes
@@ -343,7 +357,8 @@ def open_log(
     is still read as it is (no migration needed). A folder is always read as a dataset (a
     folder without a manifest is an error naming it); the options on how to read a raw file
     do not apply to it. A file read with `mapping` is not stitched: its case column is the case
-    id. `on_fold` gets the counts of a `lifecycle = "fold"`.
+    id. `on_fold` gets the counts of a `lifecycle = "fold"`. A dataset comes back opened, not
+    read: the engine reads its partitions one by one (`open_log` reads it whole).
     """
     path = Path(path)
     if path.is_dir():
@@ -356,7 +371,7 @@ def open_log(
                 file=path.name,
                 expected="no --preset, --mapping or column options with a stored log",
             )
-        return open_dataset(path).to_event_log()
+        return open_dataset(path)
     if mapping is None and path.suffix.lower() == ".parquet" and _is_canonical_parquet(path):
         return EventLog.read_parquet(path)
     return EventLog(read_source(path, mapping, on_fold=on_fold))

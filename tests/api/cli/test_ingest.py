@@ -67,10 +67,12 @@ def test_ingest_without_parquet_writes_a_dataset_folder(logs: tuple[Path, Path])
     [
         ["mine", "{log}", "--json"],
         ["mine", "{log}", "--top-variants", "2", "--json"],
+        ["mine", "{log}", "--workers", "2", "--paths", "0.8", "--json"],
+        ["mine", "{log}", "--workers", "0"],
         ["compare", "{log}", "--map", str(SAMPLE / "map.toml"), "--segment", "region", "--json"],
         ["map", "draft", "{log}"],
     ],
-    ids=["mine", "mine-filtered", "compare", "map-draft"],
+    ids=["mine", "mine-filtered", "mine-workers-paths", "mine-people", "compare", "map-draft"],
 )
 def test_a_command_prints_the_same_for_the_folder_as_for_the_file(
     logs: tuple[Path, Path], command: list[str]
@@ -128,3 +130,16 @@ def test_a_broken_dataset_exits_2_naming_the_file(logs: tuple[Path, Path], tmp_p
     result = run("mine", str(empty))
     assert result.exit_code == EXIT_BAD_INPUT
     assert "manifest.json is missing" in result.stderr
+
+
+def test_mine_out_on_a_folder_writes_the_per_journey_table(
+    logs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import polars as pl
+
+    single, folder = logs
+    for log, out in ((single, tmp_path / "a"), (folder, tmp_path / "b")):
+        assert run("mine", str(log), "--out", str(out), "--json").exit_code == 0
+    a = pl.read_parquet(tmp_path / "a" / "case_variants.parquet")
+    b = pl.read_parquet(tmp_path / "b" / "case_variants.parquet")
+    assert a.height > 0 and a.equals(b)
