@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from .common import JsonFlag, app, handle_errors, out, print_json, progress_bar
+from .common import JsonFlag, app, handle_errors, new_table, out, print_json, progress_bar
 from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
 
@@ -157,7 +156,7 @@ def _print_discovery(log: Any, result: Any, top: int) -> None:
         f"{result.variants.frame.height:,} variants, {result.dfg.edges.height:,} edges; "
         f"{s['start']} .. {s['end']}"
     )
-    variants = Table(title=f"Top {top} variants", show_edge=False)
+    variants = new_table(title=f"Top {top} variants", show_edge=False)
     for col, justify in (
         ("#", "right"),
         ("journeys", "right"),
@@ -176,7 +175,7 @@ def _print_discovery(log: Any, result: Any, top: int) -> None:
             acts,
         )
     out.print(variants)
-    edges = Table(title=f"Top {top} edges", show_edge=False)
+    edges = new_table(title=f"Top {top} edges", show_edge=False)
     for col in ("from", "to", "count", "median", "mean", "max"):
         edges.add_column(col, justify="left" if col in ("from", "to") else "right")
     for row in (
@@ -206,7 +205,7 @@ def _print_discovery(log: Any, result: Any, top: int) -> None:
 
 
 def _print_service_times(service: Any, top: int) -> None:
-    table = Table(title=f"Service time of the top {top} touchpoints", show_edge=False)
+    table = new_table(title=f"Service time of the top {top} touchpoints", show_edge=False)
     for col in ("touchpoint", "events", "median", "mean", "min", "max"):
         table.add_column(col, justify="left" if col == "touchpoint" else "right")
     rows = service.sort(["count", "activity"], descending=[True, False]).head(top)

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from .common import JsonFlag, app, handle_errors, out, print_json
+from .common import JsonFlag, app, handle_errors, new_table, out, print_json
 
 if TYPE_CHECKING:  # pydantic-settings is imported only by the commands that use it
     from ..settings import Settings
@@ -132,7 +131,7 @@ def keys_list(
         if as_json:
             print_json([k.to_dict() for k in keys])
             return
-        table = Table(title=f"API keys of {tenant}", show_edge=False)
+        table = new_table(title=f"API keys of {tenant}", show_edge=False)
         for column in ("id", "label", "created", "revoked"):
             table.add_column(column)
         for k in keys:
