@@ -39,10 +39,12 @@ def compare(
     """Compare the journeys of a log with a designed map: fitness, leaks, hidden journeys."""
     with handle_errors():
         from ...miner.ingest.pipeline import open_log
+        from ...miner.kernel_cache import compile_ahead
         from ...miner.maps.designed import load_map
         from ...miner.usecases import compare_journeys
         from ..settings import Settings
 
+        compile_ahead("compare")  # on an empty JIT cache: a second core compiles too
         support: int | float = int(min_support) if min_support >= 1 else min_support
         with progress_bar(not as_json) as update:
             update("reading the map", 0, 4)

@@ -67,6 +67,7 @@ def mine(
     with handle_errors():
         from ...miner.discover.filters import Filters
         from ...miner.ingest.pipeline import open_log
+        from ...miner.kernel_cache import compile_ahead
         from ...miner.usecases import discover_journeys
 
         how = source.to_mapping()
@@ -92,6 +93,8 @@ def mine(
             update(f"reading {log_path.name}", 0, 3)
             folds: list[Any] = []
             raw = open_log(log_path, how, on_fold=folds.append)
+            if not raw.has_intervals:  # (interval logs run other DFG kernels)
+                compile_ahead("discovery")  # on an empty JIT cache: a second core compiles too
             update("discovering", 1, 3)
             run = discover_journeys(raw, filters=filters)
             log, result = run.log, run.discovery

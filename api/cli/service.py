@@ -62,7 +62,7 @@ def serve(
             "timeout_graceful_shutdown": 30,
         }
         if settings.workers == 1:
-            uvicorn.run(create_app(settings, gc_tuning=True), **common)  # type: ignore[arg-type]
+            uvicorn.run(create_app(settings, gc_tuning=True, warm_kernels=True), **common)  # type: ignore[arg-type]
             return
         # Several processes: recover interrupted jobs once here, not in every worker.
         with Store.open(settings) as store:
