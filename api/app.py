@@ -3,7 +3,9 @@
 `create_app(settings)` builds a new app; its lifespan opens the store and starts the job
 runner (which first fails jobs a previous process left unfinished, unless `recover=False`:
 `journeyminer serve --workers N` recovers once in the parent instead). With `gc_tuning=True`
-(what `journeyminer serve` uses) it also calls `tune_gc()` once the app is up.
+(what `journeyminer serve` uses) it also calls `tune_gc()` once the app is up; with
+`warm_kernels=True` (also `serve`) it loads the miner's kernels in a background thread at
+start-up, so the first analyses do not pay numba's loading (or, on an empty cache, compiling).
 """
 
 from __future__ import annotations
@@ -180,12 +182,17 @@ def tune_gc() -> None:
 
 
 def create_app(
-    settings: Settings | None = None, *, recover: bool = True, gc_tuning: bool = False
+    settings: Settings | None = None,
+    *,
+    recover: bool = True,
+    gc_tuning: bool = False,
+    warm_kernels: bool = False,
 ) -> FastAPI:
     """A new app on `settings` (default: from `JOURNEYMINER_*` environment variables).
 
-    `gc_tuning=True` calls `tune_gc()` when the app starts: for server processes, not for
-    tests or embedders that share the process.
+    `gc_tuning=True` calls `tune_gc()` when the app starts, and `warm_kernels=True` loads
+    the kernels in a background thread then: both for server processes, not for tests or
+    embedders that share the process.
     """
     settings = settings or Settings()
 
@@ -201,6 +208,10 @@ def create_app(
         try:
             await run_in_threadpool(lambda: runner.start(recover=recover))
             app.state.store, app.state.runner = store, runner
+            if warm_kernels:
+                from ..miner.kernel_cache import warm_in_background
+
+                warm_in_background()
             if gc_tuning:
                 tune_gc()
             yield
@@ -231,4 +242,4 @@ def create_app(
 
 def create_app_from_env() -> FastAPI:
     """The app for `uvicorn --factory` worker processes: settings from the environment."""
-    return create_app(Settings(), recover=False, gc_tuning=True)
+    return create_app(Settings(), recover=False, gc_tuning=True, warm_kernels=True)

@@ -144,13 +144,9 @@ def _group_sparse(codes):
 
 
 @njit(**SERIAL)
-def _by_edge(codes, pair_durations, n_act, dense):
+def _bucketed(codes, pair_durations, n_act, edge_code, bounds, order):
     # Each pair's duration put in its edge's bucket, every bucket sorted: (src, dst, bounds,
     # durations), shared by the plain and the interval durations.
-    if dense:
-        edge_code, bounds, order = _group_dense(codes, n_act)
-    else:
-        edge_code, bounds, order = _group_sparse(codes)
     durations = np.empty(codes.size, dtype=np.int64)
     for k in range(order.size):
         durations[k] = pair_durations[order[k]]
@@ -161,19 +157,39 @@ def _by_edge(codes, pair_durations, n_act, dense):
     return src, dst, bounds, durations
 
 
+# The dense and the sparse grouping are separate kernels (the wrapper picks one), so a process
+# compiles only the one it runs: the sparse one's stable argsort alone costs ~2 s to compile.
 @njit(**SERIAL)
-def _edge_durations(offsets, act, ts, n_act, dense):
-    codes, pair_durations = _pair_durations(offsets, act, ts, n_act)
-    return _by_edge(codes, pair_durations, n_act, dense)
+def _by_edge_dense(codes, pair_durations, n_act):
+    edge_code, bounds, order = _group_dense(codes, n_act)
+    return _bucketed(codes, pair_durations, n_act, edge_code, bounds, order)
+
+
+@njit(**SERIAL)
+def _by_edge_sparse(codes, pair_durations, n_act):
+    edge_code, bounds, order = _group_sparse(codes)
+    return _bucketed(codes, pair_durations, n_act, edge_code, bounds, order)
 
 
 @njit(**SERIAL)
 def _pair_durations(offsets, act, ts, n_act):
     codes, first = _pair_codes(offsets, act, n_act)
-    durations = np.empty(codes.size, dtype=np.int64)
+    pair_durations = np.empty(codes.size, dtype=np.int64)
     for p in range(codes.size):
-        durations[p] = ts[first[p] + 1] - ts[first[p]]
-    return codes, durations
+        pair_durations[p] = ts[first[p] + 1] - ts[first[p]]
+    return codes, pair_durations
+
+
+@njit(**SERIAL)
+def _edge_durations_dense(offsets, act, ts, n_act):
+    codes, pair_durations = _pair_durations(offsets, act, ts, n_act)
+    return _by_edge_dense(codes, pair_durations, n_act)
+
+
+@njit(**SERIAL)
+def _edge_durations_sparse(offsets, act, ts, n_act):
+    codes, pair_durations = _pair_durations(offsets, act, ts, n_act)
+    return _by_edge_sparse(codes, pair_durations, n_act)
 
 
 def pair_durations(
@@ -207,8 +223,8 @@ def edge_durations(
     _check_n_act(n_act, act)
     if n_act > 3_037_000_499:
         raise ValueError("n_act must be below 3,037,000,499 so that edge codes fit in int64")
-    dense = n_act <= dense_max_activities
-    return _edge_durations(offsets, act, ts, max(n_act, 1), dense)
+    kernel = _edge_durations_dense if n_act <= dense_max_activities else _edge_durations_sparse
+    return kernel(offsets, act, ts, max(n_act, 1))
 
 
 @njit(**SERIAL)
@@ -330,14 +346,26 @@ def _start_order(offsets, start):
 
 
 @njit(**SERIAL)
-def _interval_edge_durations(offsets, act, ts, start, n_act, dense):
+def _interval_pair_durations(offsets, act, ts, start, n_act):
     perm = _start_order(offsets, start)
     codes, first = _pair_codes(offsets, act[perm], n_act)
     pair_durations = np.empty(codes.size, dtype=np.int64)
     for p in range(codes.size):
         i = first[p]
         pair_durations[p] = start[perm[i + 1]] - ts[perm[i]]
-    return _by_edge(codes, pair_durations, n_act, dense)
+    return codes, pair_durations
+
+
+@njit(**SERIAL)
+def _interval_edge_durations_dense(offsets, act, ts, start, n_act):
+    codes, pair_durations = _interval_pair_durations(offsets, act, ts, start, n_act)
+    return _by_edge_dense(codes, pair_durations, n_act)
+
+
+@njit(**SERIAL)
+def _interval_edge_durations_sparse(offsets, act, ts, start, n_act):
+    codes, pair_durations = _interval_pair_durations(offsets, act, ts, start, n_act)
+    return _by_edge_sparse(codes, pair_durations, n_act)
 
 
 def interval_edge_durations(
@@ -364,7 +392,8 @@ def interval_edge_durations(
     if n_act > 3_037_000_499:
         raise ValueError("n_act must be below 3,037,000,499 so that edge codes fit in int64")
     dense = n_act <= dense_max_activities
-    return _interval_edge_durations(offsets, act, ts, start, max(n_act, 1), dense)
+    kernel = _interval_edge_durations_dense if dense else _interval_edge_durations_sparse
+    return kernel(offsets, act, ts, start, max(n_act, 1))
 
 
 @njit(**SERIAL)

@@ -277,7 +277,8 @@ def summarize_dense(
     ascending), count, s_hi, s_lo, sq i8[k, 7], min, max, hist_code i8[h] = key * 4096 + bucket
     ascending, hist_count i8[h]). O(n + n_groups) when each group's buckets from its min to
     its max fit a table of about 2n slots (the usual case: a few hundred groups with many
-    values each); else the values are sorted by (group, value) first: O(n log n). `max_slots` sets that table's limit."""
+    values each); else the values are sorted by (group, value) first: O(n log n).
+    `max_slots` sets that table's limit (default 2n + 65536)."""
     _check_values(values)
     if not isinstance(groups, np.ndarray) or groups.shape != values.shape:
         raise ValueError("groups must be an integer array as long as values")
@@ -286,9 +287,8 @@ def summarize_dense(
     if n_groups * N_BUCKETS >= 2**62:
         raise ValueError("n_groups is too large for histogram codes")
     groups = groups.astype(np.int64)
-    *out, fits = _summarize_dense(
-        groups, values, max(n_groups, 0), squares, 2 * values.size + 65536
-    )
+    slots = 2 * values.size + 65536 if max_slots is None else max_slots
+    *out, fits = _summarize_dense(groups, values, max(n_groups, 0), squares, slots)
     if fits:
         return tuple(out)
     order = np.lexsort((values, groups))

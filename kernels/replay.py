@@ -53,7 +53,9 @@ def _replay(offsets, act, rep, allowed, phase, start, goal, n_codes, capacity):
         for i in range(lo, hi):
             if r + MAX_PER_EVENT > out.shape[1]:
                 bigger = np.zeros((7, 2 * out.shape[1]), dtype=np.int64)
-                bigger[:, :r] = out[:, :r]
+                for row in range(7):  # a loop, not a slice assignment (see variants._grow)
+                    for j in range(r):
+                        bigger[row, j] = out[row, j]
                 out = bigger
             p = i - lo
             a = act[i]

@@ -40,8 +40,11 @@ def _sequence_hash(act, lo, hi):
 @njit(**SERIAL)
 def _grow(values, size):
     # `values` copied into a new array of `size` (>= its length).
+    # An element loop, not a slice assignment: numba compiles the latter's size-mismatch
+    # error message with its string machinery (~2 s on an empty JIT cache).
     out = np.empty(size, dtype=values.dtype)
-    out[: values.size] = values
+    for i in range(values.size):
+        out[i] = values[i]
     return out
 
 
@@ -83,7 +86,7 @@ def _case_variants(offsets, act, hash_mask):
     vlong = np.zeros(cap, dtype=np.int64)
     seq_start = np.zeros(cap + 1, dtype=np.int64)  # long variant v: seq[start[v]:start[v + 1]]
     seq = np.empty(1024, dtype=act.dtype)
-    table = _rehash(vhash, vkey, vlong, 0, size)
+    table = _rehash(vhash, vkey, vlong, np.int64(0), np.int64(size))
     mask = np.uint64(size - 1)
     variant_of = np.empty(n_cases, dtype=np.int64)
     n_var = 0
@@ -127,7 +130,8 @@ def _case_variants(offsets, act, hash_mask):
                 end += hi - lo
                 if end > seq.size:
                     seq = _grow(seq, max(2 * seq.size, end))
-                seq[seq_start[n_var] : end] = act[lo:hi]
+                for i in range(lo, hi):  # a loop, not a slice assignment (see _grow)
+                    seq[seq_start[n_var] + i - lo] = act[i]
             seq_start[n_var + 1] = end
             rep[found], vhash[found], vkey[found], vlong[found] = c, h, key, is_long
             table[2 * slot] = key
@@ -197,7 +201,8 @@ def _merge_sort(offsets, act, count, rep, order, lo, hi):
                     j += 1
         src, dst = dst, src
         width *= 2
-    order[lo:hi] = src
+    for i in range(k):  # a loop, not a slice assignment (see _grow)
+        order[lo + i] = src[i]
 
 
 @njit(**SERIAL)
@@ -231,7 +236,7 @@ def _variant_order(offsets, act, count, rep):
         while j < k and count[order[j]] == count[order[i]] and key[order[j]] == key[order[i]]:
             j += 1
         if j - i > 1:
-            _merge_sort(offsets, act, count, rep, order, i, j)
+            _merge_sort(offsets, act, count, rep, order, np.int64(i), np.int64(j))
         i = j
     return order
 

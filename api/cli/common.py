@@ -11,16 +11,17 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from journeyminer import __version__
 
 from ...miner.errors import InputError, JourneyminerError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -33,8 +34,42 @@ app = typer.Typer(
     help="journeyminer: find the journeys customers really take.",
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
-out = Console()
+
+
+class _LazyConsole:
+    """A rich Console made on first use: a command that prints nothing for people (--json)
+    does not import rich (~20 ms). Attributes are read from and set on the Console (slots,
+    no instance dict: nothing set here can shadow the Console's own attributes)."""
+
+    __slots__ = ("_console", "_options")
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_console", None)
+
+    _console: Console | None
+    _options: dict[str, Any]
+
+    def _get(self) -> Console:
+        console = self._console
+        if console is None:
+            from rich.console import Console
+
+            console = Console(**self._options)
+            object.__setattr__(self, "_console", console)
+        return console
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # the proxy's own protocol (e.g. `__dict__`) stays its own
+            raise AttributeError(name)
+        return getattr(self._get(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._get(), name, value)
+
+
+err = cast("Console", _LazyConsole(stderr=True))
+out = cast("Console", _LazyConsole())
 _state: dict[str, bool] = {"debug": False}
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,6 +84,12 @@ def _root(
     _state["debug"] = debug
 
 
+def _escape(text: str) -> str:
+    from rich.markup import escape  # rich is imported only when a message is printed
+
+    return escape(text)
+
+
 @contextmanager
 def handle_errors() -> Iterator[None]:
     """Turn errors into a readable message and the documented exit code."""
@@ -59,7 +100,7 @@ def handle_errors() -> Iterator[None]:
     except JourneyminerError as exc:
         if _state["debug"]:
             traceback.print_exc()
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {_escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT if isinstance(exc, InputError) else EXIT_INTERNAL) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -68,7 +109,7 @@ def handle_errors() -> Iterator[None]:
         if _state["debug"]:
             traceback.print_exc()
         err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
+            f"[bold red]internal error:[/] {type(exc).__name__}: {_escape(str(exc))}\n"
             "Run again with --debug for the traceback, and please report it.",
             highlight=False,
             soft_wrap=True,
@@ -82,6 +123,8 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
     if not enabled or not err.is_terminal:
         yield lambda stage, done, total: None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -95,6 +138,13 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
             bar.update(task, description=stage, completed=done, total=max(total, 1))
 
         yield update
+
+
+def new_table(**options: Any) -> Table:
+    """A rich Table (rich is imported on first use, not by every command)."""
+    from rich.table import Table
+
+    return Table(**options)
 
 
 def print_json(data: Any) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from .common import JsonFlag, app, handle_errors, out, print_json, progress_bar
+if TYPE_CHECKING:
+    from rich.table import Table
+
+from .common import JsonFlag, app, handle_errors, new_table, out, print_json, progress_bar
 from .mine import human
 from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
@@ -37,10 +39,12 @@ def compare(
     """Compare the journeys of a log with a designed map: fitness, leaks, hidden journeys."""
     with handle_errors():
         from ...miner.ingest.pipeline import open_log
+        from ...miner.kernel_cache import compile_ahead
         from ...miner.maps.designed import load_map
         from ...miner.usecases import compare_journeys
         from ..settings import Settings
 
+        compile_ahead("compare")  # on an empty JIT cache: a second core compiles too
         support: int | float = int(min_support) if min_support >= 1 else min_support
         with progress_bar(not as_json) as update:
             update("reading the map", 0, 4)
@@ -72,7 +76,7 @@ def compare(
 
 
 def _table(title: str, columns: list[str]) -> Table:
-    table = Table(title=title, show_edge=False, title_justify="left")
+    table = new_table(title=title, show_edge=False, title_justify="left")
     for i, col in enumerate(columns):
         # fold: a long name wraps onto the next line instead of ending in "…" at 80 columns.
         table.add_column(col, justify="left" if i == 0 else "right", overflow="fold")

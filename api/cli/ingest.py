@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ...miner.durations import parse_gap
 from ...miner.errors import InputError
-from .common import JsonFlag, app, handle_errors, out, print_json, progress_bar
+from .common import JsonFlag, app, handle_errors, new_table, out, print_json, progress_bar
 from .source_options import NOT_GIVEN, SourceOptions, source_options
 
 
@@ -94,7 +93,7 @@ def ingest(
 
 
 def _print_ingest(data: dict[str, Any]) -> None:
-    table = Table(title="Ingested sources", show_edge=False)
+    table = new_table(title="Ingested sources", show_edge=False)
     table.add_column("file")
     table.add_column("events", justify="right")
     table.add_column("ids", justify="right")

@@ -2,15 +2,56 @@
 
 Exit codes: 0 ok; 2 bad input (the message names file, row, column); 3 internal error;
 4 a configured threshold was breached (batch runs).
+
+`main()` imports only the module of the command it runs (`journeyminer mine` never imports
+the comparison, the server or the batch code); `--help` and anything it does not recognise
+import them all. `app` (read as an attribute) is the app with every command registered.
 """
 
 from __future__ import annotations
 
-# Each command module registers its commands on `common.app` when imported, in this order.
-from . import compare, export, ingest, maps, mine, run, service  # noqa: F401
-from .common import app
+import importlib
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import typer
+
+# Each command module registers its commands on `common.app` when imported, in this order
+# (the order of `journeyminer --help`).
+MODULES = ("compare", "export", "ingest", "maps", "mine", "run", "service")
+# The module that registers each top-level command (or group).
+COMMAND_MODULES = {
+    "compare": "compare",
+    "export": "export",
+    "generate": "ingest",
+    "ingest": "ingest",
+    "keys": "service",
+    "map": "maps",
+    "mine": "mine",
+    "run": "run",
+    "serve": "service",
+    "version": "common",
+}
+
+
+def command_app(args: list[str]) -> typer.Typer:
+    """The app with the command that `args` names registered (all of them if none is named)."""
+    name = next((a for a in args if not a.startswith("-")), None)
+    module = COMMAND_MODULES.get(name or "")
+    for each in MODULES if module is None else (module,):
+        importlib.import_module(f".{each}", __package__)
+    from .common import app
+
+    return app
 
 
 def main() -> None:
     """Entry point of the `journeyminer` command."""
-    app()
+    command_app(sys.argv[1:])()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return command_app([])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

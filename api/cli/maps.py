@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from .common import JsonFlag, app, err, handle_errors, out, print_json
+from .common import JsonFlag, app, err, handle_errors, new_table, out, print_json
 from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
 map_app = typer.Typer(
@@ -157,7 +156,7 @@ def validate(
     if as_json:
         print_json(summary)
         return
-    table = Table(show_header=False, show_edge=False)
+    table = new_table(show_header=False, show_edge=False)
     for key, value in summary.items():
         table.add_row(key, str(value))
     out.print(f"[green]valid[/] {map_path}")

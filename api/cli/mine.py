@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from .common import JsonFlag, app, handle_errors, out, print_json, progress_bar
+from .common import JsonFlag, app, handle_errors, new_table, out, print_json, progress_bar
 from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
 
@@ -79,6 +78,7 @@ def mine(
     with handle_errors():
         from ...miner.discover.filters import Filters
         from ...miner.ingest.pipeline import open_stored
+        from ...miner.kernel_cache import compile_ahead
         from ...miner.usecases import discover_journeys
 
         how = source.to_mapping()
@@ -104,6 +104,8 @@ def mine(
             update(f"reading {log_path.name}", 0, 3)
             folds: list[Any] = []
             raw = open_stored(log_path, how, on_fold=folds.append)
+            if not raw.has_intervals:  # (interval logs run other DFG kernels)
+                compile_ahead("discovery")  # on an empty JIT cache: a second core compiles too
             update("discovering", 1, 3)
             run = discover_journeys(
                 raw, filters=filters, workers=workers, per_journey=out_dir is not None
@@ -171,7 +173,7 @@ def _print_discovery(log: Any, result: Any, top: int) -> None:
         f"{result.variants.frame.height:,} variants, {result.dfg.edges.height:,} edges; "
         f"{s['start']} .. {s['end']}"
     )
-    variants = Table(title=f"Top {top} variants", show_edge=False)
+    variants = new_table(title=f"Top {top} variants", show_edge=False)
     for col, justify in (
         ("#", "right"),
         ("journeys", "right"),
@@ -190,7 +192,7 @@ def _print_discovery(log: Any, result: Any, top: int) -> None:
             acts,
         )
     out.print(variants)
-    edges = Table(title=f"Top {top} edges", show_edge=False)
+    edges = new_table(title=f"Top {top} edges", show_edge=False)
     for col in ("from", "to", "count", "median", "mean", "max"):
         edges.add_column(col, justify="left" if col in ("from", "to") else "right")
     for row in (
@@ -220,7 +222,7 @@ def _print_discovery(log: Any, result: Any, top: int) -> None:
 
 
 def _print_service_times(service: Any, top: int) -> None:
-    table = Table(title=f"Service time of the top {top} touchpoints", show_edge=False)
+    table = new_table(title=f"Service time of the top {top} touchpoints", show_edge=False)
     for col in ("touchpoint", "events", "median", "mean", "min", "max"):
         table.add_column(col, justify="left" if col == "touchpoint" else "right")
     rows = service.sort(["count", "activity"], descending=[True, False]).head(top)

@@ -10,9 +10,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from .common import EXIT_THRESHOLD, JsonFlag, app, err, handle_errors, out, print_json, progress_bar
+from .common import (
+    EXIT_THRESHOLD,
+    JsonFlag,
+    app,
+    err,
+    handle_errors,
+    new_table,
+    out,
+    print_json,
+    progress_bar,
+)
 
 
 @app.command()
@@ -56,7 +65,7 @@ def _breach(b: dict[str, Any]) -> str:
 
 
 def _print_report(data: dict[str, Any]) -> None:
-    table = Table(title=f"Job {data['job']}: batches", show_edge=False)
+    table = new_table(title=f"Job {data['job']}: batches", show_edge=False)
     for col, justify in (("file", "left"), ("events", "right"), ("status", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for b in data["batches"]:

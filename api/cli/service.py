@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from .common import JsonFlag, app, handle_errors, out, print_json
+from .common import JsonFlag, app, handle_errors, new_table, out, print_json
 
 if TYPE_CHECKING:  # pydantic-settings is imported only by the commands that use it
     from ..settings import Settings
@@ -63,7 +62,7 @@ def serve(
             "timeout_graceful_shutdown": 30,
         }
         if settings.workers == 1:
-            uvicorn.run(create_app(settings, gc_tuning=True), **common)  # type: ignore[arg-type]
+            uvicorn.run(create_app(settings, gc_tuning=True, warm_kernels=True), **common)  # type: ignore[arg-type]
             return
         # Several processes: recover interrupted jobs once here, not in every worker.
         with Store.open(settings) as store:
@@ -132,7 +131,7 @@ def keys_list(
         if as_json:
             print_json([k.to_dict() for k in keys])
             return
-        table = Table(title=f"API keys of {tenant}", show_edge=False)
+        table = new_table(title=f"API keys of {tenant}", show_edge=False)
         for column in ("id", "label", "created", "revoked"):
             table.add_column(column)
         for k in keys:

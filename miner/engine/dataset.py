@@ -239,6 +239,11 @@ class Dataset:
         """How many partitions."""
         return self.manifest.n_parts
 
+    @property
+    def has_intervals(self) -> bool:
+        """Whether events carry start times (as `EventLog.has_intervals`)."""
+        return self.manifest.has_intervals
+
     def summary(self) -> dict[str, Any]:
         """What `EventLog.summary` says of the same log, from the manifest alone."""
         m = self.manifest
