@@ -103,7 +103,7 @@ def _write_parts(log: EventLog, folder: Path, n_parts: int, settings: dict[str, 
     bounds = np.searchsorted(part[case_order], np.arange(n_parts + 1))
     event_bounds = np.zeros(n_parts + 1, dtype=np.int64)
     np.cumsum(np.bincount(part, weights=lengths, minlength=n_parts), out=event_bounds[1:])
-    coded = _coded_events(frame, enc, attributes)
+    coded = coded_events(frame, enc.activities, enc.channels, attributes)
     parts = []
     for i in range(n_parts):
         cases = case_order[bounds[i] : bounds[i + 1]]
@@ -148,14 +148,20 @@ def _customer_keyed(frame: pl.DataFrame) -> bool:
     )
 
 
-def _coded_events(frame: pl.DataFrame, enc: EncodedLog, attributes: list[str]) -> pl.DataFrame:
-    """Per event, in log order: the codes, µs times and the attributes as stored."""
-    activities = pl.Enum(list(enc.activities))
-    channels = pl.Enum(list(enc.channels))
+def coded_events(
+    frame: pl.DataFrame,
+    activities: tuple[str, ...],
+    channels: tuple[str, ...],
+    attributes: list[str],
+) -> pl.DataFrame:
+    """Per event of the canonical `frame`, in its order: the codes into the sorted
+    dictionaries `activities` and `channels`, µs times and the attributes as stored."""
+    acts = pl.Enum(list(activities))
+    chans = pl.Enum(list(channels))
     starts = [pl.col(START).dt.epoch("us").alias(START_TS)] if START in frame.columns else []
     return frame.select(
-        pl.col(ACTIVITY).cast(activities).to_physical().cast(pl.Int32).alias(ACT),
-        pl.col(CHANNEL).cast(channels).to_physical().cast(pl.Int8).fill_null(NO_CHANNEL),
+        pl.col(ACTIVITY).cast(acts).to_physical().cast(pl.Int32).alias(ACT),
+        pl.col(CHANNEL).cast(chans).to_physical().cast(pl.Int8).fill_null(NO_CHANNEL),
         pl.col(TIMESTAMP).dt.epoch("us").alias(TS),
         *starts,
         *[pl.col(a).alias(ATTR + a) for a in attributes],
@@ -311,6 +317,19 @@ class Dataset:
             for c in self.manifest.columns
         ]
         return pl.DataFrame(columns, schema={c.name: c.dtype for c in columns}), cases
+
+    def part_key(self, i: int) -> tuple[object, ...]:
+        """What partition `i`'s pass-1 partial depends on, to cache it (`partial_cache`):
+        the folder, the files with their size and modification time, the dictionaries."""
+        info = self._part(i)
+        stats = [(self.path / n).stat() for n in (info.file, info.cases_file)]
+        return (
+            str(self.path.resolve()),
+            info.file,
+            info.cases_file,
+            *((s.st_size, s.st_mtime_ns) for s in stats),
+            hash((self.activities, self.channels)),
+        )
 
     def _part(self, i: int) -> PartInfo:
         if not 0 <= i < self.n_parts:
