@@ -7,7 +7,7 @@ Exit codes: 0 ok; 2 bad input (the message names file, row, column); 3 internal 
 from __future__ import annotations
 
 # Each command module registers its commands on `common.app` when imported, in this order.
-from . import compare, export, ingest, maps, mine, run, service  # noqa: F401
+from . import append, compare, export, ingest, maps, mine, run, service  # noqa: F401
 from .common import app
 
 
