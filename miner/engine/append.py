@@ -61,6 +61,7 @@ from .dataset import (
     EVENTS,
     Dataset,
     _fsync_dir,
+    _runs,
     _write_parquet,
     _write_synced,
     coded_events,
@@ -217,18 +218,27 @@ class _Plan:
         self.channels = tuple(chans.drop_nulls().unique().sort())
         self.rewritten: list[int] = []
 
-    def restitched(self, i: int) -> pl.DataFrame:
-        """Partition `i`'s canonical frame after the append."""
-        old = self.data.frame(i)
+    def restitched(self, i: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """Partition `i` split: the stored events and cases of the customers the append leaves
+        alone (coded, as stored), and the canonical frame of the touched ones, stitched again."""
+        info = self.data.manifest.parts[i]
+        events = self.data.read_file(info.file, None, info.events)
+        cases = self.data.read_file(info.cases_file, [CASE, EVENTS], info.cases)
+        lengths = cases.get_column(EVENTS).to_numpy()
         new = self.new.filter(pl.col(_PART) == i).drop(_PART)
         mine = new.get_column(CASE).unique()
         if self.table is not None:
             wanted = self.table.filter(pl.col(SOURCE_ID).is_in(mine.implode()))
-            mapped = wanted.get_column(CUSTOMER_ID)
             unmapped = mine.filter(~mine.is_in(wanted.get_column(SOURCE_ID).implode()))
-            mine = pl.concat([mapped, unmapped]).unique()
-        redo = old.get_column(self.key).is_in(mine.implode())
-        kept, again = old.filter(~redo), old.filter(redo)
+            mine = pl.concat([wanted.get_column(CUSTOMER_ID), unmapped]).unique()
+        if self.key == CASE:
+            customer = cases.get_column(CASE)
+        else:  # a customer's journeys share its customer_id: read it at each case's first event
+            firsts = np.cumsum(lengths) - lengths
+            customer = events.get_column(ATTR + self.key).gather(firsts)
+        redo = customer.is_in(mine.implode()).to_numpy()
+        rows = np.repeat(redo, lengths)
+        again = self.data.decode(events.filter(rows), cases.filter(redo))
         drop = {CUSTOMER_ID, SOURCE_ID, *self.customer_attrs}
         again = again.with_columns(pl.col(self.source).alias(CASE)).drop(
             [c for c in again.columns if c in drop and c != CASE]
@@ -239,11 +249,9 @@ class _Plan:
             table = table.filter(pl.col(SOURCE_ID).is_in(ids.implode()))
         log, _ = stitch_sources([again, new], table, gap=self.gap, goals=self.goals)
         if self.attrs is not None:
-            customers = log.frame.get_column(
-                CUSTOMER_ID if CUSTOMER_ID in log.frame.columns else CASE
-            )
-            rows = self.attrs.filter(pl.col(CUSTOMER_ID).is_in(customers.unique().implode()))
-            log, _ = attach_customers(log, rows)
+            on = CUSTOMER_ID if CUSTOMER_ID in log.frame.columns else CASE
+            known = log.frame.get_column(on).unique().implode()
+            log, _ = attach_customers(log, self.attrs.filter(pl.col(CUSTOMER_ID).is_in(known)))
         fresh = log.frame
         stray = fresh.select(pl.col(self.key).unique()).filter(
             ~pl.col(self.key).is_in(mine.implode())
@@ -256,8 +264,7 @@ class _Plan:
                 expected="an identity table that keeps the customer of every stored source id; "
                 "else ingest all sources again",
             )
-        whole = pl.concat([kept, fresh], how="diagonal_relaxed")
-        return whole.select(fresh.columns).sort(CASE, maintain_order=True)
+        return events.filter(~rows), cases.filter(~redo), fresh
 
     def write(self) -> Dataset:
         """Write the new files, install the new manifest, delete the replaced files."""
@@ -265,19 +272,25 @@ class _Plan:
         token = uuid.uuid4().hex[:8]
         created: list[Path] = []
         infos = list(m.parts)
-        columns: tuple[str, ...] | None = None
-        schema: dict[str, pl.DataType] = {}
         try:
-            for i in sorted(self.touched):
-                frame = self.restitched(i)
-                columns = tuple(frame.columns)
-                schema = dict(frame.schema)
-                infos[i] = self._write_part(frame, i, token, created)
-            assert columns is not None  # an append holds at least one event
+            touched = sorted(self.touched)
+            first = self.restitched(touched[0])  # an append holds at least one event
+            columns, schema = tuple(first[2].columns), dict(first[2].schema)
             attributes = [c for c in columns if c not in CANONICAL and c != START]
+            for i in touched:
+                kept_events, kept_cases, fresh = first if i == touched[0] else self.restitched(i)
+                infos[i] = self._write_part(
+                    i, kept_events, kept_cases, fresh, attributes, schema, token, created
+                )
+                del kept_events, kept_cases, fresh
+            del first
             for i in range(m.n_parts):
-                if i not in self.touched and self._stale(i, attributes, schema):
-                    infos[i] = self._recode(i, attributes, schema, token, created)
+                if i not in self.touched and self._stale(attributes, schema):
+                    info = m.parts[i]
+                    events = self.data.read_file(info.file, None, info.events)
+                    infos[i] = replace(info, file=f"part-{i:05d}-{token}.parquet")
+                    created.append(folder / infos[i].file)
+                    _write_parquet(self._recoded(events, attributes, schema), created[-1])
                     self.rewritten.append(i)
             manifest = self._manifest(infos, columns, schema)
             tmp = folder / f".{MANIFEST}.{token}.tmp"
@@ -298,53 +311,77 @@ class _Plan:
                     (folder / name).unlink(missing_ok=True)
         return Dataset(folder, manifest)
 
-    def _write_part(self, frame: pl.DataFrame, i: int, token: str, created: list[Path]) -> PartInfo:
-        attributes = [c for c in frame.columns if c not in CANONICAL and c != START]
-        runs = frame.select(pl.col(CASE).rle()).unnest(CASE)
-        info = PartInfo(
-            file=f"part-{i:05d}-{token}.parquet",
-            cases_file=f"cases-{i:05d}-{token}.parquet",
-            events=frame.height,
-            cases=runs.height,
-        )
-        coded = coded_events(frame, self.activities, self.channels, attributes)
-        created.append(self.data.path / info.file)
-        _write_parquet(coded, created[-1])
-        cases = runs.select(
-            pl.col("value").alias(CASE).cast(pl.String), pl.col("len").cast(pl.Int64).alias(EVENTS)
-        )
-        created.append(self.data.path / info.cases_file)
-        _write_parquet(cases, created[-1])
-        return info
-
-    def _stale(self, i: int, attributes: list[str], schema: dict[str, pl.DataType]) -> bool:
-        """Whether untouched partition `i` needs its event file rewritten."""
-        m = self.data.manifest
-        return (
-            self.activities != m.activities
-            or self.channels != m.channels
-            or set(attributes) != set(m.attributes)
-            or any(str(schema[a]) != m.attributes.get(a) for a in attributes)
-        )
-
-    def _recode(
+    def _write_part(
         self,
         i: int,
+        kept_events: pl.DataFrame,
+        kept_cases: pl.DataFrame,
+        fresh: pl.DataFrame,
         attributes: list[str],
         schema: dict[str, pl.DataType],
         token: str,
         created: list[Path],
     ) -> PartInfo:
-        """Untouched partition `i` in the new dictionaries and columns, under a new name."""
-        m, info = self.data.manifest, self.data.manifest.parts[i]
-        events = self.data._read(info.file, None, info.events)
-        acts = _remap(m.activities, self.activities)
-        chans = _remap(m.channels, self.channels)
-        code = events.get_column(CHANNEL_CODE).to_numpy().astype(np.int64)
-        channel = np.where(code == NO_CHANNEL, NO_CHANNEL, chans[np.maximum(code, 0)])
-        fixed = events.with_columns(
-            pl.Series(ACT, acts[events.get_column(ACT).to_numpy()]).cast(pl.Int32),
-            pl.Series(CHANNEL_CODE, channel).cast(pl.Int8),
+        """Partition `i` written again: the kept cases (coded as stored, recoded where the
+        dictionaries or columns changed) and the fresh ones, merged in case id order."""
+        coded = [
+            self._recoded(kept_events, attributes, schema),
+            coded_events(fresh, self.activities, self.channels, attributes),
+        ]
+        runs = fresh.select(pl.col(CASE).rle()).unnest(CASE)
+        cases = pl.concat(
+            [
+                kept_cases,
+                runs.select(
+                    pl.col("value").cast(pl.String).alias(CASE),
+                    pl.col("len").cast(pl.Int64).alias(EVENTS),
+                ),
+            ]
+        )
+        lengths = cases.get_column(EVENTS).to_numpy()
+        starts = np.cumsum(lengths) - lengths
+        order = cases.get_column(CASE).arg_sort().to_numpy()  # case ids are unique
+        events = pl.concat(coded)[_runs(starts[order], lengths[order])]
+        cases = cases[order]
+        info = PartInfo(
+            file=f"part-{i:05d}-{token}.parquet",
+            cases_file=f"cases-{i:05d}-{token}.parquet",
+            events=events.height,
+            cases=cases.height,
+        )
+        created.append(self.data.path / info.file)
+        _write_parquet(events, created[-1])
+        created.append(self.data.path / info.cases_file)
+        _write_parquet(cases, created[-1])
+        return info
+
+    def _stale(self, attributes: list[str], schema: dict[str, pl.DataType]) -> bool:
+        """Whether stored partitions need their event files rewritten (not re-stitched)."""
+        m = self.data.manifest
+        return (
+            self.activities != m.activities
+            or self.channels != m.channels
+            or attributes != list(m.attributes)
+            or any(str(schema[a]) != m.attributes.get(a) for a in attributes)
+        )
+
+    def _recoded(
+        self, events: pl.DataFrame, attributes: list[str], schema: dict[str, pl.DataType]
+    ) -> pl.DataFrame:
+        """Stored `events` in the new dictionaries and columns (as they are when unchanged)."""
+        m = self.data.manifest
+        fixed = events
+        if self.activities != m.activities or self.channels != m.channels:
+            acts = _remap(m.activities, self.activities)
+            chans = _remap(m.channels, self.channels)
+            code = events.get_column(CHANNEL_CODE).to_numpy().astype(np.int64)
+            channel = np.where(code == NO_CHANNEL, NO_CHANNEL, chans[np.maximum(code, 0)])
+            fixed = fixed.with_columns(
+                pl.Series(ACT, acts[events.get_column(ACT).to_numpy()]).cast(pl.Int32),
+                pl.Series(CHANNEL_CODE, channel).cast(pl.Int8),
+            )
+        return fixed.select(
+            *[c for c in events.columns if not c.startswith(ATTR)],
             *[
                 (
                     pl.col(ATTR + a).cast(schema[a])
@@ -353,13 +390,7 @@ class _Plan:
                 )
                 for a in attributes
             ],
-        ).select(
-            [c for c in events.columns if not c.startswith(ATTR)] + [ATTR + a for a in attributes]
         )
-        new = replace(info, file=f"part-{i:05d}-{token}.parquet")
-        created.append(self.data.path / new.file)
-        _write_parquet(fixed, created[-1])
-        return new
 
     def _manifest(
         self, infos: list[PartInfo], columns: tuple[str, ...], schema: dict[str, pl.DataType]

@@ -261,8 +261,8 @@ class Dataset:
         """Partition `i` for the kernels: column reads, no strings hashed or encoded."""
         info = self._part(i)
         columns = [ACT, CHANNEL_CODE, TS] + ([START_TS] if self.manifest.has_intervals else [])
-        events = self._read(info.file, columns, info.events)
-        cases = self._read(info.cases_file, [CASE, EVENTS], info.cases)
+        events = self.read_file(info.file, columns, info.events)
+        cases = self.read_file(info.cases_file, [CASE, EVENTS], info.cases)
         offsets = np.zeros(info.cases + 1, dtype=np.int64)
         np.cumsum(cases.get_column(EVENTS).to_numpy(), out=offsets[1:])
         start = _array(events, START_TS, np.int64) if self.manifest.has_intervals else None
@@ -298,9 +298,14 @@ class Dataset:
 
     def _frame(self, i: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         info = self._part(i)
-        events = self._read(info.file, None, info.events)
-        cases = self._read(info.cases_file, [CASE, EVENTS], info.cases)
-        case_of = np.repeat(np.arange(info.cases), cases.get_column(EVENTS).to_numpy())
+        events = self.read_file(info.file, None, info.events)
+        cases = self.read_file(info.cases_file, [CASE, EVENTS], info.cases)
+        return self.decode(events, cases), cases
+
+    def decode(self, events: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
+        """The canonical frame of stored `events` (rows of a partition file) of `cases`
+        (rows of its case file, their events in that order)."""
+        case_of = np.repeat(np.arange(cases.height), cases.get_column(EVENTS).to_numpy())
         acts = pl.Series(ACTIVITY, self.activities, dtype=pl.String)
         chans = pl.Series(CHANNEL, self.channels, dtype=pl.String)
         code = events.get_column(CHANNEL_CODE)
@@ -316,7 +321,7 @@ class Dataset:
             built[c].alias(c) if c in built else events.get_column(ATTR + c).alias(c)
             for c in self.manifest.columns
         ]
-        return pl.DataFrame(columns, schema={c.name: c.dtype for c in columns}), cases
+        return pl.DataFrame(columns, schema={c.name: c.dtype for c in columns})
 
     def part_key(self, i: int) -> tuple[object, ...]:
         """What partition `i`'s pass-1 partial depends on, to cache it (`partial_cache`):
@@ -336,7 +341,8 @@ class Dataset:
             raise IndexError(f"partition {i} of {self.n_parts}")
         return self.manifest.parts[i]
 
-    def _read(self, name: str, columns: list[str] | None, rows: int) -> pl.DataFrame:
+    def read_file(self, name: str, columns: list[str] | None, rows: int) -> pl.DataFrame:
+        """The `columns` (None: all) of the dataset's file `name`, checked to hold `rows`."""
         label = f"{self.path.name}/{name}"
         try:
             frame = pl.read_parquet(self.path / name, columns=columns)
