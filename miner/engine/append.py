@@ -208,10 +208,10 @@ class _Plan:
             c for c in (attrs.columns if attrs is not None else ()) if c != CUSTOMER_ID
         ]
         self.touched = {int(p) for p in new.get_column(_PART).unique()}
-        names = pl.concat(
+        acts = pl.concat(
             [pl.Series(m.activities, dtype=pl.String), new.get_column(ACTIVITY).drop_nulls()]
         )
-        self.activities = tuple(names.unique().sort())
+        self.activities = tuple(acts.unique().sort())
         chans = pl.concat(
             [pl.Series(m.channels, dtype=pl.String), new.get_column(CHANNEL).cast(pl.String)]
         )
@@ -397,16 +397,17 @@ class _Plan:
     ) -> Manifest:
         m = self.data.manifest
         times = self.new.get_column(TIMESTAMP).drop_nulls()
-        starts = [t for t in (_when(m.start), times.min()) if t is not None]
-        ends = [t for t in (_when(m.end), times.max()) if t is not None]
+        first, last = times.min(), times.max()  # datetimes, or None without events
+        starts = [t for t in (_when(m.start), first) if isinstance(t, datetime)]
+        ends = [t for t in (_when(m.end), last) if isinstance(t, datetime)]
         settings = dict(m.settings)
         settings["sources"] = [*settings.get("sources", []), *self.names]
         return replace(
             m,
             n_events=sum(p.events for p in infos),
             n_cases=sum(p.cases for p in infos),
-            start=min(starts).isoformat() if starts else None,  # type: ignore[type-var]
-            end=max(ends).isoformat() if ends else None,  # type: ignore[type-var]
+            start=min(starts).isoformat() if starts else None,
+            end=max(ends).isoformat() if ends else None,
             activities=self.activities,
             channels=self.channels,
             columns=columns,
