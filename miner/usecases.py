@@ -38,6 +38,7 @@ from .discover.filtering import apply_filters, filter_dfg
 from .discover.filters import Filters
 from .engine.discovery import discover_parts
 from .engine.executors import executor
+from .engine.partial_cache import SHARED
 from .errors import InputError
 from .log import CASE, EventLog
 
@@ -97,7 +98,8 @@ def discover_journeys(
     if not isinstance(log, EventLog):
         if segment is None and not filters.picks_events():
             progress(0.3, "discovering")
-            found = discover_parts(log, run=pool, keep_cases=per_journey)
+            # The process's partials: a refresh after an append recomputes the touched ones.
+            found = discover_parts(log, run=pool, keep_cases=per_journey, cache=SHARED)
             found = replace(found, dfg=filter_dfg(found.dfg, filters))
             return DiscoveryRun(discovery=found, log=log, filters=filters, segments=None)
         log = log.to_event_log()

@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 
 # Each command module registers its commands on `common.app` when imported, in this order
 # (the order of `journeyminer --help`).
-MODULES = ("compare", "export", "ingest", "maps", "mine", "run", "service")
+MODULES = ("append", "compare", "export", "ingest", "maps", "mine", "run", "service")
 # The module that registers each top-level command (or group).
 COMMAND_MODULES = {
+    "append": "append",
     "compare": "compare",
     "export": "export",
     "generate": "ingest",

@@ -103,7 +103,7 @@ def _write_parts(log: EventLog, folder: Path, n_parts: int, settings: dict[str, 
     bounds = np.searchsorted(part[case_order], np.arange(n_parts + 1))
     event_bounds = np.zeros(n_parts + 1, dtype=np.int64)
     np.cumsum(np.bincount(part, weights=lengths, minlength=n_parts), out=event_bounds[1:])
-    coded = _coded_events(frame, enc, attributes)
+    coded = coded_events(frame, enc.activities, enc.channels, attributes)
     parts = []
     for i in range(n_parts):
         cases = case_order[bounds[i] : bounds[i + 1]]
@@ -148,14 +148,20 @@ def _customer_keyed(frame: pl.DataFrame) -> bool:
     )
 
 
-def _coded_events(frame: pl.DataFrame, enc: EncodedLog, attributes: list[str]) -> pl.DataFrame:
-    """Per event, in log order: the codes, µs times and the attributes as stored."""
-    activities = pl.Enum(list(enc.activities))
-    channels = pl.Enum(list(enc.channels))
+def coded_events(
+    frame: pl.DataFrame,
+    activities: tuple[str, ...],
+    channels: tuple[str, ...],
+    attributes: list[str],
+) -> pl.DataFrame:
+    """Per event of the canonical `frame`, in its order: the codes into the sorted
+    dictionaries `activities` and `channels`, µs times and the attributes as stored."""
+    acts = pl.Enum(list(activities))
+    chans = pl.Enum(list(channels))
     starts = [pl.col(START).dt.epoch("us").alias(START_TS)] if START in frame.columns else []
     return frame.select(
-        pl.col(ACTIVITY).cast(activities).to_physical().cast(pl.Int32).alias(ACT),
-        pl.col(CHANNEL).cast(channels).to_physical().cast(pl.Int8).fill_null(NO_CHANNEL),
+        pl.col(ACTIVITY).cast(acts).to_physical().cast(pl.Int32).alias(ACT),
+        pl.col(CHANNEL).cast(chans).to_physical().cast(pl.Int8).fill_null(NO_CHANNEL),
         pl.col(TIMESTAMP).dt.epoch("us").alias(TS),
         *starts,
         *[pl.col(a).alias(ATTR + a) for a in attributes],
@@ -260,8 +266,8 @@ class Dataset:
         """Partition `i` for the kernels: column reads, no strings hashed or encoded."""
         info = self._part(i)
         columns = [ACT, CHANNEL_CODE, TS] + ([START_TS] if self.manifest.has_intervals else [])
-        events = self._read(info.file, columns, info.events)
-        cases = self._read(info.cases_file, [CASE, EVENTS], info.cases)
+        events = self.read_file(info.file, columns, info.events)
+        cases = self.read_file(info.cases_file, [CASE, EVENTS], info.cases)
         offsets = np.zeros(info.cases + 1, dtype=np.int64)
         np.cumsum(cases.get_column(EVENTS).to_numpy(), out=offsets[1:])
         start = _array(events, START_TS, np.int64) if self.manifest.has_intervals else None
@@ -297,9 +303,14 @@ class Dataset:
 
     def _frame(self, i: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         info = self._part(i)
-        events = self._read(info.file, None, info.events)
-        cases = self._read(info.cases_file, [CASE, EVENTS], info.cases)
-        case_of = np.repeat(np.arange(info.cases), cases.get_column(EVENTS).to_numpy())
+        events = self.read_file(info.file, None, info.events)
+        cases = self.read_file(info.cases_file, [CASE, EVENTS], info.cases)
+        return self.decode(events, cases), cases
+
+    def decode(self, events: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
+        """The canonical frame of stored `events` (rows of a partition file) of `cases`
+        (rows of its case file, their events in that order)."""
+        case_of = np.repeat(np.arange(cases.height), cases.get_column(EVENTS).to_numpy())
         acts = pl.Series(ACTIVITY, self.activities, dtype=pl.String)
         chans = pl.Series(CHANNEL, self.channels, dtype=pl.String)
         code = events.get_column(CHANNEL_CODE)
@@ -315,14 +326,28 @@ class Dataset:
             built[c].alias(c) if c in built else events.get_column(ATTR + c).alias(c)
             for c in self.manifest.columns
         ]
-        return pl.DataFrame(columns, schema={c.name: c.dtype for c in columns}), cases
+        return pl.DataFrame(columns, schema={c.name: c.dtype for c in columns})
+
+    def part_key(self, i: int) -> tuple[object, ...]:
+        """What partition `i`'s pass-1 partial depends on, to cache it (`partial_cache`):
+        the folder, the files with their size and modification time, the dictionaries."""
+        info = self._part(i)
+        stats = [(self.path / n).stat() for n in (info.file, info.cases_file)]
+        return (
+            str(self.path.resolve()),
+            info.file,
+            info.cases_file,
+            *((s.st_size, s.st_mtime_ns) for s in stats),
+            hash((self.activities, self.channels)),
+        )
 
     def _part(self, i: int) -> PartInfo:
         if not 0 <= i < self.n_parts:
             raise IndexError(f"partition {i} of {self.n_parts}")
         return self.manifest.parts[i]
 
-    def _read(self, name: str, columns: list[str] | None, rows: int) -> pl.DataFrame:
+    def read_file(self, name: str, columns: list[str] | None, rows: int) -> pl.DataFrame:
+        """The `columns` (None: all) of the dataset's file `name`, checked to hold `rows`."""
         label = f"{self.path.name}/{name}"
         try:
             frame = pl.read_parquet(self.path / name, columns=columns)

@@ -10,6 +10,8 @@ out whatever the partitioning or the executor, bit for bit.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, MutableMapping
+
 import polars as pl
 
 from ..discover.results import Discovery
@@ -38,18 +40,28 @@ def discover_parts(
     keep_cases: bool = True,
     ngram_sizes: tuple[int, ...] = NGRAM_SIZES,
     top_ngrams: int = TOP_NGRAMS,
+    cache: MutableMapping[Hashable, Partial] | None = None,
 ) -> Discovery:
     """Discovery of the log behind `parts`: pass 1, merge, plan, pass 2 (only where a rank is
     not known yet), finish. `keep_cases` builds the per-journey tables too; n-grams of each
-    of `ngram_sizes` are counted and the `top_ngrams` most frequent kept."""
+    of `ngram_sizes` are counted and the `top_ngrams` most frequent kept. `cache` keeps pass-1
+    partials by `parts.part_key(i)` where the parts have one (`partial_cache`)."""
     run = run or Serial()
     n_act = len(parts.activities)
 
     one = parts.n_parts == 1  # one partition keeps its values: pass 2 reads no partition
 
+    part_key = getattr(parts, "part_key", None) if cache is not None else None
+
     def first(i: int) -> Partial:
+        key = (part_key(i), keep_cases, ngram_sizes, one) if part_key is not None else None
+        if key is not None and cache is not None and (hit := cache.get(key)) is not None:
+            return hit
         enc = parts.load(i)
-        return partial(enc, n_act, keep_cases=keep_cases, ngram_sizes=ngram_sizes, retain=one)
+        found = partial(enc, n_act, keep_cases=keep_cases, ngram_sizes=ngram_sizes, retain=one)
+        if key is not None and cache is not None:
+            cache[key] = found
+        return found
 
     total = merge(run.map(first, parts.n_parts))
     plans = plan(total)
