@@ -73,10 +73,13 @@ def draft(
     chose and why (name yours with --goal), and what share of the journeys it covers."""
     with handle_errors():
         from ...miner.ingest.pipeline import open_log
+        from ...miner.kernel_cache import compile_ahead
         from ...miner.usecases import draft_map_from_log
 
         folds: list[Any] = []
         log = open_log(log_path, source.to_mapping(), on_fold=folds.append)
+        if not log.has_intervals:  # (interval logs run other DFG kernels)
+            compile_ahead("discovery")  # on an empty JIT cache: a second core compiles too
         shape = int(phases) if phases.isdigit() else phases
         drafted = draft_map_from_log(
             log,
