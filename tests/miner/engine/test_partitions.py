@@ -63,3 +63,21 @@ def test_an_empty_log_discovers_nothing(n_parts: int) -> None:
     assert found["dfg"] == {"edges": [], "start": {}, "end": {}}
     assert found["variants"] == []
     assert found["stats"]["case_duration"]["p50"] is None
+
+
+@pytest.mark.slow
+def test_a_generated_million_event_log_partitions_the_same(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Issue 15's acceptance log: 1, 4 and 64 partitions, in memory and stored, serial and
+    # threaded, all give the whole-log discovery byte for byte.
+    from journeyminer.miner.engine.dataset import open_dataset, write_dataset
+    from journeyminer.miner.engine.discovery import discover_parts
+
+    log = EventLog(synthetic_frame(1_000_000, seed=5), is_sorted=True)
+    one = discover(log)
+    want = json.dumps(one.to_dict(), default=str)
+    for n_parts, run in ((4, Serial()), (64, Threads(2))):
+        assert json.dumps(discover(log, parts=n_parts, run=run).to_dict(), default=str) == want
+        stored = open_dataset(write_dataset(log, tmp_path / f"d{n_parts}", n_parts=n_parts))
+        got = discover_parts(stored, run=run)
+        assert json.dumps(got.to_dict(), default=str) == want
+        assert got.stats.per_case.equals(one.stats.per_case)
