@@ -72,9 +72,9 @@ class DiscoveryRun:
         d = self.discovery
         return d.stats.per_case.join(d.variants.cases, on=CASE, how="left")
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON of `journeyminer mine --json`: dfg, variants, stats."""
-        return self.discovery.to_dict()
+    def to_dict(self, *, lazy_rows: bool = False) -> dict[str, Any]:
+        """The JSON of `journeyminer mine --json`: dfg, variants, stats (`Discovery.to_dict`)."""
+        return self.discovery.to_dict(lazy_rows=lazy_rows)
 
 
 def discover_journeys(

@@ -6,7 +6,6 @@ Exit codes: 0 ok; 2 bad input (the message names file, row, column); 3 internal 
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -148,8 +147,12 @@ def new_table(**options: Any) -> Table:
 
 
 def print_json(data: Any) -> None:
-    """Write JSON to stdout (no colours, no wrapping)."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    """Write JSON to stdout (no colours, no wrapping); `FrameRows` in `data` are written a
+    slice of rows at a time (`miner.json_rows`)."""
+    from ...miner.json_rows import write_json
+
+    write_json(data, sys.stdout, default=str)
+    sys.stdout.write("\n")
 
 
 @app.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -114,33 +113,40 @@ def mine(
             if out_dir is not None:
                 update("writing outputs", 2, 3)
                 written = write_discovery(result, out_dir)
-        data = result.to_dict()
+        if not as_json:
+            _print_discovery(log, result, top)
+            if folds:
+                out.print(fold_line(folds[0]))
+            if out_dir is not None:
+                names = ", ".join(p.name for p in written.values())
+                out.print(f"outputs written to [bold]{out_dir}[/]: {names}")
+            return
+        data = result.to_dict(lazy_rows=True)  # the variants become dicts a slice at a time
         if not filters.is_empty:
             data["filters"] = filters.to_dict()
         if folds:
             data["lifecycle"] = folds[0].to_dict()
         if out_dir is not None:
             data["outputs"] = {k: str(v) for k, v in written.items()}
-        if as_json:
-            print_json(data)
-            return
-        _print_discovery(log, result, top)
-        if folds:
-            out.print(fold_line(folds[0]))
-        if out_dir is not None:
-            out.print(
-                f"outputs written to [bold]{out_dir}[/]: {', '.join(p.name for p in written.values())}"
-            )
+        print_json(data)
+
+
+def _write_json_file(data: Any, path: Path) -> None:
+    from ...miner.json_rows import write_json
+
+    with open(path, "w", encoding="utf-8") as stream:
+        write_json(data, stream)
 
 
 def write_discovery(result: Any, out_dir: Path) -> dict[str, Path]:
     """Write a Discovery as JSON, Parquet frames, DOT and SVG, each file atomically."""
-    from ...miner.files import atomic_write_parquet, atomic_write_text
+    from ...miner.files import atomic_write, atomic_write_parquet, atomic_write_text
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {
-        "json": atomic_write_text(
-            out_dir / "discovery.json", json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+        "json": atomic_write(
+            out_dir / "discovery.json",
+            lambda tmp: _write_json_file(result.to_dict(lazy_rows=True), tmp),
         ),
         "edges": atomic_write_parquet(result.dfg.edges, out_dir / "dfg_edges.parquet"),
         "variants": atomic_write_parquet(result.variants.frame, out_dir / "variants.parquet"),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from ..json_rows import FrameRows
 from .journey_stats import JourneyStats
 
 US_PER_SECOND = 1_000_000.0
@@ -155,12 +156,13 @@ class Discovery:
     stats: JourneyStats
     service_times: pl.DataFrame | None = None  # activity, count, mean, median, min, max, sum
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, lazy_rows: bool = False) -> dict[str, Any]:
         """JSON-ready: {"dfg": {...}, "variants": [...], "stats": {...}}, plus
-        "service_times": [row, ...] for an interval log."""
+        "service_times": [row, ...] for an interval log. `lazy_rows`: the variants as a
+        `FrameRows`, made into dicts a slice at a time by `json_rows.write_json`."""
         data = {
             "dfg": self.dfg.to_dict(),
-            "variants": self.variants.to_dicts(),
+            "variants": FrameRows(self.variants.frame) if lazy_rows else self.variants.to_dicts(),
             "stats": self.stats.to_dict(),
         }
         if self.service_times is not None:
