@@ -20,7 +20,7 @@ SLICE_ROWS = 10_000
 _FLUSH_CHUNKS = 4096
 
 
-class FrameRows(list):  # type: ignore[type-arg]
+class FrameRows(list):
     """The rows of `frame` as JSON-ready dicts, made `slice_rows` at a time as they are
     iterated. Only iteration, `len` and truth work (it is a list so that `json`'s encoder
     takes it for an array); encode it with `write_json`, or `list(rows)` for plain dicts."""
