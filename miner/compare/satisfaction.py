@@ -38,6 +38,14 @@ def satisfaction_curve(
     frame: pl.DataFrame, designed: DesignedMap, score: str | None
 ) -> Satisfaction | None:
     """Satisfaction along the journey from a numeric score on events; None without scores."""
+    ev = scored_events(frame, score)
+    return None if ev is None else curve_of(ev, designed)
+
+
+def scored_events(frame: pl.DataFrame, score: str | None) -> pl.DataFrame | None:
+    """The events of `frame` with a score, in log order: case_id, activity, score (float);
+    None without the score attribute. Those of a log's partitions, sorted stably by case id,
+    are the whole log's."""
     if score is None or score not in frame.columns:
         return None
     if not frame.schema[score].is_numeric():
@@ -47,9 +55,13 @@ def satisfaction_curve(
             expected="a numeric column such as csat or nps",
             found=str(frame.schema[score]),
         )
-    ev = frame.select(CASE, ACTIVITY, pl.col(score).cast(pl.Float64).alias("score")).filter(
+    return frame.select(CASE, ACTIVITY, pl.col(score).cast(pl.Float64).alias("score")).filter(
         pl.col("score").is_not_null() & pl.col("score").is_not_nan()
     )
+
+
+def curve_of(ev: pl.DataFrame, designed: DesignedMap) -> Satisfaction | None:
+    """The curve from the scored events (`scored_events`); None when there are none."""
     if ev.height == 0:
         return None
     phase_of = {t.id: t.phase for t in designed.touchpoints}

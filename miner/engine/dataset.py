@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,9 +283,27 @@ class Dataset:
             start=start,
         )
 
-    def frame(self, i: int) -> pl.DataFrame:
-        """The canonical frame of partition `i` (attributes included), in log order."""
-        return self._frame(i)[0]
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The log's columns (canonical ones and kept attributes), as `frame` has them."""
+        return self.manifest.columns
+
+    def frame(self, i: int, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The canonical frame of partition `i` (attributes included), in log order; only the
+        case id, activity and kept attributes named in `columns` when given (fewer reads)."""
+        if columns is None:
+            return self._frame(i)[0]
+        info = self._part(i)
+        kept = [c for c in columns if c not in (CASE, ACTIVITY)]
+        events = self.read_file(info.file, [ACT] + [ATTR + c for c in kept], info.events)
+        cases = self.read_file(info.cases_file, [CASE, EVENTS], info.cases)
+        case_of = np.repeat(np.arange(cases.height), cases.get_column(EVENTS).to_numpy())
+        acts = pl.Series(ACTIVITY, self.activities, dtype=pl.String)
+        built = {
+            CASE: cases.get_column(CASE).gather(case_of).alias(CASE),
+            ACTIVITY: acts.gather(events.get_column(ACT)).alias(ACTIVITY),
+        } | {c: events.get_column(ATTR + c).alias(c) for c in kept}
+        return pl.DataFrame([built[c] for c in columns])
 
     def to_event_log(self) -> EventLog:
         """The whole log as one EventLog: the frame that was written, row for row."""
