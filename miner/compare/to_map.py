@@ -38,6 +38,7 @@ case-level parts (`miner.compare.windows`): time frames, rules, drop-off vs in p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -45,7 +46,7 @@ import polars as pl
 
 from ...kernels.warm import warm_up
 from ..errors import InputError
-from ..log import CASE, EventLog
+from ..log import CANONICAL, CASE, START, EventLog
 from ..maps.designed import DesignedMap
 from .assemble import assemble_comparison
 from .cases import CaseFacts, first_per_case
@@ -75,12 +76,7 @@ def compare_to_map(
     error. `as_of` defaults to the log's last timestamp, `timeout` to `default_timeout`.
     """
     frame = log.frame
-    if segment is not None and segment not in frame.columns:
-        raise InputError(
-            f"the segment attribute {segment!r} is not in the log",
-            column=segment,
-            expected="one of " + ", ".join(log.attributes or ["(no attributes)"]),
-        )
+    check_segment(segment, frame.columns)
     with ThreadPoolExecutor(max_workers=1) as side:
         # Two lanes for two cores (kernels, numpy and polars release the GIL), each side task
         # submitted once its inputs exist. While this lane encodes the log, the side lane
@@ -120,6 +116,17 @@ def compare_to_map(
             value_attribute=value_attribute if value_attribute in frame.columns else None,
             top_paths=top_paths,
             examples=examples,
+        )
+
+
+def check_segment(segment: str | None, columns: Sequence[str]) -> None:
+    """An error naming the log's attributes when `segment` is not one of its `columns`."""
+    if segment is not None and segment not in columns:
+        attributes = [c for c in columns if c not in CANONICAL and c != START]
+        raise InputError(
+            f"the segment attribute {segment!r} is not in the log",
+            column=segment,
+            expected="one of " + ", ".join(attributes or ["(no attributes)"]),
         )
 
 

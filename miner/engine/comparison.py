@@ -43,9 +43,7 @@ from ..compare.assemble import assemble_comparison
 from ..compare.comparison import Comparison
 from ..compare.deviations import MapCodes, replay_sequences
 from ..compare.satisfaction import curve_of
-from ..compare.to_map import as_of_moment, default_timeout, epoch_us
-from ..errors import InputError
-from ..log import CANONICAL, START
+from ..compare.to_map import as_of_moment, check_segment, default_timeout, epoch_us
 from ..maps.designed import DesignedMap
 from .compare_partials import Attributes, ComparePartial, compare_partial, merge
 from .executors import Executor, Serial
@@ -69,13 +67,7 @@ def compare_parts(
     in memory at a time (or `run`'s workers at once); the method is in the module docstring."""
     run = run or Serial()
     columns: tuple[str, ...] = tuple(getattr(parts, "columns", ()))
-    if segment is not None and segment not in columns:
-        attributes = [c for c in columns if c not in CANONICAL and c != START]
-        raise InputError(
-            f"the segment attribute {segment!r} is not in the log",
-            column=segment,
-            expected="one of " + ", ".join(attributes or ["(no attributes)"]),
-        )
+    check_segment(segment, columns)
     warm_up()
     end = as_of_moment(as_of, _last_timestamp(parts, run) if as_of is None else None)
     timeout = timeout if timeout is not None else default_timeout(designed)
