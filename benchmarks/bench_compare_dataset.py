@@ -9,7 +9,7 @@ from it, once each, a dataset folder per `--partitions` value (`write_dataset`; 
 one partition per 2M events).
 
 Contenders, each the CLI in a fresh process (`journeyminer compare LOG --map MAP --json` to a
-file), `repeat` times, min and median wall seconds, peak RSS (ru_maxrss of that child):
+file), `repeat` times, min and median wall seconds, peak RSS (GNU time's %M of that child):
 
 - `file`: LOG = the single-file stored log (`compare_to_map` on the whole log);
 - `dataset P parts, W workers`: LOG = the dataset folder (`compare_parts`), `--workers W`.
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from _harness import machine, write_results
 from bench_compare import DATA, prepare
 
 CLI = str(Path(sys.executable).parent / "journeyminer")
+TIME = "/usr/bin/time"  # GNU time
 
 
 def dataset(events: int, canonical: str, n_parts: int) -> Path:
@@ -54,15 +54,20 @@ def run_cli(log: Path | str, map_path: str, out: Path, workers: int | None) -> d
     args = [CLI, "compare", str(log), "--map", map_path, "--json"]
     if workers is not None:
         args += ["--workers", str(workers)]
+    # GNU time reports the child's own peak RSS: ru_maxrss of a child forked from this
+    # (large) process would start at this process's resident size.
+    rss = out.with_suffix(".rss")
     started = time.perf_counter()
     with open(out, "wb") as sink:
-        child = subprocess.Popen(args, stdout=sink, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(child.pid, 0)
+        done = subprocess.run(
+            [TIME, "-f", "%M", "-o", str(rss), *args], stdout=sink, stderr=subprocess.PIPE
+        )
     seconds = time.perf_counter() - started
-    if status != 0:
-        raise RuntimeError(f"{' '.join(args)} failed: {child.stderr.read().decode()[-2000:]}")
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {done.stderr.decode()[-2000:]}")
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024, "sha256": digest}
+    peak_kib = int(rss.read_text().split()[-1])
+    return {"seconds": seconds, "peak_rss_mb": peak_kib / 1024, "sha256": digest}
 
 
 def main() -> None:

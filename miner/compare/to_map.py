@@ -1,7 +1,9 @@
 """Comparison of the real journeys with a designed map: deviations, fitness, leaks, time frames.
 
 Each *variant* is replayed once (`miner.compare.deviations`, `kernels.replay`) over the map's
-transition matrix; its cases inherit the verdict through a gather. Timestamps give the
+transition matrix; its cases inherit the verdict through a gather. (`compare_to_map` takes the
+whole log in memory; `miner.engine.comparison.compare_parts` gives the same result from a
+log's partitions, one at a time; both end in `miner.compare.assemble`.) Timestamps give the
 case-level parts (`miner.compare.windows`): time frames, rules, drop-off vs in progress. Semantics:
 
 - unknown touchpoint: an activity the map does not name; recorded at its first occurrence.

@@ -293,8 +293,10 @@ class Dataset:
         case id, activity and kept attributes named in `columns` when given (fewer reads)."""
         if columns is None:
             return self._frame(i)[0]
-        info = self._part(i)
         kept = [c for c in columns if c not in (CASE, ACTIVITY)]
+        if any(c not in self.manifest.attributes for c in kept):  # a time or channel column
+            return self._frame(i)[0].select(columns)
+        info = self._part(i)
         events = self.read_file(info.file, [ACT] + [ATTR + c for c in kept], info.events)
         cases = self.read_file(info.cases_file, [CASE, EVENTS], info.cases)
         case_of = np.repeat(np.arange(cases.height), cases.get_column(EVENTS).to_numpy())

@@ -73,8 +73,9 @@ def test_a_stored_dataset_compares_as_its_whole_log(sample: EventLog, tmp_path: 
     designed = load_map(SAMPLE / "map.toml")
     write_dataset(sample, tmp_path / "ds", n_parts=5)
     ds = open_dataset(tmp_path / "ds")
-    want = compare_to_map(ds.to_event_log(), designed, segment="device")
-    _assert_same(compare_parts(ds, designed, run=Threads(2), segment="device"), want)
+    for segment in ("device", "channel"):  # a kept attribute, a canonical column
+        want = compare_to_map(ds.to_event_log(), designed, segment=segment)
+        _assert_same(compare_parts(ds, designed, run=Threads(2), segment=segment), want)
 
 
 def test_an_earlier_as_of_and_fewer_examples_compare_the_same(sample: EventLog) -> None:
