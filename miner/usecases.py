@@ -19,6 +19,7 @@ store's append, which share `ingest.stitch_ranges` for stitching (see README, "W
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -176,9 +177,16 @@ def compare_journeys(
 
             pool = run or executor(workers)
             progress(0.3, "comparing")
-            comparison = compare_parts(log, designed, run=pool, segment=segment, as_of=as_of)
-            progress(0.7, "overlay")
-            dfg = discover_parts(log, run=pool, keep_cases=False, cache=SHARED).dfg
+            with ThreadPoolExecutor(max_workers=1) as lane:
+                # The overlay's DFG is discovered on a second lane while the comparison runs
+                # (kernels, numpy and polars release the GIL): a second pass over the
+                # partitions that would otherwise come after it.
+                discovering = lane.submit(
+                    discover_parts, log, run=pool, keep_cases=False, cache=SHARED
+                )
+                comparison = compare_parts(log, designed, run=pool, segment=segment, as_of=as_of)
+                progress(0.7, "overlay")
+                dfg = discovering.result().dfg
             return map_analysis(comparison, designed, dfg, min_support=min_support)
         log = log.to_event_log()
     view = apply_filters(log, filters) if filters is not None else log
