@@ -142,6 +142,25 @@ def test_a_larger_log_with_frames_and_rules_compares_the_same(n_parts: int) -> N
     _assert_same(got, want)
 
 
+@pytest.mark.slow
+def test_a_generated_million_event_log_compares_the_same(tmp_path: Path) -> None:
+    from journeyminer.miner.ingest.pipeline import ingest_sources, resolve_source
+    from journeyminer.miner.synthetic.generate import generate
+
+    generate(tmp_path, events=1_000_000, seed=11)
+    specs = [
+        resolve_source(str(tmp_path / f"{n}.csv"), timezone="Europe/Amsterdam")
+        for n in ("web", "call_center", "crm")
+    ]
+    log = ingest_sources(specs, identities=tmp_path / "identities.csv")[0]
+    assert log.n_events > 900_000
+    designed = load_map(tmp_path / "map.toml")
+    want = compare_to_map(log, designed, segment="device")
+    write_dataset(log, tmp_path / "ds", n_parts=8)
+    got = compare_parts(open_dataset(tmp_path / "ds"), designed, run=Threads(2), segment="device")
+    _assert_same(got, want)
+
+
 class _BareParts:
     """Parts that offer nothing but the protocol: no summary, no attributes."""
 
