@@ -19,7 +19,7 @@ import polars as pl
 from ...kernels.variants import case_variants
 from ..compare.cases import CaseFacts, first_per_case
 from ..compare.deviations import MapCodes, take_cases
-from ..compare.satisfaction import scored_events
+from ..compare.satisfaction import scored_rows
 from ..compare.windows import Windows, gather_windows, measure_windows
 from ..log import ACTIVITY, CASE, EncodedLog
 
@@ -48,9 +48,8 @@ class Attributes:
 
     @property
     def columns(self) -> list[str]:
-        """The frame columns they need: none, or the case id, activity and the attributes."""
-        named = [a for a in (self.segment, self.value, self.score) if a is not None]
-        return [CASE, ACTIVITY, *dict.fromkeys(named)] if named else []
+        """The frame columns they need (the attributes named, each once)."""
+        return list(dict.fromkeys(a for a in (self.segment, self.value, self.score) if a))
 
 
 def compare_partial(
@@ -66,6 +65,15 @@ def compare_partial(
     variant_of, _, first_case, _ = case_variants(enc.offsets, enc.act)
     seq_offsets, seq = take_cases(enc.offsets, enc.act, first_case)
     rows = frame if frame is not None else pl.DataFrame()
+    scored = None
+    if (got := scored_rows(rows, attributes.score)) is not None:
+        # `scored_events` of the partition, its names taken for the scored events only.
+        at, scores = got
+        case_of = np.searchsorted(enc.offsets, at, side="right") - 1
+        names = pl.Series(ACTIVITY, enc.activities, dtype=pl.String)
+        scored = pl.DataFrame(
+            [enc.case_names.gather(case_of).alias(CASE), names.gather(enc.act[at]), scores]
+        )
     return ComparePartial(
         case_ids=enc.case_names,
         facts=CaseFacts.of(enc, codes.goal, as_of_us, timeout_us),
@@ -74,7 +82,7 @@ def compare_partial(
         sequences=(seq_offsets, seq),
         values=first_per_case(rows, enc, attributes.value, pl.Float64),
         segments=first_per_case(rows, enc, attributes.segment, pl.String),
-        scored=scored_events(rows, attributes.score),
+        scored=scored,
     )
 
 

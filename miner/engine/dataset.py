@@ -298,13 +298,14 @@ class Dataset:
             return self._frame(i)[0].select(columns)
         info = self._part(i)
         events = self.read_file(info.file, [ACT] + [ATTR + c for c in kept], info.events)
-        cases = self.read_file(info.cases_file, [CASE, EVENTS], info.cases)
-        case_of = np.repeat(np.arange(cases.height), cases.get_column(EVENTS).to_numpy())
-        acts = pl.Series(ACTIVITY, self.activities, dtype=pl.String)
-        built = {
-            CASE: cases.get_column(CASE).gather(case_of).alias(CASE),
-            ACTIVITY: acts.gather(events.get_column(ACT)).alias(ACTIVITY),
-        } | {c: events.get_column(ATTR + c).alias(c) for c in kept}
+        built = {c: events.get_column(ATTR + c).alias(c) for c in kept}
+        if CASE in columns:
+            cases = self.read_file(info.cases_file, [CASE, EVENTS], info.cases)
+            case_of = np.repeat(np.arange(cases.height), cases.get_column(EVENTS).to_numpy())
+            built[CASE] = cases.get_column(CASE).gather(case_of).alias(CASE)
+        if ACTIVITY in columns:
+            acts = pl.Series(ACTIVITY, self.activities, dtype=pl.String)
+            built[ACTIVITY] = acts.gather(events.get_column(ACT)).alias(ACTIVITY)
         return pl.DataFrame([built[c] for c in columns])
 
     def to_event_log(self) -> EventLog:
