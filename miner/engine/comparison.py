@@ -33,7 +33,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -66,7 +65,8 @@ def compare_parts(
     """`compare_to_map` of the log behind `parts` (same options, same result), one partition
     in memory at a time (or `run`'s workers at once); the method is in the module docstring."""
     run = run or Serial()
-    columns: tuple[str, ...] = tuple(getattr(parts, "columns", ()))
+    frame_of: Callable[[int, list[str]], pl.DataFrame] | None = getattr(parts, "frame", None)
+    columns: tuple[str, ...] = tuple(getattr(parts, "columns", ())) if frame_of else ()
     check_segment(segment, columns)
     warm_up()
     end = as_of_moment(as_of, _last_timestamp(parts, run) if as_of is None else None)
@@ -79,8 +79,7 @@ def compare_parts(
         value=value_attribute if value_attribute in columns else None,
         score=score_attribute if score_attribute in columns else None,
     )
-    frame_of: Callable[[int, list[str]], pl.DataFrame] | None = getattr(parts, "frame", None)
-    need = wanted.columns if frame_of is not None else []
+    need = wanted.columns
 
     def one(i: int) -> ComparePartial:
         frame = frame_of(i, need) if frame_of is not None and need else None
@@ -90,8 +89,9 @@ def compare_parts(
     replayed = replay_sequences(
         merged.variant_of, merged.count, merged.first_case, *merged.sequences, codes
     )
+    scored = merged.scored
+    satisfaction = curve_of(scored, designed) if scored is not None else None
     with ThreadPoolExecutor(max_workers=1) as side:
-        scoring = side.submit(_curve, merged.scored, designed)
         return assemble_comparison(
             codes,
             parts.channels,
@@ -101,7 +101,7 @@ def compare_parts(
             merged.case_ids,
             merged.values,
             merged.segments,
-            scoring.result(),
+            satisfaction,
             side=side,
             end=end,
             timeout=timeout,
@@ -110,10 +110,6 @@ def compare_parts(
             top_paths=top_paths,
             examples=examples,
         )
-
-
-def _curve(scored: pl.DataFrame | None, designed: DesignedMap) -> Any:
-    return None if scored is None else curve_of(scored, designed)
 
 
 def _last_timestamp(parts: Parts, run: Executor) -> datetime | None:
