@@ -19,6 +19,7 @@ store's append, which share `ingest.stitch_ranges` for stitching (see README, "W
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,7 @@ from .discover.discovery import (
 from .discover.filtering import apply_filters, filter_dfg
 from .discover.filters import Filters
 from .engine.discovery import discover_parts
-from .engine.executors import executor
+from .engine.executors import Executor, executor
 from .engine.partial_cache import SHARED
 from .errors import InputError
 from .log import CASE, EventLog
@@ -148,7 +149,7 @@ def segment_summary(frame: pl.DataFrame, cases: pl.DataFrame, attribute: str) ->
 
 
 def compare_journeys(
-    log: EventLog,
+    log: EventLog | Dataset,
     designed: DesignedMap,
     *,
     filters: Filters | None = None,
@@ -156,10 +157,38 @@ def compare_journeys(
     min_support: int | float = 0.01,
     as_of: datetime | None = None,
     progress: Progress = _quiet,
+    workers: int | None = None,
+    run: Executor | None = None,
 ) -> MapAnalysis:
-    """Filter `log`, compare it with `designed`: deviations, funnel, leaks, hidden journeys, overlay."""
-    from .compare.analysis import analyze_against_map
+    """Filter `log`, compare it with `designed`: deviations, funnel, leaks, hidden journeys, overlay.
 
+    A stored dataset is compared partition by partition (`engine.comparison.compare_parts`:
+    one in memory at a time, `workers` at once (0: one per core), or on the executor `run`),
+    and the overlay's DFG is discovered the same way; the result is the whole log's, byte for
+    byte. Only filters that pick journeys or events (`Filters.picks_events`: time windows,
+    channels, segments, variants, start and end activities) read the whole log first
+    (`Dataset.to_event_log`): they choose journeys by what the whole log holds.
+    """
+    from .compare.analysis import analyze_against_map, map_analysis
+
+    if not isinstance(log, EventLog):
+        if filters is None or not filters.picks_events():
+            from .engine.comparison import compare_parts
+
+            pool = run or executor(workers)
+            progress(0.3, "comparing")
+            with ThreadPoolExecutor(max_workers=1) as lane:
+                # The overlay's DFG is discovered on a second lane while the comparison runs
+                # (kernels, numpy and polars release the GIL): a second pass over the
+                # partitions that would otherwise come after it.
+                discovering = lane.submit(
+                    discover_parts, log, run=pool, keep_cases=False, cache=SHARED
+                )
+                comparison = compare_parts(log, designed, run=pool, segment=segment, as_of=as_of)
+                progress(0.7, "overlay")
+                dfg = discovering.result().dfg
+            return map_analysis(comparison, designed, dfg, min_support=min_support)
+        log = log.to_event_log()
     view = apply_filters(log, filters) if filters is not None else log
     if as_of is None and filters is not None and not (filters.start or filters.end):
         # Picking journeys (a segment, channels, variants) does not move the clock: right-

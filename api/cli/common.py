@@ -73,6 +73,12 @@ _state: dict[str, bool] = {"debug": False}
 F = TypeVar("F", bound=Callable[..., Any])
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        help="Partitions of a stored log read at once (0: one per core; default 1).", min=0
+    ),
+]
 
 
 @app.callback()

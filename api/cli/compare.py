@@ -11,7 +11,7 @@ import typer
 if TYPE_CHECKING:
     from rich.table import Table
 
-from .common import JsonFlag, app, handle_errors, new_table, out, print_json, progress_bar
+from .common import JsonFlag, Workers, app, handle_errors, new_table, out, print_json, progress_bar
 from .mine import human
 from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
@@ -34,11 +34,15 @@ def compare(
         Path | None, typer.Option("--out", help="Write JSON, Parquet and the overlay SVG here.")
     ] = None,
     top: Annotated[int, typer.Option(help="Rows per table in the summary.")] = 5,
+    workers: Workers = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Compare the journeys of a log with a designed map: fitness, leaks, hidden journeys."""
+    """Compare the journeys of a log with a designed map: fitness, leaks, hidden journeys.
+
+    A stored log (a folder `ingest` wrote) is read a partition at a time, so memory grows with
+    its journeys, not its events; `--workers` reads several at once."""
     with handle_errors():
-        from ...miner.ingest.pipeline import open_log
+        from ...miner.ingest.pipeline import open_stored
         from ...miner.kernel_cache import compile_ahead
         from ...miner.maps.designed import load_map
         from ...miner.usecases import compare_journeys
@@ -51,9 +55,11 @@ def compare(
             designed = load_map(map_path, **Settings().map_limits)
             update(f"reading {log_path.name}", 1, 4)
             folds: list[Any] = []
-            log = open_log(log_path, source.to_mapping(), on_fold=folds.append)
+            log = open_stored(log_path, source.to_mapping(), on_fold=folds.append)
             update("comparing", 2, 4)
-            result = compare_journeys(log, designed, segment=segment, min_support=support)
+            result = compare_journeys(
+                log, designed, segment=segment, min_support=support, workers=workers
+            )
             written = {}
             if out_dir is not None:
                 update("writing outputs", 3, 4)

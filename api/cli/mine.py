@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import JsonFlag, app, handle_errors, new_table, out, print_json, progress_bar
+from .common import JsonFlag, Workers, app, handle_errors, new_table, out, print_json, progress_bar
 from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
 
@@ -60,13 +60,7 @@ def mine(
         float | None, typer.Option(help="Path slider: most frequent edges share (0-1].")
     ] = None,
     min_edge_count: Annotated[int | None, typer.Option(help="Hide edges seen fewer times.")] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            help="Partitions of a stored log read at once (0: one per core; default 1).",
-            min=0,
-        ),
-    ] = None,
+    workers: Workers = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Discover the DFG, performance DFG, variants and journey statistics of a log.

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from ..discover.discovery import discover_dfg
+from ..discover.discovery import DFG, discover_dfg
 from ..draw.overlay import Overlay, build_overlay
 from ..files import atomic_write_parquet, atomic_write_text
 from ..log import EventLog
@@ -95,9 +95,15 @@ def analyze_against_map(
 ) -> MapAnalysis:
     """Compare `log` with `designed`, group hidden journeys, annotate the map with volumes."""
     comparison = compare_to_map(log, designed, segment=segment, as_of=as_of)
+    return map_analysis(comparison, designed, discover_dfg(log), min_support=min_support)
+
+
+def map_analysis(
+    comparison: Comparison, designed: DesignedMap, dfg: DFG, *, min_support: int | float = 0.01
+) -> MapAnalysis:
+    """The analysis of a finished comparison: its hidden journeys, and the map annotated with
+    the volumes of the log's `dfg` (the same log's; a partitioned log's from `discover_parts`)."""
     hidden = find_hidden_journeys(comparison.cases, min_support=min_support)
     # The comparison's variants are discover_variants' (same ids, activities and counts).
-    overlay = build_overlay(
-        designed, discover_dfg(log), comparison.cases, variants=comparison.variants
-    )
+    overlay = build_overlay(designed, dfg, comparison.cases, variants=comparison.variants)
     return MapAnalysis(comparison=comparison, hidden=hidden, overlay=overlay)

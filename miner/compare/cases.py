@@ -7,6 +7,7 @@ right-censoring, drop-off, channels, its first value of an attribute.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,69 @@ US = 1_000_000
 
 
 @dataclass(frozen=True, eq=False)
+class CaseFacts:
+    """What each journey's own events say, before any replay: arrays [n_cases].
+
+    Nothing here depends on other journeys, so the facts of a log's partitions concatenate into
+    the whole log's (`gather`): the partitioned comparison computes them per partition.
+    """
+
+    start_us: np.ndarray  # int64 first timestamp
+    end_us: np.ndarray  # int64 last timestamp
+    last_act: np.ndarray  # int64 activity code of the last event
+    n_events: np.ndarray  # int64
+    goal: np.ndarray  # int64 position of the first goal event, -1
+    in_progress: np.ndarray  # bool: not converted, last event within the timeout of as_of
+    channels: tuple[np.ndarray, np.ndarray]  # uint64 bit sets of channels 0..63, 64..127
+    switches: np.ndarray  # int64 channel switches
+    before: np.ndarray  # int64 channel switches before the first goal event (all: none)
+
+    @classmethod
+    def of(
+        cls, enc: EncodedLog, goal_mask: np.ndarray, as_of_us: int, timeout_us: int
+    ) -> CaseFacts:
+        """The facts of every case of `enc`; `goal_mask` bool[n_act] marks the goal activities."""
+        first, last = enc.offsets[:-1], enc.offsets[1:] - 1
+        end_us = enc.ts[last]
+        # The first goal event of each case: the replay's goal position of its variant.
+        hits = np.flatnonzero(goal_mask[enc.act]).astype(np.int64)
+        at = kj.first_in_cases(enc.offsets, hits)
+        goal = np.where(at >= 0, at - first, -1)
+        in_progress = (goal < 0) & (as_of_us - end_us <= timeout_us)
+        low, high, switches, before = kj.case_channels(enc.offsets, enc.channel, goal)
+        return cls(
+            start_us=enc.ts[first],
+            end_us=end_us,
+            last_act=enc.act[last].astype(np.int64),
+            n_events=np.diff(enc.offsets),
+            goal=goal,
+            in_progress=in_progress,
+            channels=(low, high),
+            switches=switches,
+            before=before,
+        )
+
+    @classmethod
+    def gather(cls, parts: list[CaseFacts], order: np.ndarray) -> CaseFacts:
+        """The facts of `parts` end to end, then taken at `order` (into the concatenation)."""
+
+        def joined(get: Callable[[CaseFacts], np.ndarray]) -> np.ndarray:
+            return np.concatenate([get(p) for p in parts])[order]
+
+        return cls(
+            start_us=joined(lambda p: p.start_us),
+            end_us=joined(lambda p: p.end_us),
+            last_act=joined(lambda p: p.last_act),
+            n_events=joined(lambda p: p.n_events),
+            goal=joined(lambda p: p.goal),
+            in_progress=joined(lambda p: p.in_progress),
+            channels=(joined(lambda p: p.channels[0]), joined(lambda p: p.channels[1])),
+            switches=joined(lambda p: p.switches),
+            before=joined(lambda p: p.before),
+        )
+
+
+@dataclass(frozen=True, eq=False)
 class PerCase:
     """The per-journey verdicts as numpy arrays, each [n_cases]."""
 
@@ -45,42 +109,55 @@ class PerCase:
     channels: tuple[np.ndarray, np.ndarray]  # uint64 bit sets of channels 0..63, 64..127
     switches: np.ndarray  # int64 channel switches
     before: np.ndarray  # int64 channel switches before the first goal event (all: none)
+    start_us: np.ndarray  # int64 first timestamp
+    end_us: np.ndarray  # int64 last timestamp
+    last_act: np.ndarray  # int64 activity code of the last event
 
     @classmethod
     def of(
-        cls, enc: EncodedLog, rp: Replayed, win: Windows, as_of_us: int, timeout_us: int
+        cls,
+        enc: EncodedLog,
+        codes: MapCodes,
+        rp: Replayed,
+        win: Windows,
+        as_of_us: int,
+        timeout_us: int,
     ) -> PerCase:
-        """Verdicts from the variants' replay, the windows and the cases' last timestamps."""
+        """Verdicts from the variants' replay, the windows and the cases' own events."""
+        return cls.judge(CaseFacts.of(enc, codes.goal, as_of_us, timeout_us), rp, win.bits)
+
+    @classmethod
+    def judge(cls, facts: CaseFacts, rp: Replayed, bits: np.ndarray) -> PerCase:
+        """Verdicts from the cases' facts, their variants' replay (`rp.var`) and the time-frame
+        and rule bits of the windows."""
         var = rp.var
-        end_us = enc.ts[enc.offsets[1:] - 1]
-        goal = rp.goal_pos[var]
-        converted = goal >= 0
-        in_progress = ~converted & (as_of_us - end_us <= timeout_us)
-        dropped = ~converted & ~in_progress
-        masks = rp.flags[var] | win.bits | np.where(dropped, 1 << k.DROP_OFF, 0)
-        low, high, switches, before = kj.case_channels(enc.offsets, enc.channel, goal)
-        n_events = np.diff(enc.offsets)
+        converted = facts.goal >= 0
+        dropped = ~converted & ~facts.in_progress
+        masks = rp.flags[var] | bits | np.where(dropped, 1 << k.DROP_OFF, 0)
         return cls(
-            var,
-            goal,
-            converted,
-            in_progress,
-            dropped,
-            masks,
-            n_events,
-            (low, high),
-            switches,
-            before,
+            var=var,
+            goal=facts.goal,
+            converted=converted,
+            in_progress=facts.in_progress,
+            dropped=dropped,
+            masks=masks,
+            n_events=facts.n_events,
+            channels=facts.channels,
+            switches=facts.switches,
+            before=facts.before,
+            start_us=facts.start_us,
+            end_us=facts.end_us,
+            last_act=facts.last_act,
         )
 
 
 def cases_frame(
-    enc: EncodedLog, codes: MapCodes, rp: Replayed, pc: PerCase, case_ids: pl.Series
+    channels: tuple[str, ...], codes: MapCodes, rp: Replayed, pc: PerCase, case_ids: pl.Series
 ) -> pl.DataFrame:
-    """The per-journey frame (`Comparison.cases` without segment and value)."""
+    """The per-journey frame (`Comparison.cases` without segment and value); `channels` names
+    the channel codes."""
     var = pc.var
-    first, last = enc.offsets[:-1], enc.offsets[1:] - 1
-    start_us, end_us = enc.ts[first], enc.ts[last]
+    start_us, end_us = pc.start_us, pc.end_us
     goal, converted, masks = pc.goal, pc.converted, pc.masks
     fits = (masks & FIT_MASK) == 0
     last_phase = rp.last_phase[var]
@@ -99,25 +176,24 @@ def cases_frame(
             "end": pl.Series(end_us, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
             "duration_s": (end_us - start_us) / US,
             "n_events": pc.n_events,
-            "channels": _channel_lists(enc, *pc.channels),
+            "channels": _channel_lists(channels, *pc.channels),
             "channel_switches": pc.switches,
             "goal_position": pl.Series(goal).set(pl.Series(~converted), None),
             "switches_before_goal": pl.Series(pc.before).set(pl.Series(~converted), None),
             "furthest_phase": codes.decode_phase(rp.max_phase[var]),
             "last_phase": codes.decode_phase(last_phase),
-            "leak_touchpoint": codes.decode(np.where(dropped, enc.act[last], -1)),
+            "leak_touchpoint": codes.decode(np.where(dropped, pc.last_act, -1)),
             "leak_phase": codes.decode_phase(np.where(dropped, last_phase, -1)),
         },
         schema_overrides={"variant": pl.Int64, "n_events": pl.Int64},
     )
 
 
-def _channel_lists(enc: EncodedLog, low: np.ndarray, high: np.ndarray) -> pl.Series:
+def _channel_lists(names: tuple[str, ...], low: np.ndarray, high: np.ndarray) -> pl.Series:
     # Channel names per case (codes index the sorted names); built once per distinct set.
     if not high.any():  # at most 64 channels: one bit mask per case
-        return bit_lists(low, enc.channels)
+        return bit_lists(low, names)
     sets, inverse = np.unique(np.stack([low, high], axis=1), axis=0, return_inverse=True)
-    names = enc.channels
     lists = [
         [names[i] for i in range(len(names)) if int(sets[s, i // 64]) >> (i % 64) & 1]
         for s in range(sets.shape[0])
@@ -145,7 +221,6 @@ def through_counts(codes: MapCodes, rp: Replayed, pc: PerCase) -> pl.DataFrame:
 
 
 def leak_table(
-    enc: EncodedLog,
     codes: MapCodes,
     rp: Replayed,
     pc: PerCase,
@@ -158,7 +233,7 @@ def leak_table(
     touchpoint and phase, named once per distinct pair."""
     dropped = np.flatnonzero(pc.dropped)  # a dropped journey is closed
     width = len(codes.designed.phases) + 1
-    touchpoint = enc.act[enc.offsets[dropped + 1] - 1].astype(np.int64)
+    touchpoint = pc.last_act[dropped]
     key = touchpoint * width + rp.last_phase[pc.var[dropped]] + 1
     distinct = small_unique(key)[0]
     names = pl.DataFrame(

@@ -17,7 +17,7 @@ import polars as pl
 from ...kernels import cases as kj
 from ...kernels import replay as k
 from ..arrays import list_series
-from ..log import CASE, EncodedLog
+from ..log import CASE
 from .cases import PerCase
 from .deviations import FIT_BREAKERS, TYPES, MapCodes, Replayed
 from .priorities import JOURNEY_SET_SEED
@@ -36,7 +36,7 @@ DEVIATION_SCHEMA: dict[str, Any] = {
 
 
 def journey_deviations(
-    enc: EncodedLog, codes: MapCodes, rp: Replayed, win: Windows, cases: pl.DataFrame
+    codes: MapCodes, rp: Replayed, pc: PerCase, win: Windows, cases: pl.DataFrame
 ) -> pl.DataFrame:
     """Every journey's deviations: its variant's records, then time frames, rules, drop-off."""
     rec = rp.records
@@ -48,16 +48,15 @@ def journey_deviations(
     inherited = rec.select(pl.all().gather(rows)).with_columns(
         unit=pl.Series(np.repeat(np.arange(rp.var.size, dtype=np.int64), count))
     )
-    dropped = np.flatnonzero(cases.get_column("dropped").to_numpy())
-    n_events = cases.get_column("n_events").to_numpy()
+    dropped = np.flatnonzero(pc.dropped)
+    n_events = pc.n_events
     last_phase = rp.last_phase[rp.var]
-    ends = np.cumsum(n_events) - 1
     leaks = pl.DataFrame(
         {
             "unit": dropped,
             "position": n_events[dropped] - 1,
             "type": np.full(dropped.size, k.DROP_OFF),
-            "touchpoint": enc.act[ends[dropped]],
+            "touchpoint": pc.last_act[dropped],
             "from": np.full(dropped.size, -1),
             "to": np.full(dropped.size, -1),
             "phase": last_phase[dropped],

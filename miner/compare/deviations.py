@@ -159,7 +159,21 @@ def replay_log(enc: EncodedLog, codes: MapCodes) -> Replayed:
     variant_of, count, first_case, _ = case_variants(enc.offsets, enc.act)
     # The variants' sequences copied end to end (first cases ascend: one forward pass), so the
     # kernels below walk a few MB instead of jumping through the whole log.
-    seq_offsets, seq = _take_cases(enc.offsets, enc.act, first_case)
+    seq_offsets, seq = take_cases(enc.offsets, enc.act, first_case)
+    return replay_sequences(variant_of, count, first_case, seq_offsets, seq, codes)
+
+
+def replay_sequences(
+    variant_of: np.ndarray,
+    count: np.ndarray,
+    first_case: np.ndarray,
+    seq_offsets: np.ndarray,
+    seq: np.ndarray,
+    codes: MapCodes,
+) -> Replayed:
+    """`replay_log` from the log's variants as `case_variants` numbers them (by first
+    appearance): each case's variant (int64[n_cases]), each variant's count and first case
+    (int64[k]) and its activity codes end to end (`seq_offsets` int64[k + 1], `seq` int32)."""
     order = variant_order(seq_offsets, seq, count, np.arange(count.size, dtype=np.int64))
     new_id = np.empty(order.size, dtype=np.int64)
     new_id[order] = np.arange(order.size, dtype=np.int64)
@@ -172,7 +186,7 @@ def replay_log(enc: EncodedLog, codes: MapCodes) -> Replayed:
         flags = flags.copy()
         flags[skipped[0]] |= 1 << k.SKIPPED  # repeated indexes set the same bit
         rec = k.merge_records(rec, skipped)
-    list_offsets, acts = _take_cases(seq_offsets, seq, order)  # now in sorted order
+    list_offsets, acts = take_cases(seq_offsets, seq, order)  # now in sorted order
     last_phase = np.full(rep.size, -1, dtype=np.int64)
     has = last_known >= 0
     last_phase[has] = codes.phase[acts[list_offsets[:-1][has] + last_known[has]]]
@@ -230,7 +244,7 @@ def replay_log(enc: EncodedLog, codes: MapCodes) -> Replayed:
     )
 
 
-def _take_cases(
+def take_cases(
     offsets: np.ndarray, values: np.ndarray, cases: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The events of `cases` laid end to end: (int64 offsets [len(cases) + 1], values)."""

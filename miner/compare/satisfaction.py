@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from ..errors import InputError
@@ -38,6 +39,26 @@ def satisfaction_curve(
     frame: pl.DataFrame, designed: DesignedMap, score: str | None
 ) -> Satisfaction | None:
     """Satisfaction along the journey from a numeric score on events; None without scores."""
+    ev = scored_events(frame, score)
+    return None if ev is None else curve_of(ev, designed)
+
+
+def scored_events(frame: pl.DataFrame, score: str | None) -> pl.DataFrame | None:
+    """The events of `frame` with a score, in log order: case_id, activity, score (float);
+    None without the score attribute. Those of a log's partitions, sorted stably by case id,
+    are the whole log's."""
+    got = scored_rows(frame, score)
+    if got is None:
+        return None
+    rows, scores = got
+    return pl.DataFrame(
+        [frame.get_column(CASE).gather(rows), frame.get_column(ACTIVITY).gather(rows), scores]
+    )
+
+
+def scored_rows(frame: pl.DataFrame, score: str | None) -> tuple[np.ndarray, pl.Series] | None:
+    """The rows of `frame` whose `score` is set (int64, ascending) and those scores (Float64,
+    named "score"); None without the score attribute, an error when it is not numeric."""
     if score is None or score not in frame.columns:
         return None
     if not frame.schema[score].is_numeric():
@@ -47,9 +68,13 @@ def satisfaction_curve(
             expected="a numeric column such as csat or nps",
             found=str(frame.schema[score]),
         )
-    ev = frame.select(CASE, ACTIVITY, pl.col(score).cast(pl.Float64).alias("score")).filter(
-        pl.col("score").is_not_null() & pl.col("score").is_not_nan()
-    )
+    values = frame.get_column(score).cast(pl.Float64).alias("score")
+    kept = (values.is_not_null() & values.is_not_nan()).fill_null(False)
+    return kept.arg_true().to_numpy().astype(np.int64), values.filter(kept)
+
+
+def curve_of(ev: pl.DataFrame, designed: DesignedMap) -> Satisfaction | None:
+    """The curve from the scored events (`scored_events`); None when there are none."""
     if ev.height == 0:
         return None
     phase_of = {t.id: t.phase for t in designed.touchpoints}

@@ -1,7 +1,9 @@
 """Comparison of the real journeys with a designed map: deviations, fitness, leaks, time frames.
 
 Each *variant* is replayed once (`miner.compare.deviations`, `kernels.replay`) over the map's
-transition matrix; its cases inherit the verdict through a gather. Timestamps give the
+transition matrix; its cases inherit the verdict through a gather. (`compare_to_map` takes the
+whole log in memory; `miner.engine.comparison.compare_parts` gives the same result from a
+log's partitions, one at a time; both end in `miner.compare.assemble`.) Timestamps give the
 case-level parts (`miner.compare.windows`): time frames, rules, drop-off vs in progress. Semantics:
 
 - unknown touchpoint: an activity the map does not name; recorded at its first occurrence.
@@ -38,24 +40,20 @@ case-level parts (`miner.compare.windows`): time frames, rules, drop-off vs in p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
-import numpy as np
 import polars as pl
 
 from ...kernels.warm import warm_up
 from ..errors import InputError
-from ..log import CASE, EncodedLog, EventLog
+from ..log import CANONICAL, CASE, START, EventLog
 from ..maps.designed import DesignedMap
-from .cases import PerCase, cases_frame, first_per_case, leak_table
-from .comparison import BuiltOnce, Comparison, Fitness
-from .deviation_rows import deviation_tables, journey_deviations
-from .deviations import MapCodes, Replayed, replay_log
-from .effort import effort_counts
-from .funnel import funnel_counts, rules_summary, segment_split
-from .priorities import rank_priorities
+from .assemble import assemble_comparison
+from .cases import CaseFacts, first_per_case
+from .comparison import Comparison
+from .deviations import MapCodes, replay_log
 from .satisfaction import satisfaction_curve
 from .windows import measure_windows
 
@@ -80,112 +78,57 @@ def compare_to_map(
     error. `as_of` defaults to the log's last timestamp, `timeout` to `default_timeout`.
     """
     frame = log.frame
-    if segment is not None and segment not in frame.columns:
-        raise InputError(
-            f"the segment attribute {segment!r} is not in the log",
-            column=segment,
-            expected="one of " + ", ".join(log.attributes or ["(no attributes)"]),
-        )
+    check_segment(segment, frame.columns)
     with ThreadPoolExecutor(max_workers=1) as side:
         # Two lanes for two cores (kernels, numpy and polars release the GIL), each side task
         # submitted once its inputs exist. While this lane encodes the log, the side lane
         # loads the kernels from numba's cache (a fresh process: ~0.5 s) and measures
         # satisfaction; while this lane replays the variants, it measures time frames and
-        # values and names the cases; while this lane builds the per-journey frame, it
-        # groups the deviations and sums effort and leak points. Results are the same as
-        # one lane's: every task is a pure function of its inputs.
+        # values and names the cases (`assemble_comparison` goes on the same way). Results are
+        # the same as one lane's: every task is a pure function of its inputs.
         loading = side.submit(warm_up)
         scoring = side.submit(satisfaction_curve, frame, designed, score_attribute)
         enc = log.encoded
         loading.result()
         end = _as_of(log, as_of)
         timeout = timeout if timeout is not None else default_timeout(designed)
-        as_of_us = _epoch_us(end) if end is not None else 0
+        as_of_us = epoch_us(end) if end is not None else 0
         codes = MapCodes(designed, enc.activities)
         measuring = side.submit(measure_windows, enc, codes, as_of_us)
         valuing = side.submit(first_per_case, frame, enc, value_attribute, pl.Float64)
         naming = side.submit(frame.get_column(CASE).gather, enc.offsets[:-1])
+        timeout_us = timeout // timedelta(microseconds=1)
+        facts = CaseFacts.of(enc, codes.goal, as_of_us, timeout_us)
         replayed = replay_log(enc, codes)
-        windows = measuring.result()
-        pc = PerCase.of(enc, replayed, windows, as_of_us, timeout // timedelta(microseconds=1))
-        # Overdue counts journeys still waiting: right-censoring decides which those are.
-        windows = windows.still_open(pc.in_progress)
-        framing = side.submit(windows.frame_summary)
-        case_ids = naming.result()
-        grouping = side.submit(deviation_tables, replayed, windows, pc, codes, case_ids, examples)
-        efforts = side.submit(
-            effort_counts,
-            pc.converted,
-            pc.in_progress,
-            pc.goal,
-            pc.n_events,
-            pc.before,
-            pc.switches,
-        )
-        values = valuing.result()
-        mean_value = values.filter(pl.Series(pc.converted)).mean()
-        mean_value = float(mean_value) if mean_value is not None else None  # type: ignore[arg-type]
-        leaking = side.submit(
-            leak_table, enc, codes, replayed, pc, values, case_ids, mean_value, examples
-        )
-        cases = cases_frame(enc, codes, replayed, pc, case_ids).with_columns(
-            first_per_case(frame, enc, segment, pl.String).alias("segment"),
-            values.alias("value"),
-        )
-        phases = [p.id for p in designed.phases]
-        leaks = leaking.result()
-        split = None
-        if segment is not None:
-            frames = windows.frames
-            segments = cases.get_column("segment").gather(frames.get_column("_case"))
-            split = segment_split(
-                segment,
-                cases,
-                frames.with_columns(segments),
-                windows.frame_specs,
-                replayed.variant_acts,
-                phases,
-                mean_value,
-            )
-        closed = ~pc.in_progress
-        deviation_summary, grouped = grouping.result()
-        ranked = rank_priorities(
-            grouped, leaks, mean_value, int(closed.sum()), int((pc.converted & closed).sum())
-        )
-        return Comparison(
-            map_name=designed.name,
-            map_version=designed.version,
-            as_of=end,
+        segments = first_per_case(frame, enc, segment, pl.String)
+        return assemble_comparison(
+            codes,
+            enc.channels,
+            replayed,
+            measuring.result(),
+            facts,
+            naming.result(),
+            valuing.result(),
+            segments,
+            scoring.result(),
+            side=side,
+            end=end,
             timeout=timeout,
             segment=segment,
-            cases=cases,
-            variants=replayed.variants,
-            fitness=_fitness(cases),
-            deviation_summary=deviation_summary,
-            blank_spots=_blank_spots(designed, enc, codes, replayed),
-            funnel=funnel_counts(
-                phases,
-                replayed.max_phase[pc.var],
-                replayed.last_phase[pc.var],
-                pc.converted,
-                pc.in_progress,
-                pc.dropped,
-            ),
-            leaks=leaks,
-            time_frames=framing.result(),
-            rules=rules_summary(windows.rules, windows.rule_specs),
-            paths=_paths(cases, replayed, pc, top_paths),
-            effort=efforts.result(),
-            satisfaction=scoring.result(),
-            priorities=ranked.costs,
-            by_segment=split,
-            _deviations=BuiltOnce(
-                partial(journey_deviations, enc, codes, replayed, windows, cases)
-            ),
-            better_than_designed=ranked.better_than_designed,
-            after_goal=ranked.after_goal,
             value_attribute=value_attribute if value_attribute in frame.columns else None,
-            mean_value=mean_value,
+            top_paths=top_paths,
+            examples=examples,
+        )
+
+
+def check_segment(segment: str | None, columns: Sequence[str]) -> None:
+    """An error naming the log's attributes when `segment` is not one of its `columns`."""
+    if segment is not None and segment not in columns:
+        attributes = [c for c in columns if c not in CANONICAL and c != START]
+        raise InputError(
+            f"the segment attribute {segment!r} is not in the log",
+            column=segment,
+            expected="one of " + ", ".join(attributes or ["(no attributes)"]),
         )
 
 
@@ -199,101 +142,16 @@ def default_timeout(designed: DesignedMap) -> timedelta:
 
 
 def _as_of(log: EventLog, as_of: datetime | None) -> datetime | None:
+    return as_of_moment(as_of, log.time_range()[1] if as_of is None else None)
+
+
+def as_of_moment(as_of: datetime | None, last: object) -> datetime | None:
+    """The right-censoring point: `as_of` (naive: UTC), else the log's `last` timestamp."""
     if as_of is None:
-        last = log.time_range()[1]
         return last if isinstance(last, datetime) else None
     return as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=UTC)
 
 
-def _epoch_us(moment: datetime) -> int:
+def epoch_us(moment: datetime) -> int:
+    """Microseconds since 1970 of an aware `moment`."""
     return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-
-
-# -- summaries ------------------------------------------------------------------------------
-def _fitness(cases: pl.DataFrame) -> Fitness:
-    fits = cases.get_column("fits")
-    n_events = cases.get_column("n_events")
-    total = int(n_events.sum())
-    fitting_events = int(n_events.filter(fits).sum())
-    return Fitness(
-        cases=float(fits.mean()) if cases.height else 1.0,  # type: ignore[arg-type]
-        events=fitting_events / total if total else 1.0,
-        fitting_cases=int(fits.sum()),
-        n_cases=cases.height,
-        fitting_events=fitting_events,
-        n_events=total,
-    )
-
-
-def _blank_spots(
-    designed: DesignedMap, enc: EncodedLog, codes: MapCodes, rp: Replayed
-) -> pl.DataFrame:
-    """Observable touchpoints the log never shows, and designed flows it never walks."""
-    acts, list_offsets = rp.sequences
-    inner = np.ones(acts.size, dtype=bool)  # False where a variant starts
-    inner[list_offsets[:-1][np.diff(list_offsets) > 0]] = False
-    width = max(codes.n_act, 1)
-    pairs = acts[:-1][inner[1:]].astype(np.int64) * width + acts[1:][inner[1:]]
-    seen = set(np.flatnonzero(np.bincount(pairs, minlength=1)).tolist())
-    rank = {t.id: i for i, t in enumerate(designed.touchpoints)}
-    shown = set(enc.activities)
-    touchpoints = [t for t in designed.touchpoints if t.observable and t.id not in shown]
-    flows = sorted(
-        (
-            (a, b)
-            for a, b in designed.allowed
-            if a in designed.observable
-            and b in designed.observable
-            and (
-                codes.log_code(a) < 0
-                or codes.log_code(b) < 0
-                or codes.log_code(a) * width + codes.log_code(b) not in seen
-            )
-        ),
-        key=lambda f: (rank[f[0]], rank[f[1]]),
-    )
-    return pl.DataFrame(
-        {
-            "kind": ["touchpoint"] * len(touchpoints) + ["flow"] * len(flows),
-            "touchpoint": [t.id for t in touchpoints] + [None] * len(flows),
-            "from": [None] * len(touchpoints) + [a for a, _ in flows],
-            "to": [None] * len(touchpoints) + [b for _, b in flows],
-            "phase": [t.phase for t in touchpoints]
-            + [designed.touchpoint_index[a].phase for a, _ in flows],
-        },
-        schema={k_: pl.String for k_ in ("kind", "touchpoint", "from", "to", "phase")},
-    )
-
-
-def _paths(cases: pl.DataFrame, rp: Replayed, pc: PerCase, top: int) -> pl.DataFrame:
-    """Conversion of the `top` most frequent variants (ids are sorted by count)."""
-    variants = rp.variants
-    k_var = rp.rep.size
-    per = pl.DataFrame(
-        {
-            "variant": np.arange(k_var, dtype=np.int64),
-            "closed": np.bincount(pc.var[~pc.in_progress], minlength=k_var),
-            "converted": np.bincount(pc.var[pc.converted], minlength=k_var),
-            "in_progress": np.bincount(pc.var[pc.in_progress], minlength=k_var),
-        },
-        schema={c: pl.Int64 for c in ("variant", "closed", "converted", "in_progress")},
-    )
-    return (
-        variants.head(top)
-        .drop("converted")
-        .join(per, on="variant", how="left", maintain_order="left")
-        .select(
-            "variant",
-            "activities",
-            pl.col("count").alias("journeys"),
-            (pl.col("count") / max(cases.height, 1)).alias("share"),
-            "closed",
-            "converted",
-            "in_progress",
-            pl.when(pl.col("closed") > 0)
-            .then(pl.col("converted") / pl.col("closed"))
-            .alias("conversion_rate"),
-            "fits_path",
-            "signature",
-        )
-    )

@@ -53,6 +53,10 @@ class Windows:
     bits: np.ndarray  # int64[n_cases]: TIME_FRAME and RULE bits
     frame_specs: pl.DataFrame  # frame, from, to, phase, max_s: the map's frames in order
     rule_specs: pl.DataFrame  # rule, kind, max_s: the map's rules in order
+    # Rows of `records` per time frame then per rule, and of `rules` per rule, in that order
+    # (each block by case): how `gather_windows` lays partitions' rows out as one log's.
+    record_blocks: tuple[int, ...] = ()
+    rule_blocks: tuple[int, ...] = ()
 
     def still_open(self, in_progress: np.ndarray) -> Windows:
         """These windows with `overdue` kept only for journeys still in progress (bool[n_cases]):
@@ -258,7 +262,63 @@ def measure_windows(enc: EncodedLog, codes: MapCodes, as_of_us: int) -> Windows:
         bits=bits,
         frame_specs=frame_specs,
         rule_specs=rule_specs,
+        record_blocks=tuple(r.height for r in records[1:]),
+        rule_blocks=tuple(r.height for r in rules[1:]),
     )
+
+
+def gather_windows(parts: list[Windows], at: list[np.ndarray], n_cases: int) -> Windows:
+    """The windows of a log's partitions (`measure_windows` of each, one `as_of`) as those of
+    the whole log: `at[p]` (int64[n_cases of p]) is where partition p's cases lie among the
+    log's `n_cases`. Rows come out as `measure_windows` lays them out for the whole log."""
+    frames = []
+    for j, first in enumerate(parts[0].frame_rows):
+        rows = [p.frame_rows[j] for p in parts]
+        case = np.concatenate([a[f.case] for a, f in zip(at, rows, strict=True)])
+        order = np.argsort(case, kind="stable")
+
+        def joined(values: list[np.ndarray], order: np.ndarray = order) -> np.ndarray:
+            return np.concatenate(values)[order]
+
+        frames.append(
+            FrameRows(
+                label=first.label,
+                case=case[order],
+                measured=joined([f.measured for f in rows]),
+                duration_s=joined([f.duration_s for f in rows]),
+                breached=joined([f.breached for f in rows]),
+                overdue=joined([f.overdue for f in rows]),
+            )
+        )
+    bits = np.zeros(n_cases, dtype=np.int64)
+    for a, p in zip(at, parts, strict=True):
+        bits[a] = p.bits
+    record_blocks = tuple(int(n) for n in np.sum([p.record_blocks for p in parts], axis=0))
+    rule_blocks = tuple(int(n) for n in np.sum([p.rule_blocks for p in parts], axis=0))
+    return replace(
+        parts[0],
+        frame_rows=frames,
+        rules=_by_block([p.rules for p in parts], [p.rule_blocks for p in parts], at, "_case"),
+        records=_by_block([p.records for p in parts], [p.record_blocks for p in parts], at, "unit"),
+        bits=bits,
+        record_blocks=record_blocks if parts[0].record_blocks else (),
+        rule_blocks=rule_blocks if parts[0].rule_blocks else (),
+    )
+
+
+def _by_block(
+    frames: list[pl.DataFrame], blocks: list[tuple[int, ...]], at: list[np.ndarray], case: str
+) -> pl.DataFrame:
+    # Partitions' rows with their cases renumbered, block by block, each block by case (a case
+    # has at most one row per block).
+    renumbered = [
+        f.with_columns(
+            pl.Series(case, a[f.get_column(case).to_numpy()], dtype=pl.Int64),
+            pl.Series("_block", np.repeat(np.arange(len(b), dtype=np.int64), b)),
+        )
+        for f, b, a in zip(frames, blocks, at, strict=True)
+    ]
+    return pl.concat(renumbered).sort("_block", case, maintain_order=True).drop("_block")
 
 
 def _records(

@@ -217,9 +217,10 @@ def _drop_offs(cases: pl.DataFrame | None) -> tuple[pl.DataFrame, dict[str, int]
     for column in ("leak_touchpoint", "leak_phase"):
         if column not in cases.columns:
             raise ValueError(f"the cases frame lacks column {column!r} (Comparison.cases)")
-    closed = cases
+    # Only the columns read below: a filter of the whole frame would copy its list columns.
+    closed = cases.select(pl.col("leak_touchpoint", "leak_phase"))
     if "in_progress" in cases.columns:
-        closed = cases.filter(~pl.col("in_progress").fill_null(False))
+        closed = closed.filter(~cases.get_column("in_progress").fill_null(False))
     per_tp = (
         closed.drop_nulls("leak_touchpoint")
         .group_by(pl.col("leak_touchpoint").alias("activity"))

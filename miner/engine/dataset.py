@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,9 +283,30 @@ class Dataset:
             start=start,
         )
 
-    def frame(self, i: int) -> pl.DataFrame:
-        """The canonical frame of partition `i` (attributes included), in log order."""
-        return self._frame(i)[0]
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The log's columns (canonical ones and kept attributes), as `frame` has them."""
+        return self.manifest.columns
+
+    def frame(self, i: int, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The canonical frame of partition `i` (attributes included), in log order; only the
+        case id, activity and kept attributes named in `columns` when given (fewer reads)."""
+        if columns is None:
+            return self._frame(i)[0]
+        kept = [c for c in columns if c not in (CASE, ACTIVITY)]
+        if any(c not in self.manifest.attributes for c in kept):  # a time or channel column
+            return self._frame(i)[0].select(columns)
+        info = self._part(i)
+        events = self.read_file(info.file, [ACT] + [ATTR + c for c in kept], info.events)
+        built = {c: events.get_column(ATTR + c).alias(c) for c in kept}
+        if CASE in columns:
+            cases = self.read_file(info.cases_file, [CASE, EVENTS], info.cases)
+            case_of = np.repeat(np.arange(cases.height), cases.get_column(EVENTS).to_numpy())
+            built[CASE] = cases.get_column(CASE).gather(case_of).alias(CASE)
+        if ACTIVITY in columns:
+            acts = pl.Series(ACTIVITY, self.activities, dtype=pl.String)
+            built[ACTIVITY] = acts.gather(events.get_column(ACT)).alias(ACTIVITY)
+        return pl.DataFrame([built[c] for c in columns])
 
     def to_event_log(self) -> EventLog:
         """The whole log as one EventLog: the frame that was written, row for row."""

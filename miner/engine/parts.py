@@ -13,8 +13,9 @@ dataset (`miner.engine.dataset`), later a cluster's view of the same files. Load
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -63,12 +64,31 @@ class MemoryParts:
         """The log's channel dictionary."""
         return self.log.encoded.channels
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The log's columns, as `frame` has them."""
+        return tuple(self.log.frame.columns)
+
+    def summary(self) -> dict[str, Any]:
+        """The log's `EventLog.summary` (its time range: the comparison's `as_of`)."""
+        return self.log.summary()
+
     def load(self, i: int) -> EncodedLog:
         """Partition `i`: the cases whose id hashes to `i`, in log order."""
         enc = self.log.encoded
         if self.n_parts == 1:
             return enc
-        return select_cases(enc, np.flatnonzero(_part_of_cases(enc.case_names, self.n_parts) == i))
+        return select_cases(enc, self._cases(i))
+
+    def frame(self, i: int, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The frame rows of partition `i` (only `columns` when given), in log order."""
+        frame = self.log.frame if columns is None else self.log.frame.select(columns)
+        if self.n_parts == 1:
+            return frame
+        return frame[_rows(self.log.encoded.offsets, self._cases(i))]
+
+    def _cases(self, i: int) -> np.ndarray:
+        return np.flatnonzero(_part_of_cases(self.log.encoded.case_names, self.n_parts) == i)
 
 
 def split_log(log: EventLog, n_parts: int = 1) -> MemoryParts:
@@ -86,12 +106,9 @@ def _part_of_cases(case_ids: pl.Series, n_parts: int) -> np.ndarray:
 
 def select_cases(enc: EncodedLog, cases: np.ndarray) -> EncodedLog:
     """The encoded log of the cases at positions `cases` (ascending), in the same dictionaries."""
-    lengths = np.diff(enc.offsets)[cases]
+    rows = _rows(enc.offsets, cases)
     offsets = np.zeros(cases.size + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    rows = np.repeat(enc.offsets[:-1][cases] - offsets[:-1], lengths) + np.arange(
-        offsets[-1], dtype=np.int64
-    )
+    np.cumsum(np.diff(enc.offsets)[cases], out=offsets[1:])
     return EncodedLog(
         offsets=offsets,
         act=np.ascontiguousarray(enc.act[rows]),
@@ -101,4 +118,14 @@ def select_cases(enc: EncodedLog, cases: np.ndarray) -> EncodedLog:
         channels=enc.channels,
         case_names=enc.case_names.gather(cases).alias(CASE),
         start=None if enc.start is None else np.ascontiguousarray(enc.start[rows]),
+    )
+
+
+def _rows(offsets: np.ndarray, cases: np.ndarray) -> np.ndarray:
+    """The event rows of the cases at positions `cases` (ascending), end to end."""
+    lengths = np.diff(offsets)[cases]
+    starts = np.zeros(cases.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    return np.repeat(offsets[:-1][cases] - starts[:-1], lengths) + np.arange(
+        starts[-1], dtype=np.int64
     )

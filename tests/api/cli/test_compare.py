@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -21,22 +22,18 @@ def run(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
+def ingest_sample(out: Path, *more: str) -> Path:
+    """`journeyminer ingest` of the sample's sources to `out` (with options `more`)."""
+    sources = [f"{SAMPLE / n}.csv={n}" for n in ("web", "call_center", "crm")]
+    args = ["--identities", str(SAMPLE / "identities.csv"), "--timezone", "Europe/Amsterdam"]
+    result = run("ingest", *sources, *args, "--out", str(out), *more)
+    assert result.exit_code == 0, result.output
+    return out
+
+
 @pytest.fixture(scope="module")
 def sample_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    log = tmp_path_factory.mktemp("log") / "log.parquet"
-    sources = [f"{SAMPLE / n}.csv={n}" for n in ("web", "call_center", "crm")]
-    result = run(
-        "ingest",
-        *sources,
-        "--identities",
-        str(SAMPLE / "identities.csv"),
-        "--timezone",
-        "Europe/Amsterdam",
-        "--out",
-        str(log),
-    )
-    assert result.exit_code == 0, result.output
-    return log
+    return ingest_sample(tmp_path_factory.mktemp("log") / "log.parquet")
 
 
 def test_compare_json_has_the_documented_keys_and_the_planted_hidden_journeys(
@@ -150,3 +147,36 @@ def test_segment_prints_a_row_per_segment_and_no_name_is_cut_at_80_columns(
     for h in data["hidden_journeys"]:
         for step in h["label"].replace("->", " ").replace("→", " ").split():
             assert step in words, step
+
+
+@pytest.fixture(scope="module")
+def sample_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ingest_sample(tmp_path_factory.mktemp("stored") / "log", "--partitions", "4")
+
+
+@pytest.mark.parametrize("workers", [None, "2"])
+def test_a_stored_dataset_compares_as_the_single_file_byte_for_byte(
+    sample_log: Path, sample_dataset: Path, workers: str | None
+) -> None:
+    args = ["--map", str(SAMPLE / "map.toml"), "--segment", "device", "--json"]
+    single = run("compare", str(sample_log), *args)
+    assert single.exit_code == 0, single.output
+    more = ["--workers", workers] if workers else []
+    parted = run("compare", str(sample_dataset), *args, *more)
+    assert parted.exit_code == 0, parted.output
+    assert parted.stdout == single.stdout
+
+
+def test_a_stored_dataset_writes_the_same_files(
+    sample_log: Path, sample_dataset: Path, tmp_path: Path
+) -> None:
+    for name, log in (("single", sample_log), ("parted", sample_dataset)):
+        args = ["--map", str(SAMPLE / "map.toml"), "--out", str(tmp_path / name)]
+        assert run("compare", str(log), *args, "--workers", "2").exit_code == 0
+    for file in ("compare.json", "overlay.svg", "cases.parquet", "deviations.parquet"):
+        single, parted = (tmp_path / n / file for n in ("single", "parted"))
+        if file.endswith(".parquet"):
+            assert pl.read_parquet(parted).equals(pl.read_parquet(single)), file
+        else:
+            text = parted.read_text().replace(str(tmp_path / "parted"), str(tmp_path / "single"))
+            assert text == single.read_text(), file

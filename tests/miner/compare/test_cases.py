@@ -56,7 +56,7 @@ def test_the_cases_frame_reads_goal_phases_and_leak_of_each_journey() -> None:
     )
     steps = inner(log, shop_map(), as_of_us=BASE_US + 400 * HOUR)
     frame = cases_frame(
-        steps.enc, steps.codes, steps.replayed, steps.per_case, pl.Series(["j0", "j1"])
+        steps.enc.channels, steps.codes, steps.replayed, steps.per_case, pl.Series(["j0", "j1"])
     )
     won, lost = frame.iter_rows(named=True)
     assert (won["converted"], won["goal_position"], won["switches_before_goal"]) == (True, 4, 2)
@@ -160,10 +160,8 @@ def test_the_leak_table_equals_leak_points_of_the_cases_frame(
     values = first_per_case(frame, steps.enc, "value", pl.Float64)
     mean = values.filter(pl.Series(steps.per_case.converted)).mean()
     mean_value = float(mean) if mean is not None else None  # type: ignore[arg-type]
-    got = leak_table(
-        steps.enc, steps.codes, steps.replayed, steps.per_case, values, case_ids, mean_value, 2
-    )
-    cases = cases_frame(steps.enc, steps.codes, steps.replayed, steps.per_case, case_ids)
+    got = leak_table(steps.codes, steps.replayed, steps.per_case, values, case_ids, mean_value, 2)
+    cases = cases_frame(steps.enc.channels, steps.codes, steps.replayed, steps.per_case, case_ids)
     want = leak_points(
         cases.with_columns(values.alias("value")),
         steps.replayed.variant_acts,

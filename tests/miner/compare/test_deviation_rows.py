@@ -33,8 +33,10 @@ def _steps(designed: DesignedMap, data: st.DataObject) -> Inner:
 def _rows_and_deviations(steps: Inner) -> tuple[DeviationRows, pl.DataFrame, pl.DataFrame]:
     """The grouped rows, the per-journey rows and the per-journey frame they come from."""
     case_ids = steps.enc.case_names
-    cases = cases_frame(steps.enc, steps.codes, steps.replayed, steps.per_case, case_ids)
-    deviations = journey_deviations(steps.enc, steps.codes, steps.replayed, steps.windows, cases)
+    cases = cases_frame(steps.enc.channels, steps.codes, steps.replayed, steps.per_case, case_ids)
+    deviations = journey_deviations(
+        steps.codes, steps.replayed, steps.per_case, steps.windows, cases
+    )
     return DeviationRows.of(steps.replayed, steps.windows, steps.per_case), deviations, cases
 
 
