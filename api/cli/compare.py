@@ -11,7 +11,17 @@ import typer
 if TYPE_CHECKING:
     from rich.table import Table
 
-from .common import JsonFlag, app, handle_errors, new_table, out, print_json, progress_bar
+from .common import (
+    JsonFlag,
+    app,
+    cluster_option,
+    handle_errors,
+    new_table,
+    out,
+    print_json,
+    progress_bar,
+    runs_here,
+)
 from .mine import human
 from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
@@ -34,10 +44,18 @@ def compare(
         Path | None, typer.Option("--out", help="Write JSON, Parquet and the overlay SVG here.")
     ] = None,
     top: Annotated[int, typer.Option(help="Rows per table in the summary.")] = 5,
+    cluster: Annotated[
+        str | None,
+        cluster_option(
+            "Accepted so that one address can be given to every command; the comparison does not"
+            " run over partitions yet, so it runs on this machine (said on stderr)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Compare the journeys of a log with a designed map: fitness, leaks, hidden journeys."""
     with handle_errors():
+        runs_here("compare", cluster, "the comparison does not run over partitions yet")
         from ...miner.ingest.pipeline import open_log
         from ...miner.kernel_cache import compile_ahead
         from ...miner.maps.designed import load_map

@@ -11,7 +11,17 @@ import typer
 
 from ...miner.durations import parse_gap
 from ...miner.errors import InputError
-from .common import JsonFlag, app, handle_errors, new_table, out, print_json, progress_bar
+from .common import (
+    JsonFlag,
+    app,
+    cluster_option,
+    handle_errors,
+    new_table,
+    out,
+    print_json,
+    progress_bar,
+    runs_here,
+)
 from .source_options import NOT_GIVEN, SourceOptions, source_options
 
 
@@ -54,6 +64,14 @@ def ingest(
         int | None,
         typer.Option(help="Partitions of a dataset folder (default: one per 2 million events)."),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        cluster_option(
+            "Accepted so that one address can be given to every command; ingest does not run on"
+            " the workers yet, so it reads and writes on this machine (said on stderr). The"
+            " dataset folder it writes is what `mine --cluster` reads on the workers."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Read sources, map their columns, stitch them into journeys, write one canonical log.
@@ -62,6 +80,7 @@ def ingest(
     is a dataset folder, or a single Parquet file when --out ends in .parquet; every command
     that reads a log takes either."""
     with handle_errors():
+        runs_here("ingest", cluster, "ingest does not run on the workers yet")
         from ...miner.ingest.pipeline import ingest_to_dataset, ingest_to_file, resolve_source
 
         # --timezone alone leaves a file named like a preset (web.csv) to that preset.

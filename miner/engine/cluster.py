@@ -99,11 +99,12 @@ def check_address(text: str) -> ClusterAddress:
     return address
 
 
-def connect(address: str, *, timeout: float = CONNECT_TIMEOUT_S) -> Cluster:
+def connect(address: str, *, timeout: float | None = None) -> Cluster:
     """A `Cluster` executor on `address` (`tcp://host:port` or `local:N`); close it when done
     (or use it in a `with` block): a local cluster's processes stop then. InputError naming
-    the address when nothing answers there within `timeout` seconds."""
+    the address when nothing answers there within `timeout` seconds (`CONNECT_TIMEOUT_S`)."""
     parsed = check_address(address)
+    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
     from distributed import Client, LocalCluster
 
     if parsed.local_workers is not None:
