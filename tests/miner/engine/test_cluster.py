@@ -213,3 +213,18 @@ def test_no_scheduler_at_an_address_fails_quickly_naming_it() -> None:
     with pytest.raises(InputError, match=r"tcp://127\.0\.0\.1:9") as caught:
         connect("tcp://127.0.0.1:9", timeout=1.0)
     assert "no Dask scheduler answered" in str(caught.value)
+
+
+# -- the Python API -----------------------------------------------------------------------
+def test_the_python_api_connects_and_the_use_case_runs_there(
+    cluster: Cluster, sample_folder: Path
+) -> None:
+    import journeyminer
+
+    address = cluster.client.scheduler.address  # type: ignore[union-attr]
+    log = journeyminer.open_dataset(sample_folder)
+    here = journeyminer.discover_journeys(log)
+    with journeyminer.connect(address) as there:
+        run = journeyminer.discover_journeys(log, cluster=there)
+    assert json.dumps(run.to_dict(), default=str) == json.dumps(here.to_dict(), default=str)
+    assert run.cases.equals(here.cases)
