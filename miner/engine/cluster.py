@@ -12,7 +12,10 @@ again) and submits one task per partition: a task reads its partition itself (th
 path and manifest travel inside `fn`, never the events). Neighbouring results merge in groups
 of `fan_in` on the workers, level by level, until one is left: only that final partial comes
 back, and `merge` is associative, so the answer is the one `Serial` gives. Every task may run
-`retries + 1` times; a task whose worker dies is run again by Dask as well. A partition that
+`retries + 1` times; a task whose worker dies is run again by Dask as well, until its workers
+died `distributed.scheduler.allowed-failures` + 1 times (Dask's setting, 3 unless configured:
+the tasks that shared a worker with the one that crashed it count a death too, so a lower
+value would blame partitions that did nothing wrong). A partition that
 still fails fails the run, its index, file and cause named: the original error type when it is
 journeyminer's (a corrupt partition file is bad input), else `InternalError`. Nothing is
 written anywhere: the tasks only read.
@@ -275,19 +278,24 @@ class _Run:
 
     def failure(self, exc: BaseException, part: int | None) -> JourneyminerError:
         """The error the run fails with: which partition (or the merge), and why."""
-        tries = self.cluster.retries + 1
+        killed = type(exc).__name__ == "KilledWorker"
+        if killed:
+            # The task the scheduler gave up on (it may be a merge, or another partition).
+            part = self.index.get(str(getattr(exc, "task", "")), None)
+            tries = int(getattr(exc, "allowed_failures", 0)) + 1
+            cause = (
+                "the worker running it died every time (this partition crashed it, or another"
+                " task on the same worker did)"
+            )
+        else:
+            tries = self.cluster.retries + 1
+            cause = (
+                str(exc) if isinstance(exc, JourneyminerError) else f"{type(exc).__name__}: {exc}"
+            )
         if part is None:
             where = "merging the partitions' results"
         else:
             where = self.label(part) if self.label is not None else f"partition {part}"
-        killed = type(exc).__name__ == "KilledWorker"
-        cause = (
-            "its worker died every time it ran it"
-            if killed
-            else (
-                str(exc) if isinstance(exc, JourneyminerError) else f"{type(exc).__name__}: {exc}"
-            )
-        )
         message = (
             f"{where} failed on the cluster ({self.cluster.address}) after {tries} tries: {cause}"
         )

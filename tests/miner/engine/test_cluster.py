@@ -133,6 +133,7 @@ class FlakyParts:
     part: int
     marker: str
     kill: bool
+    every_time: bool = False
 
     @property
     def activities(self) -> tuple[str, ...]:
@@ -153,7 +154,7 @@ class FlakyParts:
         if i == self.part:
             if not self.kill:
                 raise RuntimeError("the disk is on fire")
-            if not os.path.exists(self.marker):
+            if self.every_time or not os.path.exists(self.marker):
                 Path(self.marker).touch()
                 os._exit(1)  # the worker process dies mid-task, as a lost machine would
         return self.inner.load(i)
@@ -180,6 +181,33 @@ def test_a_partition_that_always_fails_names_itself_and_the_cause(
     assert "RuntimeError: the disk is on fire" in text
     assert "after 2 tries" in text
     assert caught.value.extra["partition"] == 3
+
+
+def test_a_partition_whose_worker_dies_every_time_fails_the_run_naming_it(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    ds = stored(EventLog(synthetic_frame(5_000, seed=4), is_sorted=True), tmp_path / "l", 3)
+    flaky = FlakyParts(ds, 1, str(tmp_path / "killed"), kill=True, every_time=True)
+    with pytest.raises(InternalError, match=r"partition \d \(l/part-0000\d\.parquet\)") as caught:
+        discover_parts(flaky, run=cluster)
+    # Dask blames the task its worker was running, or one queued beside it there.
+    assert "the worker running it died every time" in str(caught.value)
+    assert "after 4 tries" in str(caught.value)  # Dask's allowed-failures (3) + 1
+    assert cluster.map(lambda i: i, 3) == [0, 1, 2]  # the cluster works on
+
+
+def test_the_use_case_reports_partitions_as_they_finish(cluster: Cluster, tmp_path: Path) -> None:
+    from journeyminer.miner.usecases import discover_journeys
+
+    ds = stored(EventLog(synthetic_frame(5_000, seed=1), is_sorted=True), tmp_path / "l", 5)
+    seen: list[tuple[float, str]] = []
+    discover_journeys(
+        ds, cluster=cluster, progress=lambda share, stage: seen.append((share, stage))
+    )
+    stages = [(round(share, 2), stage) for share, stage in seen if "partitions" in stage]
+    assert stages == [
+        (round(0.3 + 0.4 * k / 5, 2), "discovering 5 partitions") for k in range(1, 6)
+    ]
 
 
 def test_a_corrupt_partition_file_is_bad_input_naming_the_file(
