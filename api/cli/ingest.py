@@ -14,13 +14,15 @@ from ...miner.errors import InputError
 from .common import (
     JsonFlag,
     app,
+    check_cluster,
+    cluster_executor,
     cluster_option,
     handle_errors,
     new_table,
+    note_runs_here,
     out,
     print_json,
     progress_bar,
-    runs_here,
 )
 from .source_options import NOT_GIVEN, SourceOptions, source_options
 
@@ -67,9 +69,10 @@ def ingest(
     cluster: Annotated[
         str | None,
         cluster_option(
-            "Accepted so that one address can be given to every command; ingest does not run on"
-            " the workers yet, so it reads and writes on this machine (said on stderr). The"
-            " dataset folder it writes is what `mine --cluster` reads on the workers."
+            "Read and map the source files on a Dask cluster, one task per file, in parallel"
+            " (every worker must see the files, and the folder --out is in, at the same paths)."
+            " Stitching and writing the log stay on this machine (said on stderr). The dataset"
+            " folder it writes is what `mine --cluster` reads on the workers."
         ),
     ] = None,
     as_json: JsonFlag = False,
@@ -80,7 +83,7 @@ def ingest(
     is a dataset folder, or a single Parquet file when --out ends in .parquet; every command
     that reads a log takes either."""
     with handle_errors():
-        runs_here("ingest", cluster, "ingest does not run on the workers yet")
+        check_cluster(cluster)  # a bad address or a missing extra: before any reading
         from ...miner.ingest.pipeline import ingest_to_dataset, ingest_to_file, resolve_source
 
         # --timezone alone leaves a file named like a preset (web.csv) to that preset.
@@ -94,15 +97,20 @@ def ingest(
                 expected="--out without .parquet, or no --partitions",
             )
         write = ingest_to_file if single else partial(ingest_to_dataset, n_parts=partitions)
-        with progress_bar(not as_json) as update:
+        gap_value = parse_gap(gap, what="--gap")
+        note_runs_here(
+            "stitching", cluster, "the workers read the sources; stitching is not distributed yet"
+        )
+        with progress_bar(not as_json) as update, cluster_executor(cluster) as on:
             report = write(
                 specs,
                 out_path,
                 identities=identities,
                 customers=customers,
-                gap=parse_gap(gap, what="--gap"),
+                gap=gap_value,
                 goals=tuple(goal or ()),
                 progress=update,
+                run=on,
             )
         data = {"log": str(out_path), **report}
         if as_json:

@@ -116,7 +116,7 @@ def connect(address: str, *, timeout: float | None = None) -> Cluster:
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,  # a failed task is reported once, by the client
         )
         try:
             return Cluster(Client(local, set_as_default=False), parsed.text, local)

@@ -155,3 +155,57 @@ def test_no_scheduler_at_the_address_exits_2_quickly_naming_it(
     assert result.exit_code == EXIT_BAD_INPUT
     assert "tcp://127.0.0.1:9" in result.stderr and "Traceback" not in result.output
     assert time.monotonic() - clock < 15
+
+
+def _ingest(out: Path, *extra: str):
+    sources = [f"{SAMPLE / n}.csv={n}" for n in ("web", "call_center", "crm")]
+    return run(
+        "ingest",
+        *sources,
+        "--identities",
+        str(SAMPLE / "identities.csv"),
+        "--customers",
+        str(SAMPLE / "customers.csv"),
+        "--timezone",
+        "Europe/Amsterdam",
+        "--out",
+        str(out),
+        "--partitions",
+        "4",
+        "--json",
+        *extra,
+    )
+
+
+def test_ingest_reads_the_sources_on_the_cluster_and_writes_the_same_dataset(
+    scheduler: str, tmp_path: Path
+) -> None:
+    here = _ingest(tmp_path / "here")
+    there = _ingest(tmp_path / "there", "--cluster", scheduler)
+    assert here.exit_code == there.exit_code == 0, there.output
+    assert there.stdout.replace("there", "here") == here.stdout
+    assert "stitching runs on this machine" in there.stderr
+    files = sorted(p.name for p in (tmp_path / "here").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "there").iterdir())
+    for name in files:
+        assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+
+
+def test_a_source_that_fails_on_the_cluster_is_bad_input_naming_it(
+    scheduler: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("nothing,useful\n1,2\n")
+    result = run(
+        "ingest",
+        f"{SAMPLE / 'web.csv'}=web",
+        f"{bad}=web",
+        "--out",
+        str(tmp_path / "log"),
+        "--cluster",
+        scheduler,
+    )
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "source bad.csv failed on the cluster" in result.stderr
+    assert not (tmp_path / "log").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.csv"]  # no half-written log
