@@ -69,10 +69,11 @@ def ingest(
     cluster: Annotated[
         str | None,
         cluster_option(
-            "Read and map the source files on a Dask cluster, one task per file, in parallel"
-            " (every worker must see the files, and the folder --out is in, at the same paths)."
-            " Stitching and writing the log stay on this machine (said on stderr). The dataset"
-            " folder it writes is what `mine --cluster` reads on the workers."
+            "Read and map the source files on a Dask cluster, one task per file, and stitch"
+            " the customers there, one task per range of about a million events (every worker"
+            " must see the files, and the folder --out is in, at the same paths). Splitting"
+            " into ranges and writing the log stay on this machine (said on stderr). The"
+            " dataset folder it writes is what `mine --cluster` reads on the workers."
         ),
     ] = None,
     as_json: JsonFlag = False,
@@ -99,7 +100,10 @@ def ingest(
         write = ingest_to_file if single else partial(ingest_to_dataset, n_parts=partitions)
         gap_value = parse_gap(gap, what="--gap")
         note_runs_here(
-            "stitching", cluster, "the workers read the sources; stitching is not distributed yet"
+            "writing the log",
+            cluster,
+            "the workers read the sources and stitch ranges of customers; splitting the events"
+            " into those ranges and writing the log are not distributed yet",
         )
         with progress_bar(not as_json) as update, cluster_executor(cluster) as on:
             report = write(

@@ -155,8 +155,10 @@ def ingest_to_file(
     range at a time (`stitch_ranges`), so memory holds a range, not the log. Returns the ingest
     report as JSON (`IngestReport.to_dict()`, plus `customer_attributes` with a customer table).
 
-    `run` reads the sources (one task per file; e.g. a cluster's workers, which then need the
-    files and the folder of `dest` at the same paths); stitching and writing stay here.
+    `run` reads the sources (one task per file) and stitches the customer ranges (one task per
+    range of about `BUCKET_EVENTS` events; a log that small is stitched here in one piece): e.g.
+    a cluster's workers, which then need the files and the folder of `dest` at the same paths.
+    Splitting the events into ranges and writing the log stay here.
     """
     from ..engine.executors import Serial
     from .customers import load_customers
@@ -196,6 +198,7 @@ def ingest_to_file(
             gap=gap,
             goals=goals,
             row_column=_ROW,
+            run=run,
         )
     s = done.summary
     data: dict[str, Any] = {
@@ -296,6 +299,7 @@ def stitch_parts(
     file_column: str | None = None,
     row_column: str,
     bucket_events: int = BUCKET_EVENTS,
+    run: Executor | None = None,
 ) -> tuple[Stitched, dict[str, Any]]:
     """Stitch source parts (each one file's canonical events before stitching, in file order by
     `row_column`) into the log at `dest`, as one ingest of all their files would: what was
@@ -303,7 +307,8 @@ def stitch_parts(
 
     `order`: file-name patterns; parts are taken by the first pattern their `file_column`
     matches, then by that name (a batch job's `[[sources]]` order), else in the order given.
-    Customers are stitched a range at a time (`stitch_ranges`): memory holds a range, not the log.
+    Customers are stitched a range at a time (`stitch_ranges`): memory holds a range, not the log;
+    `run` stitches the ranges (one task per range).
     """
     paths = list(parts)
     if order is not None and file_column is not None:
@@ -325,6 +330,7 @@ def stitch_parts(
         customers=customers,
         order_column=row_column,
         bucket_events=bucket_events,
+        run=run,
     )
     report = done.report.to_dict()
     if done.customers is not None:

@@ -184,7 +184,7 @@ def test_ingest_reads_the_sources_on_the_cluster_and_writes_the_same_dataset(
     there = _ingest(tmp_path / "there", "--cluster", scheduler)
     assert here.exit_code == there.exit_code == 0, there.output
     assert there.stdout.replace("there", "here") == here.stdout
-    assert "stitching runs on this machine" in there.stderr
+    assert "writing the log runs on this machine" in there.stderr
     files = sorted(p.name for p in (tmp_path / "here").iterdir())
     assert files == sorted(p.name for p in (tmp_path / "there").iterdir())
     for name in files:

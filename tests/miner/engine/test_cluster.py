@@ -8,8 +8,10 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,7 +23,9 @@ from journeyminer.miner.engine.executors import Serial
 from journeyminer.miner.engine.partial_cache import PartialCache
 from journeyminer.miner.errors import InputError, InternalError, SourceError
 from journeyminer.miner.ingest.pipeline import ingest_to_dataset, resolve_source
+from journeyminer.miner.ingest.stitch_ranges import stitch_to_parquet
 from journeyminer.miner.log import EncodedLog, EventLog
+from tests.miner.ingest.test_stitch_ranges import sources_and_identities
 from tests.strategies import event_frames, synthetic_frame
 
 SAMPLE = Path(__file__).resolve().parents[3] / "datasets" / "omnichannel"
@@ -241,6 +245,37 @@ def test_no_scheduler_at_an_address_fails_quickly_naming_it() -> None:
     with pytest.raises(InputError, match=r"tcp://127\.0\.0\.1:9") as caught:
         connect("tcp://127.0.0.1:9", timeout=1.0)
     assert "no Dask scheduler answered" in str(caught.value)
+
+
+# -- ingest: customer ranges stitched on the workers ----------------------------------------
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=sources_and_identities(), bucket=st.integers(1, 20))
+def test_customer_ranges_stitched_on_the_cluster_give_the_same_log(
+    cluster: Cluster,
+    tmp_path_factory: pytest.TempPathFactory,
+    data: tuple[list[pl.DataFrame], pl.DataFrame | None],
+    bucket: int,
+) -> None:
+    sources, identities = data
+    folder = tmp_path_factory.mktemp("stitch")
+
+    def stitched(run: object, name: str) -> tuple[pl.DataFrame, object]:
+        done = stitch_to_parquet(
+            [s.lazy() for s in sources],
+            identities.lazy() if identities is not None else None,
+            folder / name,
+            gap=timedelta(hours=6),
+            goals=("checkout",),
+            bucket_events=bucket,
+            run=run,  # type: ignore[arg-type]
+        )
+        return pl.read_parquet(folder / name), done
+
+    here, done_here = stitched(None, "here.parquet")
+    there, done_there = stitched(cluster, "there.parquet")
+    assert there.equals(here)
+    assert done_there == done_here
+    assert sorted(p.name for p in folder.iterdir()) == ["here.parquet", "there.parquet"]
 
 
 # -- the Python API -----------------------------------------------------------------------
