@@ -46,6 +46,7 @@ EXTRA = "pip install 'journeyminer[dask]'"
 CONNECT_TIMEOUT_S = 5.0  # a scheduler that does not answer in this long is a wrong address
 RETRIES = 1  # each task runs at most twice on errors (a lost worker is retried by Dask too)
 FAN_IN = 4  # partials merged per merge task
+SHIP_AS_TASK_BYTES = 1 << 20  # a larger `fn` is copied to every worker instead
 ADDRESS_FORM = "tcp://HOST:PORT (a running Dask scheduler) or local:N (N worker processes)"
 
 _LOCAL = re.compile(r"local:(\d+)")
@@ -115,7 +116,8 @@ def connect(address: str, *, timeout: float | None = None) -> Cluster:
             n_workers=parsed.local_workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=None,  # no dashboard; its HTTP server on any free port:
+            scheduler_kwargs={"dashboard_address": ":0"},  # (not 8787, maybe taken already)
             silence_logs=logging.CRITICAL,  # a failed task is reported once, by the client
         )
         try:
@@ -177,7 +179,8 @@ class Cluster:
             return []
         run = _Run(self, label)
         leaves = run.leaves(fn, n)
-        run.wait(leaves, done)
+        run.futures += leaves
+        run.wait(list(leaves), done)
         return [run.result(f, run.index[str(f.key)]) for f in leaves]
 
     def map_merge(
@@ -193,8 +196,8 @@ class Cluster:
         if n == 0:
             return merge([])
         run = _Run(self, label)
-        level = run.leaves(fn, n)
-        leaves = list(level)
+        leaves = run.leaves(fn, n)
+        level = list(leaves)
         depth = 0
         while len(level) > 1:
             depth += 1
@@ -210,8 +213,11 @@ class Cluster:
                 for k in range(0, len(level), self.fan_in)
             ]
         top = level[0]
+        run.futures.append(top)  # cancelling it releases the tree below it (no one wants it)
+        del level
+        # `wait` lets go of each leaf as it finishes: no reference here keeps a partial on its
+        # worker once the merge above it has it.
         run.wait(leaves, done)
-        del leaves  # the workers may drop each partial once its merge has it
         return run.result(top, None)
 
     def close(self) -> None:
@@ -234,28 +240,41 @@ class _Run:
         self.cluster, self.label = cluster, label
         self.prefix = f"journeyminer-{uuid.uuid4().hex[:12]}"
         self.index: dict[str, int] = {}
+        # What a failure cancels: the results this client waits for, none with dependents
+        # (the scheduler cancels a task's dependents with it and expects them wanted).
         self.futures: list[Future] = []
+        self.shipped: Future | None = None
 
     def leaves(self, fn: Callable[[int], T], n: int) -> list[Future]:
+        import cloudpickle
+
         client, retries = self.cluster.client, self.cluster.retries
-        # `fn` (the parts' description, the plans) travels once, as a task of its own: a
-        # worker that restarts fetches or recomputes it like any other input.
-        shipped = client.submit(_same, fn, key=f"{self.prefix}-fn", pure=False, retries=retries)
+        # `fn` (the parts' description, the plans) travels once. Small, as a task of its own:
+        # a worker that restarts fetches or recomputes it like any other input. Large (a
+        # plan's variant index), straight to every worker (not through the scheduler): a
+        # restarted worker copies it from another one.
+        if len(cloudpickle.dumps(fn)) <= SHIP_AS_TASK_BYTES:
+            shipped = client.submit(_same, fn, key=f"{self.prefix}-fn", pure=False, retries=retries)
+        else:
+            shipped = client.scatter(fn, broadcast=True, hash=False)
         keys = [f"{self.prefix}-part-{i}" for i in range(n)]
         futures = [
             client.submit(_call, shipped, i, key=key, retries=retries, pure=False)
             for i, key in enumerate(keys)
         ]
         self.index = {key: i for i, key in enumerate(keys)}
-        self.futures = [shipped, *futures]
+        self.shipped = shipped  # held while the run lasts; released with it, never cancelled
         return futures
 
     def wait(self, leaves: list[Future], done: Done | None) -> None:
-        """Until every leaf is finished, telling `done`; the first failure fails the run."""
+        """Until every leaf is finished, telling `done`; the first failure fails the run.
+        `leaves` is emptied: each leaf is let go of as it finishes."""
         from distributed import as_completed
 
         n = len(leaves)
-        for k, future in enumerate(as_completed(leaves, loop=self.cluster.client.loop), start=1):
+        pending = as_completed(leaves, loop=self.cluster.client.loop)
+        leaves.clear()
+        for k, future in enumerate(pending, start=1):
             if future.status != "finished":
                 self.result(future, self.index.get(str(future.key)))
             if done is not None:
@@ -272,7 +291,7 @@ class _Run:
 
     def cancel(self) -> None:
         try:
-            self.cluster.client.cancel(self.futures, force=True)
+            self.cluster.client.cancel(self.futures)
         except Exception:  # the client may be gone already; the error at hand matters more
             logging.getLogger(__name__).debug("cancel failed", exc_info=True)
 

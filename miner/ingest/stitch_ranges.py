@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -187,6 +187,8 @@ def _in_ranges(
     if not bounds:
         return None  # one customer, or all of them in one range: one piece it is
     _partition(events, how.identities, bounds, work, total, bucket_events)
+    if run is not None and run.remote:
+        how = _spilled(how, work.absolute())  # each task reads its own slice of the tables
     ranges = _StitchRange(how, work.absolute(), tuple(bounds))
     found = (run or Serial()).map(
         ranges, len(bounds) + 1, label=lambda b: f"customer range {b} of {len(bounds) + 1}"
@@ -209,6 +211,24 @@ def _in_ranges(
     meta = {SORTED_KEY: SORTED_VALUE}
     atomic_write(dest, lambda tmp: pl.scan_parquet(outs).sink_parquet(tmp, metadata=meta))
     return Stitched(_report(counts, how.identities is not None), summary, matched)
+
+
+def _spilled(how: _How, work: Path) -> _How:
+    """`how` with its identity and customer tables written to `work` and scanned from there,
+    so a range read on another machine filters the files, not a copy of the whole table."""
+
+    def spill(table: pl.LazyFrame | None, name: str) -> pl.LazyFrame | None:
+        if table is None:
+            return None
+        path = work / f"{name}.parquet"
+        table.sink_parquet(path)
+        return pl.scan_parquet(path)
+
+    return replace(
+        how,
+        identities=spill(how.identities, "identities"),
+        customers=spill(how.customers, "customers"),
+    )
 
 
 _RangeDone = tuple[Path, StitchReport, LogSummary, CustomerMatch | None, str, str]

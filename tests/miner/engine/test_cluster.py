@@ -127,6 +127,14 @@ def test_map_returns_every_result_in_order(cluster: Cluster) -> None:
     )
 
 
+def test_a_large_function_travels_to_the_workers_without_a_large_graph(cluster: Cluster) -> None:
+    import numpy as np
+
+    payload = np.arange(2_000_000, dtype=np.int64)  # 16 MB: above Dask's large-graph warning
+    assert cluster.map(lambda i: int(payload[i]) + i, 4) == [0, 2, 4, 6]
+    assert cluster.map_merge(lambda i: int(payload[-1 - i]), 5, sum) == 5 * 1_999_999 - 10
+
+
 # -- failures -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FlakyParts:
@@ -239,6 +247,13 @@ def test_addresses_parse() -> None:
     assert parse_address("local:3").local_workers == 3
     assert parse_address("tcp://10.0.0.1:8786").local_workers is None
     assert parse_address(" tls://sched:8786 ").text == "tls://sched:8786"
+
+
+def test_local_clusters_start_beside_one_another(cluster: Cluster) -> None:
+    # No fixed port: a second local cluster (another run, another user) starts without a
+    # warning (warnings are errors in these tests) and works.
+    with connect("local:1") as other:
+        assert other.map(lambda i: i + 1, 3) == [1, 2, 3]
 
 
 def test_no_scheduler_at_an_address_fails_quickly_naming_it() -> None:
