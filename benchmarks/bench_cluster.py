@@ -2,6 +2,7 @@
 projection to 1B and 10B events from the measured per-partition costs.
 
     python benchmarks/bench_cluster.py --events 10000000 [--partitions 16] [--repeat 3]
+    python benchmarks/bench_cluster.py --events 10000000 --ingest   # ingest here vs local:2
 
 Data: `journeyminer generate --events N --seed 7` (sources, identities, customers), then
 `journeyminer ingest ... --out bench-data/cluster-N/dataset-P --partitions P`, both written
@@ -206,33 +207,99 @@ def profile(dataset: str) -> dict[str, Any]:
     }
 
 
+# -- ingest ---------------------------------------------------------------------------------
+def ingest_runs(events: int, partitions: int, clusters: list[str]) -> list[dict[str, Any]]:
+    """`journeyminer ingest` of the generated sources into a dataset folder, here and with
+    `--cluster` each of `clusters`: wall time and peak RSS of the command (GNU time), and
+    whether every file it wrote equals the local run's, byte for byte."""
+    sources = DATA / f"cluster-{events}" / "sources"
+    rows = []
+    for cluster in ["", *clusters]:
+        out = DATA / f"cluster-{events}" / f"ingest-{cluster.replace(':', '') or 'here'}"
+        subprocess.run(["rm", "-rf", str(out)], check=True)
+        extra = ["--cluster", cluster] if cluster else []
+        cmd = [
+            str(BIN),
+            "ingest",
+            *(f"{sources / n}.csv={n}" for n in ("web", "call_center", "crm")),
+            "--identities",
+            str(sources / "identities.csv"),
+            "--customers",
+            str(sources / "customers.csv"),
+            "--out",
+            str(out),
+            "--partitions",
+            str(partitions),
+            "--json",
+            *extra,
+        ]
+        timed = subprocess.run(
+            ["/usr/bin/time", "-f", "%e %M", *cmd],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        seconds, kib = timed.stderr.strip().splitlines()[-1].split()
+        rows.append(
+            {
+                "name": f"ingest {cluster or 'here'}",
+                "seconds": float(seconds),
+                "rss_mb": int(kib) / 1024,
+                "out": out,
+            }
+        )
+    base = rows[0]["out"]
+    for row in rows:
+        out = row.pop("out")
+        row["same_files"] = all(
+            (out / f.name).read_bytes() == f.read_bytes() for f in base.iterdir()
+        ) and len(list(out.iterdir())) == len(list(base.iterdir()))
+    return rows
+
+
 # -- the projection -------------------------------------------------------------------------
-TASK_OVERHEAD_S = 0.005  # scheduler + transfer per task on a LAN (Dask docs: ~1 ms + data)
+TASK_OVERHEAD_S = 0.005  # the least per-task cost assumed (scheduling and transfer)
 
 
-def project(p: dict[str, Any], events: int, workers: int) -> dict[str, Any]:
+def task_overhead(rows: list[dict[str, Any]], prof: dict[str, Any]) -> float:
+    """Seconds per task a cluster adds, measured: a warm `local:1` discovery against a serial
+    one (the same work on one core), over the tasks it runs (pass 1 and pass 2 per partition,
+    the merges of both passes, the two shipped functions)."""
+    import math
+
+    by = {r["name"]: r for r in rows}
+    if "local:1" not in by or "serial" not in by:
+        return TASK_OVERHEAD_S
+    n = prof["partitions"]
+    merges = sum(math.ceil(n / 4**k) for k in range(1, math.ceil(math.log(n, 4)) + 1))
+    tasks = 2 * n + 2 * merges + 2
+    return max(TASK_OVERHEAD_S, (by["local:1"]["again_s"] - by["serial"]["again_s"]) / tasks)
+
+
+def project(p: dict[str, Any], events: int, workers: int, overhead: float) -> dict[str, Any]:
     """Time for `events` on `workers` workers, partitions of the measured size: pass 1 and
     pass 2 in waves of `workers` partitions, merges in a tree of fan-in 4 (a level costs one
     measured 4-way merge; the levels of a wave overlap with the next wave's pass 1, so only
-    the merges after the last wave count), plan + finish on the client once. Assumes the
-    variants (what a merge costs) grow no further, partitions as large as measured, files
-    read at the measured speed on every worker (a shared file system that keeps up)."""
+    the merges after the last wave count), plan + finish on the client once; every task pays
+    `overhead` besides. Assumes the variants (what a merge costs) grow no further, partitions
+    as large as measured, files read at the measured speed on every worker (a shared file
+    system that keeps up)."""
     import math
 
     per = p["events_per_part"]
     parts = math.ceil(events / per)
     waves = math.ceil(parts / workers)
-    task = (p["load_s"] + p["pass1_s"]) + TASK_OVERHEAD_S
-    pass1 = waves * task
+    pass1 = waves * (p["load_s"] + p["pass1_s"] + overhead)
     depth = math.ceil(math.log(parts, 4)) if parts > 1 else 0
     level = max(p["merge4_s"], p["merge_upper_levels_s"])  # the upper level merges more variants
-    merges = depth * (level + TASK_OVERHEAD_S)
-    pass2 = waves * (p["pass2_s"] + TASK_OVERHEAD_S)
+    merges = 2 * depth * (level + overhead)  # pass 1's partials, then pass 2's picks
+    pass2 = waves * (p["pass2_s"] + overhead)
     client = p["plan_s"] + p["finish_s"]
     return {
         "events": events,
         "workers": workers,
         "partitions": parts,
+        "overhead_s": overhead,
         "pass1_s": pass1,
         "merge_s": merges,
         "pass2_s": pass2,
@@ -247,6 +314,9 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=16)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", nargs="*", default=None, help="contenders to run")
+    ap.add_argument(
+        "--ingest", action="store_true", help="time `ingest` here and with --cluster local:2 only"
+    )
     ap.add_argument("--worker", nargs=2, metavar=("NAME", "DATASET"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -254,6 +324,13 @@ def main() -> None:
         print(json.dumps(profile(dataset) if name == "profile" else child(name, dataset)))
         return
     dataset = prepare(args.events, args.partitions)
+    if args.ingest:
+        done = ingest_runs(args.events, args.partitions, ["local:2"])
+        meta = {"machine": machine(), "events": args.events, "load": os.getloadavg()}
+        write_results("cluster", done, meta)
+        for row in done:
+            print(json.dumps(row))
+        return
     rows: list[dict[str, Any]] = []
     for name in args.only or CONTENDERS:
         runs = [_run(name, dataset) for _ in range(args.repeat)]
@@ -276,7 +353,8 @@ def main() -> None:
         print("!!! CONTENDERS DISAGREE", [(r["name"], r["json_bytes"]) for r in rows])
     prof = _run("profile", dataset)
     print(json.dumps(prof), file=sys.stderr)
-    projections = [project(prof, e, w) for e in (10**9, 10**10) for w in (8, 64)]
+    overhead = task_overhead(rows, prof)
+    projections = [project(prof, e, w, overhead) for e in (10**9, 10**10) for w in (8, 64)]
     meta = {
         "machine": machine(),
         "events": args.events,

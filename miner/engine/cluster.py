@@ -8,8 +8,9 @@
   now and closed with the `Cluster` (use it as a context manager).
 
 `map_merge(fn, n, merge)` ships `fn` once (a task of its own, so a restarted worker can get it
-again) and submits one task per partition: a task reads its partition itself (the dataset's
-path and manifest travel inside `fn`, never the events). Neighbouring results merge in groups
+again; above `SHIP_AS_TASK_BYTES`, copied to every worker instead of through the scheduler) and
+submits one task per partition: a task reads its partition itself (the dataset's path and
+manifest travel inside `fn`, never the events). Neighbouring results merge in groups
 of `fan_in` on the workers, level by level, until one is left: only that final partial comes
 back, and `merge` is associative, so the answer is the one `Serial` gives. Every task may run
 `retries + 1` times; a task whose worker dies is run again by Dask as well, until its workers
@@ -17,8 +18,9 @@ died `distributed.scheduler.allowed-failures` + 1 times (Dask's setting, 3 unles
 the tasks that shared a worker with the one that crashed it count a death too, so a lower
 value would blame partitions that did nothing wrong). A partition that
 still fails fails the run, its index, file and cause named: the original error type when it is
-journeyminer's (a corrupt partition file is bad input), else `InternalError`. Nothing is
-written anywhere: the tasks only read.
+journeyminer's (a corrupt partition file is bad input), else `InternalError`. Discovery's
+tasks only read; ingest's (`ingest.pipeline`) write only into the ingest's temporary folder,
+which goes when the ingest ends, however it ends.
 
 `dask[distributed]` is an optional extra (`pip install 'journeyminer[dask]'`), imported only
 here and only when a cluster is asked for.
