@@ -89,7 +89,7 @@ def cluster_option(help: str) -> Any:
         show_envvar=True,
         help=help + " ADDRESS: tcp://HOST:PORT (a running Dask scheduler) or local:N (N worker"
         " processes on this machine, for this run). Needs the extra: pip install"
-        " 'journeyminer[dask]'.",
+        " 'journeyminer\\[dask]'.",
     )
 
 

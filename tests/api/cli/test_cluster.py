@@ -209,3 +209,11 @@ def test_a_source_that_fails_on_the_cluster_is_bad_input_naming_it(
     assert "source bad.csv failed on the cluster" in result.stderr
     assert not (tmp_path / "log").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["bad.csv"]  # no half-written log
+
+
+@pytest.mark.parametrize("command", ["mine", "compare", "ingest", "run"])
+def test_the_help_names_the_extra_and_the_environment_variable(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "300"})
+    text = " ".join(result.output.split())
+    assert "--cluster" in text and "'journeyminer[dask]'" in text
+    assert "JOURNEYMINER_CLUSTER" in text
