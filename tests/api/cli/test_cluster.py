@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -58,12 +59,23 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_mine_on_a_local_cluster_prints_exactly_what_mine_prints(folder: Path) -> None:
+def test_mine_on_a_local_cluster_prints_exactly_what_mine_prints(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     here = run("mine", str(folder), "--json")
+    ran: list[int] = []
+    map_merge = Cluster.map_merge
+
+    def counted(self: Cluster, fn: Any, n: int, *args: Any, **kwargs: Any) -> Any:
+        ran.append(n)
+        return map_merge(self, fn, n, *args, **kwargs)
+
+    monkeypatch.setattr(Cluster, "map_merge", counted)
     there = run("mine", str(folder), "--cluster", "local:2", "--json")
     assert here.exit_code == there.exit_code == 0, there.output
     assert there.stdout_bytes == here.stdout_bytes
-    assert there.stderr == ""
+    assert ran == [4, 4]  # both passes ran on the cluster, over the 4 partitions
+    assert "runs on this machine" not in there.stderr
 
 
 def test_mine_on_a_running_scheduler_writes_the_same_outputs(
