@@ -42,11 +42,18 @@ _EXPORTS = {
     "attach_customers": "ingest.customers",
     "load_customers": "ingest.customers",
     "stitch_sources": "ingest.stitch",
+    "Cluster": "engine.cluster",
+    "connect": "engine.cluster",
+    "Dataset": "engine.dataset",
+    "open_dataset": "engine.dataset",
+    "discover_journeys": "usecases",
 }
 
 __all__ = [
     "DFG",
+    "Cluster",
     "Comparison",
+    "Dataset",
     "DesignedMap",
     "Discovery",
     "EncodedLog",
@@ -61,8 +68,10 @@ __all__ = [
     "analyze_against_map",
     "attach_customers",
     "compare_to_map",
+    "connect",
     "discover",
     "discover_dfg",
+    "discover_journeys",
     "discover_variants",
     "find_hidden_journeys",
     "ingest_sources",
@@ -70,6 +79,7 @@ __all__ = [
     "load_identities",
     "load_map",
     "load_mapping",
+    "open_dataset",
     "open_log",
     "preset",
     "read_source",
@@ -91,6 +101,8 @@ if TYPE_CHECKING:
         discover_variants,
     )
     from .miner.discover.journey_stats import JourneyStats
+    from .miner.engine.cluster import Cluster, connect
+    from .miner.engine.dataset import Dataset, open_dataset
     from .miner.errors import JourneyminerError
     from .miner.ingest.customers import attach_customers, load_customers
     from .miner.ingest.identities import load_identities
@@ -101,6 +113,7 @@ if TYPE_CHECKING:
     from .miner.ingest.stitch import stitch_sources
     from .miner.log import EncodedLog, EventLog
     from .miner.maps.designed import DesignedMap, load_map
+    from .miner.usecases import discover_journeys
 
 
 def __getattr__(name: str) -> Any:

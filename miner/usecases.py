@@ -86,21 +86,35 @@ def discover_journeys(
     progress: Progress = _quiet,
     workers: int | None = None,
     per_journey: bool = True,
+    cluster: Executor | None = None,
 ) -> DiscoveryRun:
     """Filter `log`, discover its DFG, variants and statistics, abstract the DFG by the filters.
 
     A stored dataset is discovered partition by partition (one in memory at a time, or
-    `workers` at once: 0 for one per core), unless a filter picks journeys or events or a
-    segment is asked for: those read the whole log first. `per_journey=False` skips the
-    per-journey tables (`DiscoveryRun.cases`), which grow with the number of journeys.
+    `workers` at once: 0 for one per core, or on `cluster`, e.g. `journeyminer.connect(...)`),
+    unless a filter picks journeys or events or a segment is asked for: those read the whole
+    log first, into this process, and run here. `per_journey=False` skips the per-journey
+    tables (`DiscoveryRun.cases`), which grow with the number of journeys.
     """
     filters = filters or Filters()
     pool = executor(workers)
     if not isinstance(log, EventLog):
         if segment is None and not filters.picks_events():
             progress(0.3, "discovering")
-            # The process's partials: a refresh after an append recomputes the touched ones.
-            found = discover_parts(log, run=pool, keep_cases=per_journey, cache=SHARED)
+
+            def done(k: int, n: int) -> None:
+                # One stage name for the run: a job records a new stage at once, a share
+                # at most every so often.
+                progress(0.3 + 0.4 * k / n, f"discovering {n} partitions")
+
+            if cluster is not None:
+                # Workers read the partitions themselves: the folder by its absolute path.
+                log = replace(log, path=log.path.resolve())
+            # The process's partials: a refresh after an append recomputes the touched ones
+            # (a cluster keeps its partials on its workers and merges them there).
+            found = discover_parts(
+                log, run=cluster or pool, keep_cases=per_journey, cache=SHARED, done=done
+            )
             found = replace(found, dfg=filter_dfg(found.dfg, filters))
             return DiscoveryRun(discovery=found, log=log, filters=filters, segments=None)
         log = log.to_event_log()

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from ...miner.engine.executors import Executor
+
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
@@ -79,6 +81,61 @@ Workers = Annotated[
         help="Partitions of a stored log read at once (0: one per core; default 1).", min=0
     ),
 ]
+
+CLUSTER_ENV = "JOURNEYMINER_CLUSTER"
+
+
+def cluster_option(help: str) -> Any:
+    """`--cluster ADDRESS` (default: $JOURNEYMINER_CLUSTER), with this command's own help."""
+    return typer.Option(
+        "--cluster",
+        metavar="ADDRESS",
+        envvar=CLUSTER_ENV,
+        show_envvar=True,
+        help=help + " ADDRESS: tcp://HOST:PORT (a running Dask scheduler) or local:N (N worker"
+        " processes on this machine, for this run). Needs the extra: pip install"
+        " 'journeyminer\\[dask]'.",
+    )
+
+
+def check_cluster(address: str | None) -> None:
+    """Bad input unless `address` is None or a cluster address with the dask extra installed
+    (nothing is started or contacted: a command checks before it reads anything)."""
+    if address is not None:
+        from ...miner.engine.cluster import check_address
+
+        check_address(address)
+
+
+def note_runs_here(command: str, address: str | None, why: str) -> None:
+    """Say on stderr that `command` runs on this machine although a cluster was given."""
+    if address is not None:
+        err.print(
+            f"note: {command} runs on this machine, not on the cluster at {address}: {why}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+
+
+def runs_here(command: str, address: str | None, why: str) -> None:
+    """For a command that does not run on a cluster yet: check `address` all the same (a bad
+    one or a missing extra is bad input) and say on stderr that it runs on this machine."""
+    check_cluster(address)
+    note_runs_here(command, address, why)
+
+
+@contextmanager
+def cluster_executor(address: str | None) -> Iterator[Executor | None]:
+    """The cluster at `address` for the length of the block (a local:N one stops after it);
+    None when no address is given."""
+    if address is None:
+        yield None
+        return
+    from ...miner.engine.cluster import connect
+
+    with connect(address) as running:
+        yield running
 
 
 @app.callback()

@@ -11,7 +11,18 @@ import typer
 if TYPE_CHECKING:
     from rich.table import Table
 
-from .common import JsonFlag, Workers, app, handle_errors, new_table, out, print_json, progress_bar
+from .common import (
+    JsonFlag,
+    Workers,
+    app,
+    cluster_option,
+    handle_errors,
+    new_table,
+    out,
+    print_json,
+    progress_bar,
+    runs_here,
+)
 from .mine import human
 from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
@@ -35,6 +46,13 @@ def compare(
     ] = None,
     top: Annotated[int, typer.Option(help="Rows per table in the summary.")] = 5,
     workers: Workers = None,
+    cluster: Annotated[
+        str | None,
+        cluster_option(
+            "Accepted so that one address can be given to every command; the comparison does not"
+            " run over partitions yet, so it runs on this machine (said on stderr)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Compare the journeys of a log with a designed map: fitness, leaks, hidden journeys.
@@ -42,6 +60,7 @@ def compare(
     A stored log (a folder `ingest` wrote) is read a partition at a time, so memory grows with
     its journeys, not its events; `--workers` reads several at once."""
     with handle_errors():
+        runs_here("compare", cluster, "the comparison does not run over partitions yet")
         from ...miner.ingest.pipeline import open_stored
         from ...miner.kernel_cache import compile_ahead
         from ...miner.maps.designed import load_map

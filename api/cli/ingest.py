@@ -11,7 +11,19 @@ import typer
 
 from ...miner.durations import parse_gap
 from ...miner.errors import InputError
-from .common import JsonFlag, app, handle_errors, new_table, out, print_json, progress_bar
+from .common import (
+    JsonFlag,
+    app,
+    check_cluster,
+    cluster_executor,
+    cluster_option,
+    handle_errors,
+    new_table,
+    note_runs_here,
+    out,
+    print_json,
+    progress_bar,
+)
 from .source_options import NOT_GIVEN, SourceOptions, source_options
 
 
@@ -54,6 +66,16 @@ def ingest(
         int | None,
         typer.Option(help="Partitions of a dataset folder (default: one per 2 million events)."),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        cluster_option(
+            "Read and map the source files on a Dask cluster, one task per file, and stitch"
+            " the customers there, one task per range of about a million events (every worker"
+            " must see the files, and the folder --out is in, at the same paths). Splitting"
+            " into ranges and writing the log stay on this machine (said on stderr). The"
+            " dataset folder it writes is what `mine --cluster` reads on the workers."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Read sources, map their columns, stitch them into journeys, write one canonical log.
@@ -62,6 +84,7 @@ def ingest(
     is a dataset folder, or a single Parquet file when --out ends in .parquet; every command
     that reads a log takes either."""
     with handle_errors():
+        check_cluster(cluster)  # a bad address or a missing extra: before any reading
         from ...miner.ingest.pipeline import ingest_to_dataset, ingest_to_file, resolve_source
 
         # --timezone alone leaves a file named like a preset (web.csv) to that preset.
@@ -75,15 +98,23 @@ def ingest(
                 expected="--out without .parquet, or no --partitions",
             )
         write = ingest_to_file if single else partial(ingest_to_dataset, n_parts=partitions)
-        with progress_bar(not as_json) as update:
+        gap_value = parse_gap(gap, what="--gap")
+        note_runs_here(
+            "writing the log",
+            cluster,
+            "the workers read the sources and stitch ranges of customers; splitting the events"
+            " into those ranges and writing the log are not distributed yet",
+        )
+        with progress_bar(not as_json) as update, cluster_executor(cluster) as on:
             report = write(
                 specs,
                 out_path,
                 identities=identities,
                 customers=customers,
-                gap=parse_gap(gap, what="--gap"),
+                gap=gap_value,
                 goals=tuple(goal or ()),
                 progress=update,
+                run=on,
             )
         data = {"log": str(out_path), **report}
         if as_json:

@@ -7,7 +7,20 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import JsonFlag, Workers, app, handle_errors, new_table, out, print_json, progress_bar
+from .common import (
+    JsonFlag,
+    Workers,
+    app,
+    check_cluster,
+    cluster_executor,
+    cluster_option,
+    handle_errors,
+    new_table,
+    note_runs_here,
+    out,
+    print_json,
+    progress_bar,
+)
 from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
 
@@ -61,18 +74,31 @@ def mine(
     ] = None,
     min_edge_count: Annotated[int | None, typer.Option(help="Hide edges seen fewer times.")] = None,
     workers: Workers = None,
+    cluster: Annotated[
+        str | None,
+        cluster_option(
+            "Discover a stored log's partitions on a Dask cluster: each worker reads its"
+            " partitions from the folder (a path every worker sees), partials merge on the"
+            " workers. A raw file, or filters that pick journeys or events, run on this"
+            " machine (said on stderr)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Discover the DFG, performance DFG, variants and journey statistics of a log.
 
     A stored log (a folder `ingest` wrote) is read a partition at a time, so memory does not
-    grow with the log; `--workers` reads several at once. Filters that pick journeys or events
-    (all but --paths and --min-edge-count) read the whole log first."""
+    grow with the log; `--workers` reads several at once, `--cluster` reads them on a Dask
+    cluster. Filters that pick journeys or events (all but --paths and --min-edge-count) read
+    the whole log first."""
     with handle_errors():
         from ...miner.discover.filters import Filters
+        from ...miner.engine.dataset import Dataset
         from ...miner.ingest.pipeline import open_stored
         from ...miner.kernel_cache import compile_ahead
         from ...miner.usecases import discover_journeys
+
+        check_cluster(cluster)  # a bad address or a missing extra: before any reading
 
         how = source.to_mapping()
         query = {
@@ -94,18 +120,41 @@ def mine(
             {k: (v if isinstance(v, list) else str(v)) for k, v in query.items() if v is not None}
         )
         with progress_bar(not as_json) as update:
-            update(f"reading {log_path.name}", 0, 3)
+            update(f"reading {log_path.name}", 0, 100)
             folds: list[Any] = []
             raw = open_stored(log_path, how, on_fold=folds.append)
+            on_cluster = (
+                cluster is not None and isinstance(raw, Dataset) and not filters.picks_events()
+            )
+            if not on_cluster:
+                note_runs_here(
+                    "mine",
+                    cluster,
+                    "a filter picks journeys or events, so the log is read whole"
+                    if isinstance(raw, Dataset)
+                    else "a raw file is read whole (ingest it into a dataset folder first)",
+                )
             if not raw.has_intervals:  # (interval logs run other DFG kernels)
                 compile_ahead("discovery")  # on an empty JIT cache: a second core compiles too
-            update("discovering", 1, 3)
-            run = discover_journeys(
-                raw, filters=filters, workers=workers, per_journey=out_dir is not None
-            )
+
+            def progress(share: float, stage: str) -> None:
+                update(stage, round(share * 100), 100)
+
+            if on_cluster:
+                update(f"starting the cluster {cluster}", 10, 100)
+            with cluster_executor(cluster if on_cluster else None) as on:
+                update("discovering", 30, 100)
+                run = discover_journeys(
+                    raw,
+                    filters=filters,
+                    workers=workers,
+                    per_journey=out_dir is not None,
+                    progress=progress,
+                    cluster=on,
+                )
             log, result = run.log, run.discovery
             if out_dir is not None:
-                update("writing outputs", 2, 3)
+                update("writing outputs", 80, 100)
                 written = write_discovery(result, out_dir)
         if not as_json:
             _print_discovery(log, result, top)

@@ -15,12 +15,14 @@ from .common import (
     EXIT_THRESHOLD,
     JsonFlag,
     app,
+    cluster_option,
     err,
     handle_errors,
     new_table,
     out,
     print_json,
     progress_bar,
+    runs_here,
 )
 
 
@@ -32,10 +34,19 @@ def run(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would be appended; change nothing.")
     ] = False,
+    cluster: Annotated[
+        str | None,
+        cluster_option(
+            "Accepted so that one address ($JOURNEYMINER_CLUSTER) can be given to every command;"
+            " a batch job's analyses read the workspace's log whole and run on this machine"
+            " (said on stderr)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Append new source files to a stored log, refresh the analyses, check thresholds."""
     with handle_errors():
+        runs_here("run", cluster, "a batch job's analyses read the workspace's log whole")
         from ..batch.run import load_job, run_job
 
         job = load_job(job_file)

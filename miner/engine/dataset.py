@@ -350,6 +350,10 @@ class Dataset:
         ]
         return pl.DataFrame(columns, schema={c.name: c.dtype for c in columns})
 
+    def part_label(self, i: int) -> str:
+        """Partition `i` as error messages name it: the folder and the partition's file."""
+        return f"partition {i} ({self.path.name}/{self._part(i).file})"
+
     def part_key(self, i: int) -> tuple[object, ...]:
         """What partition `i`'s pass-1 partial depends on, to cache it (`partial_cache`):
         the folder, the files with their size and modification time, the dictionaries."""

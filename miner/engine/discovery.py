@@ -11,11 +11,12 @@ out whatever the partitioning or the executor, bit for bit.
 from __future__ import annotations
 
 from collections.abc import Hashable, MutableMapping
+from dataclasses import dataclass
 
 import polars as pl
 
 from ..discover.results import Discovery
-from .executors import Executor, Serial
+from .executors import Done, Executor, Serial
 from .finish import finish
 from .moments import resolve
 from .partials import (
@@ -23,7 +24,9 @@ from .partials import (
     TOP_NGRAMS,
     Partial,
     Picks,
+    Plans,
     merge,
+    merge_picks,
     partial,
     pick_from,
     picks,
@@ -41,39 +44,86 @@ def discover_parts(
     ngram_sizes: tuple[int, ...] = NGRAM_SIZES,
     top_ngrams: int = TOP_NGRAMS,
     cache: MutableMapping[Hashable, Partial] | None = None,
+    done: Done | None = None,
 ) -> Discovery:
     """Discovery of the log behind `parts`: pass 1, merge, plan, pass 2 (only where a rank is
     not known yet), finish. `keep_cases` builds the per-journey tables too; n-grams of each
     of `ngram_sizes` are counted and the `top_ngrams` most frequent kept. `cache` keeps pass-1
-    partials by `parts.part_key(i)` where the parts have one (`partial_cache`)."""
+    partials by `parts.part_key(i)` where the parts have one (`partial_cache`); a remote
+    executor (a cluster) leaves it alone: its partials merge on the workers. `done(k, n)` is
+    told as pass-1 partitions finish."""
     run = run or Serial()
     n_act = len(parts.activities)
+    n = parts.n_parts
+    label = getattr(parts, "part_label", None)
 
-    one = parts.n_parts == 1  # one partition keeps its values: pass 2 reads no partition
+    one = n == 1  # one partition keeps its values: pass 2 reads no partition
+    first = _Pass1(parts, n_act, keep_cases, ngram_sizes, one)
 
-    part_key = getattr(parts, "part_key", None) if cache is not None else None
+    part_key = getattr(parts, "part_key", None)
+    if cache is None or part_key is None or run.remote:
+        # Only what `first` holds (the parts' description, never the cache) crosses to the
+        # workers of a remote executor; the partials merge there in a tree.
+        total = run.map_merge(first, n, merge, done=done, label=label)
+    else:
+        keys = [(part_key(i), keep_cases, ngram_sizes, one) for i in range(n)]
+        found: dict[int, Partial] = {}
+        for i, key in enumerate(keys):
+            if (hit := cache.get(key)) is not None:
+                found[i] = hit
+        todo = [i for i in range(n) if i not in found]
+        fresh = run.map(lambda j: first(todo[j]), len(todo), done=done, label=label)
+        for i, made in zip(todo, fresh, strict=True):
+            cache[keys[i]] = found[i] = made
+        total = merge([found[i] for i in range(n)])
 
-    def first(i: int) -> Partial:
-        key = (part_key(i), keep_cases, ngram_sizes, one) if part_key is not None else None
-        if key is not None and cache is not None and (hit := cache.get(key)) is not None:
-            return hit
-        enc = parts.load(i)
-        found = partial(enc, n_act, keep_cases=keep_cases, ngram_sizes=ngram_sizes, retain=one)
-        if key is not None and cache is not None:
-            cache[key] = found
-        return found
-
-    total = merge(run.map(first, parts.n_parts))
     plans = plan(total)
     steps = (plans.edges, plans.variants, plans.service, plans.measures)
-    got: list[Picks] = []
+    picked: Picks | None = None
     if any(step.targets.size for step in steps if step is not None):
         if total.retained is not None:
-            got = [pick_from(steps, total.retained)]
+            picked = pick_from(steps, total.retained)
         else:
             index = pl.DataFrame({"key": total.variant_keys}).with_row_index("merged")
-            got = run.map(lambda i: picks(parts.load(i), n_act, plans, index), parts.n_parts)
+            second = _Pass2(parts, n_act, plans, index)
+            picked = run.map_merge(second, n, merge_picks, label=label)
     values = {
-        i: resolve(step, [g[i] for g in got]) for i, step in enumerate(steps) if step is not None
+        i: resolve(step, [] if picked is None else [picked[i]])
+        for i, step in enumerate(steps)
+        if step is not None
     }
     return finish(total, plans, values, parts.activities, top_ngrams=top_ngrams)
+
+
+@dataclass(frozen=True)
+class _Pass1:
+    """Pass 1 of partition i: what a remote executor ships (the parts, never their data)."""
+
+    parts: Parts
+    n_act: int
+    keep_cases: bool
+    ngram_sizes: tuple[int, ...]
+    retain: bool
+
+    def __call__(self, i: int) -> Partial:
+        enc = self.parts.load(i)
+        return partial(
+            enc,
+            self.n_act,
+            keep_cases=self.keep_cases,
+            ngram_sizes=self.ngram_sizes,
+            retain=self.retain,
+        )
+
+
+@dataclass(frozen=True)
+class _Pass2:
+    """Pass 2 of partition i: the values of the buckets the plans name."""
+
+    parts: Parts
+    n_act: int
+    plans: Plans
+    index: pl.DataFrame
+
+    def __call__(self, i: int) -> Picks:
+        return picks(self.parts.load(i), self.n_act, self.plans, self.index)

@@ -334,6 +334,17 @@ def picks(enc: EncodedLog, n_act: int, plans: Plans, variant_index: pl.DataFrame
     return pick_from(wanted, values)
 
 
+def merge_picks(found: Sequence[Picks]) -> Picks:
+    """The picks of several partitions as one (per plan, codes and values one after another;
+    `moments.resolve` sorts them, so any grouping gives the same values)."""
+    if len(found) == 1:
+        return found[0]
+    return tuple(
+        (np.concatenate([f[k][0] for f in found]), np.concatenate([f[k][1] for f in found]))
+        for k in range(len(found[0]))
+    )
+
+
 def pick_from(wanted: Sequence[RankPlan | None], values: Sequence[Values | None]) -> Picks:
     """Of each plan's values, those in the buckets it names."""
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))

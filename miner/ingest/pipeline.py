@@ -26,6 +26,7 @@ from .zones import count_ambiguous
 
 if TYPE_CHECKING:
     from ..engine.dataset import Dataset
+    from ..engine.executors import Executor
 
 KNOWN_PRESETS = ("web", "call_center", "crm")
 _ROW = "__ingest_row"  # input order of the events within their source, while stitching
@@ -147,34 +148,44 @@ def ingest_to_file(
     goals: Sequence[str] = (),
     progress: Callable[[str, int, int], None] | None = None,
     limits: SourceLimits = DEFAULT_LIMITS,
+    run: Executor | None = None,
 ) -> dict[str, Any]:
     """Read, map and stitch `sources` into the canonical log at `dest` (Parquet, atomically),
     with the engine the service uses: each source streamed to a part, customers stitched a
     range at a time (`stitch_ranges`), so memory holds a range, not the log. Returns the ingest
     report as JSON (`IngestReport.to_dict()`, plus `customer_attributes` with a customer table).
+
+    `run` reads the sources (one task per file) and stitches the customer ranges (one task per
+    range of about `BUCKET_EVENTS` events; a log that small is stitched here in one piece): e.g.
+    a cluster's workers, which then need the files and the folder of `dest` at the same paths.
+    Splitting the events into ranges and writing the log stay here.
     """
+    from ..engine.executors import Serial
     from .customers import load_customers
-    from .stream import write_source
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     total = len(sources) + 1
     table = load_identities(identities) if identities is not None else None
     attrs = load_customers(customers) if customers is not None else None
-    per_source: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix=".ingest-", dir=dest.parent) as work:
-        parts = []
-        for i, source in enumerate(sources):
-            if progress:
-                progress(f"reading {source.path.name}", i, total)
-            part = Path(work) / f"source-{i}.parquet"
-            rows, _ = write_source(
-                source.path, source.mapping, part, row_column=_ROW, limits=limits
-            )
-            per_source.append(
-                source_report(pl.scan_parquet(part), source.path.name, rows, source.mapping)
-            )
-            parts.append(part)
+        read = _ReadSource(
+            tuple(SourceSpec(s.path.absolute(), s.mapping) for s in sources),
+            Path(work).absolute(),
+            limits,
+        )
+        if progress:
+            progress(f"reading {sources[0].path.name}" if sources else "reading", 0, total)
+
+        def read_done(k: int, n: int) -> None:
+            if progress and k < n:
+                progress(f"reading {sources[k].path.name}", k, total)
+
+        found = (run or Serial()).map(
+            read, len(sources), done=read_done, label=lambda i: f"source {sources[i].path.name}"
+        )
+        parts = [part for part, _ in found]
+        per_source = [report for _, report in found]
         check_activities(distinct_activities(parts), limits, file=None)
         if progress:
             progress("stitching", len(sources), total)
@@ -187,6 +198,7 @@ def ingest_to_file(
             gap=gap,
             goals=goals,
             row_column=_ROW,
+            run=run,
         )
     s = done.summary
     data: dict[str, Any] = {
@@ -204,6 +216,26 @@ def ingest_to_file(
     return data
 
 
+@dataclass(frozen=True)
+class _ReadSource:
+    """Source i to a canonical Parquet part in `work`: (the part, its line of the report)."""
+
+    sources: tuple[SourceSpec, ...]
+    work: Path
+    limits: SourceLimits
+
+    def __call__(self, i: int) -> tuple[Path, dict[str, Any]]:
+        from .stream import write_source
+
+        source = self.sources[i]
+        part = self.work / f"source-{i}.parquet"
+        rows, _ = write_source(
+            source.path, source.mapping, part, row_column=_ROW, limits=self.limits
+        )
+        report = source_report(pl.scan_parquet(part), source.path.name, rows, source.mapping)
+        return part, report
+
+
 def ingest_to_dataset(
     sources: Sequence[SourceSpec],
     dest: str | Path,
@@ -215,6 +247,7 @@ def ingest_to_dataset(
     goals: Sequence[str] = (),
     progress: Callable[[str, int, int], None] | None = None,
     limits: SourceLimits = DEFAULT_LIMITS,
+    run: Executor | None = None,
 ) -> dict[str, Any]:
     """As `ingest_to_file`, but into a dataset folder at `dest` (`miner.engine.dataset`, with
     `n_parts` partitions; by default one per 2 million events), written atomically. The
@@ -245,6 +278,7 @@ def ingest_to_dataset(
             goals=goals,
             progress=progress,
             limits=limits,
+            run=run,
         )
         log = EventLog.read_parquet(single)
         parts = default_parts(log.n_events) if n_parts is None else n_parts
@@ -265,6 +299,7 @@ def stitch_parts(
     file_column: str | None = None,
     row_column: str,
     bucket_events: int = BUCKET_EVENTS,
+    run: Executor | None = None,
 ) -> tuple[Stitched, dict[str, Any]]:
     """Stitch source parts (each one file's canonical events before stitching, in file order by
     `row_column`) into the log at `dest`, as one ingest of all their files would: what was
@@ -272,7 +307,8 @@ def stitch_parts(
 
     `order`: file-name patterns; parts are taken by the first pattern their `file_column`
     matches, then by that name (a batch job's `[[sources]]` order), else in the order given.
-    Customers are stitched a range at a time (`stitch_ranges`): memory holds a range, not the log.
+    Customers are stitched a range at a time (`stitch_ranges`): memory holds a range, not the log;
+    `run` stitches the ranges (one task per range).
     """
     paths = list(parts)
     if order is not None and file_column is not None:
@@ -294,6 +330,7 @@ def stitch_parts(
         customers=customers,
         order_column=row_column,
         bucket_events=bucket_events,
+        run=run,
     )
     report = done.report.to_dict()
     if done.customers is not None:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
+from ..engine.executors import Executor, Serial
 from ..files import atomic_write
 from ..log import ACTIVITY, CASE, CHANNEL, SORTED_KEY, SORTED_VALUE, EventLog
 from .customers import CustomerMatch, attach_customers
@@ -132,12 +133,15 @@ def stitch_to_parquet(
     customers: pl.LazyFrame | None = None,
     order_column: str | None = None,
     bucket_events: int = BUCKET_EVENTS,
+    run: Executor | None = None,
 ) -> Stitched:
     """Stitch `sources` as `stitch_sources` would and write the log to `dest` (atomically).
 
     `customers`: a customer table (`load_customers`) whose attributes `attach_customers`
     copies onto the events. `order_column`: a column of every source that grows with the
-    input order of its rows (dropped from the log); without it, the order as scanned.
+    input order of its rows (dropped from the log); without it, the order as scanned. `run`
+    stitches the customer ranges (one task per range; e.g. a cluster's workers, which need
+    the folder of `dest` at the same path); the ranges are read back here in order.
     """
     dest = Path(dest)
     how = _How(identities, customers, gap, tuple(goals))
@@ -145,7 +149,7 @@ def stitch_to_parquet(
     total = sum(int(t.select(pl.len()).collect().item()) for t in tagged)
     if total > bucket_events:
         with tempfile.TemporaryDirectory(prefix=".stitch-", dir=dest.parent) as work:
-            done = _in_ranges(tagged, how, dest, Path(work), total, bucket_events)
+            done = _in_ranges(tagged, how, dest, Path(work), total, bucket_events, run)
         if done is not None:
             return done
     return _in_one_piece(tagged, how, dest)
@@ -174,6 +178,7 @@ def _in_ranges(
     work: Path,
     total: int,
     bucket_events: int,
+    run: Executor | None = None,
 ) -> Stitched | None:
     """Stitch range by range into `dest`; None when the ranges' journeys overlap."""
     events = pl.concat(list(tagged), how="diagonal_relaxed")
@@ -182,30 +187,75 @@ def _in_ranges(
     if not bounds:
         return None  # one customer, or all of them in one range: one piece it is
     _partition(events, how.identities, bounds, work, total, bucket_events)
+    if run is not None and run.remote:
+        how = _spilled(how, work.absolute())  # each task reads its own slice of the tables
+    ranges = _StitchRange(how, work.absolute(), tuple(bounds))
+    found = (run or Serial()).map(
+        ranges, len(bounds) + 1, label=lambda b: f"customer range {b} of {len(bounds) + 1}"
+    )
     counts, summary, outs = _Counts(), LogSummary(), []
     matched: CustomerMatch | None = None
     last_case: str | None = None
-    for b, (low, high) in enumerate(zip([None, *bounds], [*bounds, None], strict=True)):
-        files = sorted((work / str(b)).glob("*.parquet"))
-        if not files:
+    for done in found:
+        if done is None:
             continue
-        frame = pl.read_parquet(files).sort(_SRC, _ROW).drop(_SRC, _ROW)
-        log, report, match = how.stitch([frame], low, high)
-        del frame
-        cases = log.frame.get_column(CASE)
-        if last_case is not None and cases[0] <= last_case:
+        out, report, part, match, first, last = done
+        if last_case is not None and first <= last_case:
             return None
-        last_case = cases[-1]
+        last_case = last
         counts.add(report)
-        summary = summary + LogSummary.of(log)
+        summary = summary + part
         if match is not None:
             matched = match if matched is None else matched + match
-        outs.append(work / f"out-{b}.parquet")
-        log.frame.write_parquet(outs[-1], statistics=True)
-        del log, cases
+        outs.append(out)
     meta = {SORTED_KEY: SORTED_VALUE}
     atomic_write(dest, lambda tmp: pl.scan_parquet(outs).sink_parquet(tmp, metadata=meta))
     return Stitched(_report(counts, how.identities is not None), summary, matched)
+
+
+def _spilled(how: _How, work: Path) -> _How:
+    """`how` with its identity and customer tables written to `work` and scanned from there,
+    so a range read on another machine filters the files, not a copy of the whole table."""
+
+    def spill(table: pl.LazyFrame | None, name: str) -> pl.LazyFrame | None:
+        if table is None:
+            return None
+        path = work / f"{name}.parquet"
+        table.sink_parquet(path)
+        return pl.scan_parquet(path)
+
+    return replace(
+        how,
+        identities=spill(how.identities, "identities"),
+        customers=spill(how.customers, "customers"),
+    )
+
+
+_RangeDone = tuple[Path, StitchReport, LogSummary, CustomerMatch | None, str, str]
+
+
+@dataclass(frozen=True)
+class _StitchRange:
+    """Range b (customers in [bounds[b - 1], bounds[b])): its events stitched and written to
+    `work/out-b.parquet`; what a worker runs (the range's files are in `work/b/`)."""
+
+    how: _How
+    work: Path
+    bounds: tuple[str, ...]
+
+    def __call__(self, b: int) -> _RangeDone | None:
+        files = sorted((self.work / str(b)).glob("*.parquet"))
+        if not files:
+            return None
+        low = self.bounds[b - 1] if b > 0 else None
+        high = self.bounds[b] if b < len(self.bounds) else None
+        frame = pl.read_parquet(files).sort(_SRC, _ROW).drop(_SRC, _ROW)
+        log, report, match = self.how.stitch([frame], low, high)
+        del frame
+        cases = log.frame.get_column(CASE)
+        out = self.work / f"out-{b}.parquet"
+        log.frame.write_parquet(out, statistics=True)
+        return out, report, LogSummary.of(log), match, cases[0], cases[-1]
 
 
 def _customers(events: pl.LazyFrame, identities: pl.LazyFrame | None) -> pl.LazyFrame:
