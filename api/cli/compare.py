@@ -15,13 +15,15 @@ from .common import (
     JsonFlag,
     Workers,
     app,
+    check_cluster,
+    cluster_executor,
     cluster_option,
     handle_errors,
     new_table,
+    note_runs_here,
     out,
     print_json,
     progress_bar,
-    runs_here,
 )
 from .mine import human
 from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
@@ -49,8 +51,9 @@ def compare(
     cluster: Annotated[
         str | None,
         cluster_option(
-            "Accepted so that one address can be given to every command; the comparison does not"
-            " run over partitions yet, so it runs on this machine (said on stderr)."
+            "Compare a stored log's partitions on a Dask cluster: each worker reads its"
+            " partitions from the folder (a path every worker sees); the journeys' rows come"
+            " back to finish here. A raw file runs on this machine (said on stderr)."
         ),
     ] = None,
     as_json: JsonFlag = False,
@@ -60,7 +63,8 @@ def compare(
     A stored log (a folder `ingest` wrote) is read a partition at a time, so memory grows with
     its journeys, not its events; `--workers` reads several at once."""
     with handle_errors():
-        runs_here("compare", cluster, "the comparison does not run over partitions yet")
+        check_cluster(cluster)
+        from ...miner.engine.dataset import Dataset
         from ...miner.ingest.pipeline import open_stored
         from ...miner.kernel_cache import compile_ahead
         from ...miner.maps.designed import load_map
@@ -75,10 +79,16 @@ def compare(
             update(f"reading {log_path.name}", 1, 4)
             folds: list[Any] = []
             log = open_stored(log_path, source.to_mapping(), on_fold=folds.append)
+            on_cluster = cluster is not None and isinstance(log, Dataset)
+            if not on_cluster:
+                note_runs_here(
+                    "compare", cluster, "a raw file is read whole (ingest it into a folder first)"
+                )
             update("comparing", 2, 4)
-            result = compare_journeys(
-                log, designed, segment=segment, min_support=support, workers=workers
-            )
+            with cluster_executor(cluster if on_cluster else None) as on:
+                result = compare_journeys(
+                    log, designed, segment=segment, min_support=support, workers=workers, run=on
+                )
             written = {}
             if out_dir is not None:
                 update("writing outputs", 3, 4)

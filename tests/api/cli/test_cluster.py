@@ -109,13 +109,35 @@ def test_a_filter_that_picks_journeys_runs_here_and_says_so(folder: Path, schedu
     assert "runs on this machine" in there.stderr and "filter" in there.stderr
 
 
-def test_compare_accepts_a_cluster_runs_here_and_says_so(folder: Path, scheduler: str) -> None:
+def test_compare_on_a_cluster_prints_exactly_what_compare_prints(
+    folder: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     args = ("compare", str(folder), "--map", str(SAMPLE / "map.toml"), "--json")
-    here = run(*args)
-    there = run(*args, "--cluster", scheduler)
+    here = run(*args, "--segment", "device")
+    ran: list[str] = []
+    for name in ("map", "map_merge"):
+        original = getattr(Cluster, name)
+
+        def counted(self: Cluster, *a: Any, _o: Any = original, _n: str = name, **k: Any) -> Any:
+            ran.append(_n)
+            return _o(self, *a, **k)
+
+        monkeypatch.setattr(Cluster, name, counted)
+    there = run(*args, "--segment", "device", "--cluster", scheduler)
     assert here.exit_code == there.exit_code == 0, there.output
     assert there.stdout_bytes == here.stdout_bytes
-    assert "compare runs on this machine" in there.stderr
+    assert "map" in ran and "map_merge" in ran  # the comparison and the overlay's discovery
+    assert "runs on this machine" not in there.stderr
+
+
+def test_compare_of_a_raw_file_runs_here_and_says_so(scheduler: str) -> None:
+    sources = ("--case", "visitor_id", "--activity", "event_name", "--timestamp", "event_time")
+    args = ("compare", str(SAMPLE / "web.csv"), *sources, "--map", str(SAMPLE / "map.toml"))
+    here = run(*args, "--json")
+    there = run(*args, "--json", "--cluster", scheduler)
+    assert here.exit_code == there.exit_code == 0, there.output
+    assert there.stdout_bytes == here.stdout_bytes
+    assert "compare runs on this machine" in there.stderr and "raw file" in there.stderr
 
 
 def test_a_corrupt_partition_on_the_cluster_is_bad_input_naming_its_file(
