@@ -90,8 +90,21 @@ class Serial:
         done: Done | None = None,
         label: Label | None = None,
     ) -> T:
-        """merge of fn(0), ..., fn(n - 1)."""
-        return merge(self.map(fn, n, done=done))
+        """merge of fn(0), ..., fn(n - 1), merged as they come: neighbouring runs of equal
+        length merge at once (a binary counter), so at most log2(n) + 1 results are held,
+        not n, and each result takes part in log2(n) merges."""
+        if n <= 1:
+            return merge(self.map(fn, n, done=done))
+        runs: list[tuple[int, T]] = []  # (log2 of how many partitions, merged result)
+        for i in range(n):
+            level, item = 0, fn(i)
+            while runs and runs[-1][0] == level:
+                item = merge([runs.pop()[1], item])
+                level += 1
+            runs.append((level, item))
+            if done is not None:
+                done(i + 1, n)
+        return merge([item for _, item in runs])
 
 
 @dataclass(frozen=True)

@@ -81,3 +81,24 @@ def test_a_generated_million_event_log_partitions_the_same(tmp_path) -> None:  #
         got = discover_parts(stored, run=run)
         assert json.dumps(got.to_dict(), default=str) == want
         assert got.stats.per_case.equals(one.stats.per_case)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, 8, 13])
+def test_serial_merges_neighbours_as_they_come(n: int) -> None:
+    # The merge is associative but not commutative here (concatenation): order must hold.
+    held: list[int] = []
+    live = 0
+
+    def fn(i: int) -> list[int]:
+        nonlocal live
+        live += 1
+        held.append(live)
+        return [i]
+
+    def merge(parts) -> list[int]:  # type: ignore[no-untyped-def]
+        nonlocal live
+        live -= len(parts) - 1
+        return [x for p in parts for x in p]
+
+    assert Serial().map_merge(fn, n, merge) == list(range(n))
+    assert max(held, default=0) <= max(n, 1).bit_length() + 1
