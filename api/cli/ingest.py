@@ -62,7 +62,8 @@ def ingest(
     is a dataset folder, or a single Parquet file when --out ends in .parquet; every command
     that reads a log takes either."""
     with handle_errors():
-        from ...miner.ingest.pipeline import ingest_to_dataset, ingest_to_file, resolve_source
+        from ...miner.ingest.pipeline import ingest_to_file, resolve_source
+        from ...miner.ingest.to_dataset import ingest_to_dataset
 
         # --timezone alone leaves a file named like a preset (web.csv) to that preset.
         how = source.to_mapping() if source.beyond_timezone else None

@@ -21,14 +21,14 @@ from .presets import source_mapping
 from .readers import read_source
 from .sources import SourceMapping
 from .stitch import DEFAULT_GAP, StitchReport, stitch_sources
-from .stitch_ranges import BUCKET_EVENTS, Stitched, stitch_to_parquet
+from .stitch_ranges import BUCKET_EVENTS, LogSummary, Stitched, stitch_to_parquet
 from .zones import count_ambiguous
 
 if TYPE_CHECKING:
     from ..engine.dataset import Dataset
 
 KNOWN_PRESETS = ("web", "call_center", "crm")
-_ROW = "__ingest_row"  # input order of the events within their source, while stitching
+ROW = "__ingest_row"  # input order of the events within their source, while stitching
 
 
 @dataclass(frozen=True)
@@ -154,28 +154,14 @@ def ingest_to_file(
     report as JSON (`IngestReport.to_dict()`, plus `customer_attributes` with a customer table).
     """
     from .customers import load_customers
-    from .stream import write_source
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     total = len(sources) + 1
     table = load_identities(identities) if identities is not None else None
     attrs = load_customers(customers) if customers is not None else None
-    per_source: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix=".ingest-", dir=dest.parent) as work:
-        parts = []
-        for i, source in enumerate(sources):
-            if progress:
-                progress(f"reading {source.path.name}", i, total)
-            part = Path(work) / f"source-{i}.parquet"
-            rows, _ = write_source(
-                source.path, source.mapping, part, row_column=_ROW, limits=limits
-            )
-            per_source.append(
-                source_report(pl.scan_parquet(part), source.path.name, rows, source.mapping)
-            )
-            parts.append(part)
-        check_activities(distinct_activities(parts), limits, file=None)
+        parts, per_source = write_sources(sources, Path(work), limits, progress)
         if progress:
             progress("stitching", len(sources), total)
         done, stitched = stitch_parts(
@@ -186,9 +172,17 @@ def ingest_to_file(
             customers_label=Path(customers).name if customers is not None else "",
             gap=gap,
             goals=goals,
-            row_column=_ROW,
+            row_column=ROW,
         )
-    s = done.summary
+    if progress:
+        progress("done", total, total)
+    return ingest_report(per_source, stitched, done.summary)
+
+
+def ingest_report(
+    per_source: list[dict[str, Any]], stitched: dict[str, Any], s: LogSummary
+) -> dict[str, Any]:
+    """The ingest report as JSON (CLI and HTTP alike): sources, the stitch report, dictionaries and time range."""
     data: dict[str, Any] = {
         "sources": per_source,
         **{k: v for k, v in stitched.items() if k != "customer_attributes"},
@@ -199,57 +193,30 @@ def ingest_to_file(
     }
     if "customer_attributes" in stitched:
         data["customer_attributes"] = stitched["customer_attributes"]
-    if progress:
-        progress("done", total, total)
     return data
 
 
-def ingest_to_dataset(
+def write_sources(
     sources: Sequence[SourceSpec],
-    dest: str | Path,
-    *,
-    n_parts: int | None = None,
-    identities: str | Path | None = None,
-    customers: str | Path | None = None,
-    gap: timedelta | None = DEFAULT_GAP,
-    goals: Sequence[str] = (),
-    progress: Callable[[str, int, int], None] | None = None,
-    limits: SourceLimits = DEFAULT_LIMITS,
-) -> dict[str, Any]:
-    """As `ingest_to_file`, but into a dataset folder at `dest` (`miner.engine.dataset`, with
-    `n_parts` partitions; by default one per 2 million events), written atomically. The
-    stitched log passes through one Parquet file beside `dest`; splitting it into partitions
-    holds the whole log in memory. The report also names the partitions (`partitions`)."""
-    from ..engine.dataset import check_target, default_parts, write_dataset
+    work: Path,
+    limits: SourceLimits,
+    progress: Callable[[str, int, int], None] | None,
+) -> tuple[list[Path], list[dict[str, Any]]]:
+    """Stream each source (`stream.write_source`) to `work/source-<n>.parquet`: the parts and each source's report."""
+    from .stream import write_source
 
-    dest = Path(dest)
-    check_target(dest, n_parts)  # before the sources are read, not after
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    settings = {
-        "sources": [s.path.name for s in sources],
-        "stitching": {
-            "identities": Path(identities).name if identities is not None else None,
-            "customers": Path(customers).name if customers is not None else None,
-            "gap_seconds": gap.total_seconds() if gap is not None else None,
-            "goals": list(goals),
-        },
-    }
-    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=dest.parent) as work:
-        single = Path(work) / "log.parquet"
-        report = ingest_to_file(
-            sources,
-            single,
-            identities=identities,
-            customers=customers,
-            gap=gap,
-            goals=goals,
-            progress=progress,
-            limits=limits,
+    parts, per_source = [], []
+    for i, source in enumerate(sources):
+        if progress:
+            progress(f"reading {source.path.name}", i, len(sources) + 1)
+        part = work / f"source-{i}.parquet"
+        rows, _ = write_source(source.path, source.mapping, part, row_column=ROW, limits=limits)
+        per_source.append(
+            source_report(pl.scan_parquet(part), source.path.name, rows, source.mapping)
         )
-        log = EventLog.read_parquet(single)
-        parts = default_parts(log.n_events) if n_parts is None else n_parts
-        write_dataset(log, dest, n_parts=parts, settings=settings)
-    return {**report, "partitions": parts}
+        parts.append(part)
+    check_activities(distinct_activities(parts), limits, file=None)
+    return parts, per_source
 
 
 def stitch_parts(

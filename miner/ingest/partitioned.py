@@ -1,0 +1,318 @@
+"""The cold path into a dataset folder: source parts -> partitions by customer hash -> per
+partition stitch, encode, write. Memory holds a batch, then one partition, never the log.
+
+Input: one Parquet part per source (`stream.write_source`: canonical events whose case id is
+the source's own id, with a column that grows with the input order). Three steps:
+
+1. **Dictionaries and counts**, one column scan of the parts: the events that keep a
+   timestamp (stitching leaves the others out), their sorted activities and channels. These
+   are the global dictionaries, as a stitch of the whole log would find them.
+2. **Hash pass**, `batch_events` rows of a part at a time: each event's customer (the
+   identity table joined on its source id; an id without a row is its own customer), hashed
+   by the dataset's stable rule (`engine.hashing.part_of_keys`) to its partition, and the
+   batch's rows appended to that partition's temporary files in `work`.
+3. **Per partition**: its rows read back in input order per source, stitched by
+   `stitch_sources` with the slices of the identity and customer tables whose customers hash
+   there (a customer's events are all in one partition, so its journeys are cut as in a
+   stitch of the whole log), coded with the global dictionaries and written.
+
+The partition of a stitched log holds its cases in case-id order and each case's events in
+(time, input) order, which is exactly the rows `write_dataset` gives the same partition of
+the whole log: the dataset is the one an in-memory ingest writes (tested). The manifest comes
+last; the folder is renamed into place only when complete (`engine.dataset.install_folder`).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..engine.dataset import (
+    CUSTOMER,
+    coded_events,
+    customer_keyed,
+    default_parts,
+    install_folder,
+    new_folder,
+    write_partition,
+)
+from ..engine.hashing import HASH_RULE, part_of_keys
+from ..engine.manifest import Manifest, PartInfo
+from ..log import ACTIVITY, CASE, CHANNEL, TIMESTAMP
+from .customers import CustomerMatch, attach_customers
+from .identities import CUSTOMER_ID, SOURCE_ID
+from .stitch import DEFAULT_GAP, StitchReport, stitch_sources
+from .stitch_ranges import LogSummary
+
+#: Rows of a source part read, hashed and split at once in the hash pass.
+BATCH_EVENTS = 1_000_000
+_PART = "__part"
+_COUNTED = ("events", "customers", "journeys", "source_ids", "matched_ids", "unmatched_events")
+
+
+@dataclass(frozen=True)
+class PartitionedIngest:
+    """What `stitch_to_dataset` wrote: the stitch report as JSON (with the customer table's
+    match and its warning), the log's summary and the partition count."""
+
+    report: dict[str, Any]
+    summary: LogSummary
+    n_parts: int
+
+
+def stitch_to_dataset(
+    parts: Sequence[Path],
+    dest: Path,
+    work: Path,
+    *,
+    row_column: str,
+    n_parts: int | None = None,
+    identities: pl.DataFrame | None = None,
+    customers: pl.DataFrame | None = None,
+    customers_label: str = "the customer table",
+    gap: timedelta | None = DEFAULT_GAP,
+    goals: Sequence[str] = (),
+    settings: dict[str, Any] | None = None,
+    batch_events: int = BATCH_EVENTS,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> PartitionedIngest | None:
+    """Stitch the source `parts` into the dataset folder `dest`, as `write_dataset` of their
+    whole stitched log would write it; `work` (an empty folder beside `dest`) holds the
+    temporary partition files. `n_parts` defaults to `default_parts` of the events kept.
+    None, with nothing written, when no event has a timestamp."""
+    scans = [pl.scan_parquet(p) for p in parts]
+    rows, kept, activities, channels = _dictionaries(scans)
+    if kept == 0:
+        return None
+    n = default_parts(kept) if n_parts is None else n_parts
+    id_part = _parts_of_table(identities, n)
+    _hash_pass(scans, rows, identities, n, work, batch_events, progress)
+    schemas = [s.collect_schema() for s in scans]
+    tmp = new_folder(dest)
+    try:
+        built = _Built()
+        for i in range(n):
+            if progress:
+                progress(f"stitching partition {i + 1} of {n}", i, n)
+            frames = [
+                _read_rows(work / str(i), k, schema, row_column) for k, schema in enumerate(schemas)
+            ]
+            shutil.rmtree(work / str(i), ignore_errors=True)
+            built.add(
+                i,
+                tmp,
+                frames,
+                _rows_in(identities, id_part, i),
+                _rows_in(customers, _parts_of_table(customers, n), i),
+                gap,
+                tuple(goals),
+                activities,
+                channels,
+            )
+        manifest = built.manifest(tmp, activities, channels, settings or {})
+        install_folder(tmp, dest, manifest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    report = built.report(identities is not None).to_dict()
+    if built.match is not None:
+        report["customer_attributes"] = built.match.to_dict()
+        warning = built.match.warning(customers_label)
+        if warning is not None:
+            report["warnings"] = [*report["warnings"], warning]
+    return PartitionedIngest(report, built.summary, n)
+
+
+def _dictionaries(scans: Sequence[pl.LazyFrame]) -> tuple[list[int], int, list[str], list[str]]:
+    """Rows per part, events with a timestamp, their sorted activities and channels."""
+    counts = pl.collect_all(
+        [s.select(pl.len(), pl.col(TIMESTAMP).is_not_null().sum().alias("kept")) for s in scans]
+    )
+    rows = [int(c.item(0, "len")) for c in counts]
+    kept = sum(int(c.item(0, "kept")) for c in counts)
+    timed = pl.concat(
+        [s.filter(pl.col(TIMESTAMP).is_not_null()).select(ACTIVITY, CHANNEL) for s in scans],
+        how="diagonal_relaxed",
+    )
+    names = timed.select(
+        *[
+            pl.col(c).cast(pl.String).unique().drop_nulls().sort().implode()
+            for c in (ACTIVITY, CHANNEL)
+        ]
+    ).collect()
+    return rows, kept, list(names.item(0, ACTIVITY)), list(names.item(0, CHANNEL))
+
+
+def _hash_pass(
+    scans: Sequence[pl.LazyFrame],
+    rows: Sequence[int],
+    identities: pl.DataFrame | None,
+    n_parts: int,
+    work: Path,
+    batch_events: int,
+    progress: Callable[[str, int, int], None] | None,
+) -> None:
+    """Append each batch's rows to `work/<partition>/<source>-<batch>.parquet`."""
+    table = (
+        identities.select(pl.col(SOURCE_ID).alias(CASE), pl.col(CUSTOMER_ID))
+        if identities is not None
+        else None
+    )
+    total, done = sum(rows), 0
+    for k, (scan, n_rows) in enumerate(zip(scans, rows, strict=True)):
+        for b, offset in enumerate(range(0, n_rows, batch_events)):
+            if progress:
+                progress("partitioning", done, total)
+            batch = scan.slice(offset, batch_events).collect()
+            done += batch.height
+            key = batch.get_column(CASE)
+            if table is not None:
+                key = (
+                    key.to_frame()
+                    .join(table, on=CASE, how="left", maintain_order="left")
+                    .select(pl.coalesce(CUSTOMER_ID, CASE))
+                    .to_series()
+                )
+            part = part_of_keys(key, n_parts)
+            tagged = batch.with_columns(pl.Series(_PART, part))
+            for (i,), rows_i in tagged.partition_by(_PART, as_dict=True, include_key=False).items():
+                folder = work / str(i)
+                folder.mkdir(exist_ok=True)
+                rows_i.write_parquet(folder / f"{k:04d}-{b:08d}.parquet")
+            del batch, tagged
+
+
+def _read_rows(folder: Path, source: int, schema: pl.Schema, row_column: str) -> pl.DataFrame:
+    """Source `source`'s rows of one partition, in input order, with a timestamp."""
+    files = sorted(folder.glob(f"{source:04d}-*.parquet")) if folder.is_dir() else []
+    frame = pl.read_parquet(files) if files else pl.DataFrame(schema=schema)
+    return frame.sort(row_column).drop(row_column)
+
+
+def _parts_of_table(table: pl.DataFrame | None, n_parts: int) -> np.ndarray | None:
+    """The partition of each row of an identity or customer table, by its customer id."""
+    if table is None:
+        return None
+    return part_of_keys(table.get_column(CUSTOMER_ID), n_parts)
+
+
+def _rows_in(table: pl.DataFrame | None, part: np.ndarray | None, i: int) -> pl.DataFrame | None:
+    if table is None or part is None:
+        return None
+    return table.filter(pl.Series(part == i))
+
+
+def _summary(frame: pl.DataFrame, cases: int) -> LogSummary:
+    """`LogSummary.of` a stitched frame of `cases` cases, without building its encoded view."""
+    ts = frame.get_column(TIMESTAMP)
+    return LogSummary(
+        events=frame.height,
+        cases=cases,
+        start=ts.min(),  # type: ignore[arg-type]
+        end=ts.max(),  # type: ignore[arg-type]
+        activities=tuple(frame.get_column(ACTIVITY).drop_nulls().unique().sort()),
+        channels=tuple(frame.get_column(CHANNEL).drop_nulls().unique().sort()),
+    )
+
+
+class _Built:
+    """The partitions written so far: their files, counts, summary and customer match."""
+
+    def __init__(self) -> None:
+        self.parts: dict[int, PartInfo] = {}
+        self.counts: dict[str, int] = dict.fromkeys((*_COUNTED, "dropped_no_timestamp"), 0)
+        self.summary = LogSummary()
+        self.match: CustomerMatch | None = None
+        self.empty: list[int] = []
+        self.columns: tuple[str, ...] | None = None
+        self.attributes: dict[str, str] = {}
+        self.key = CASE
+        self.has_intervals = False
+        self.coded_schema: pl.Schema | None = None
+
+    def add(
+        self,
+        i: int,
+        folder: Path,
+        frames: list[pl.DataFrame],
+        identities: pl.DataFrame | None,
+        customers: pl.DataFrame | None,
+        gap: timedelta | None,
+        goals: tuple[str, ...],
+        activities: list[str],
+        channels: list[str],
+    ) -> None:
+        """Stitch partition `i` from its source `frames` and write it into `folder`."""
+        dropped = sum(f.get_column(TIMESTAMP).null_count() for f in frames)
+        self.counts["dropped_no_timestamp"] += dropped
+        if dropped:
+            frames = [f.filter(pl.col(TIMESTAMP).is_not_null()) for f in frames]
+        if sum(f.height for f in frames) == 0:
+            self.empty.append(i)
+            return
+        log, report = stitch_sources(frames, identities, gap=gap, goals=goals)
+        del frames
+        if customers is not None:
+            log, match = attach_customers(log, customers)
+            self.match = match if self.match is None else self.match + match
+        for key in _COUNTED:
+            self.counts[key] += getattr(report, key)
+        frame = log.frame
+        if self.columns is None:
+            self.columns = tuple(frame.columns)
+            self.attributes = {a: str(frame.schema[a]) for a in log.attributes}
+            self.key = CUSTOMER if customer_keyed(frame) else CASE
+            self.has_intervals = log.has_intervals
+        coded = coded_events(frame, tuple(activities), tuple(channels), log.attributes)
+        self.coded_schema = coded.schema
+        # The frame is in case order: its runs of case ids are the cases (no encoded view).
+        runs = frame.get_column(CASE).rle()
+        lengths = runs.struct.field("len").to_numpy()
+        names = runs.struct.field("value")
+        self.summary = self.summary + _summary(frame, names.len())
+        del frame, log
+        self.parts[i] = write_partition(folder, i, coded, names, lengths)
+
+    def manifest(
+        self, folder: Path, activities: list[str], channels: list[str], settings: dict[str, Any]
+    ) -> Manifest:
+        """The dataset's manifest, once every partition is written (empty ones now)."""
+        if self.coded_schema is None or self.columns is None:
+            raise ValueError("no events to write")  # the caller checks for events first
+        for i in self.empty:
+            empty = pl.DataFrame(schema=self.coded_schema)
+            self.parts[i] = write_partition(
+                folder, i, empty, pl.Series(CASE, [], dtype=pl.String), np.zeros(0, np.int64)
+            )
+        s = self.summary
+        return Manifest(
+            n_events=s.events,
+            n_cases=s.cases,
+            start=s.start.isoformat() if s.start is not None else None,
+            end=s.end.isoformat() if s.end is not None else None,
+            activities=tuple(activities),
+            channels=tuple(channels),
+            has_intervals=self.has_intervals,
+            columns=self.columns,
+            attributes=self.attributes,
+            partition_key=self.key,
+            hash=HASH_RULE,
+            parts=tuple(self.parts[i] for i in sorted(self.parts)),
+            settings=settings,
+        )
+
+    def report(self, has_identities: bool) -> StitchReport:
+        """The stitch report of all partitions (no source id or customer is in two)."""
+        c = self.counts
+        return StitchReport.counted(
+            **{k: c[k] for k in _COUNTED},
+            dropped_no_timestamp=c["dropped_no_timestamp"],
+            identities=has_identities,
+        )
