@@ -40,6 +40,7 @@ def load_identities(
         pl.col(source_column).cast(pl.String).str.strip_chars().alias(SOURCE_ID),
         pl.col(customer_column).cast(pl.String).str.strip_chars().alias(CUSTOMER_ID),
     )
+    del raw  # a table of millions of ids: not twice in memory while it is checked
     return check_identities(table, file=name)
 
 
@@ -51,8 +52,13 @@ def check_identities(table: pl.DataFrame, *, file: str | None = None) -> pl.Data
         & pl.col(CUSTOMER_ID).is_not_null()
         & (pl.col(CUSTOMER_ID) != "")
     )
+    # Source ids with two customers, from the table sorted by source id (ties in table order):
+    # neighbours with one source id and two customers. Lists per id (a group_by) only for
+    # those, for the message: grouping a table of millions of ids costs several times its size.
+    torn = _torn_ids(table)
     conflicts = (
-        table.group_by(SOURCE_ID, maintain_order=True)
+        table.filter(pl.col(SOURCE_ID).is_in(torn.implode()))
+        .group_by(SOURCE_ID, maintain_order=True)
         .agg(pl.col(CUSTOMER_ID).unique(maintain_order=True), pl.col("__row"))
         .filter(pl.col(CUSTOMER_ID).list.len() > 1)
     )
@@ -68,4 +74,22 @@ def check_identities(table: pl.DataFrame, *, file: str | None = None) -> pl.Data
             expected="each source id mapped to exactly one customer id",
             found=f"{len(first[CUSTOMER_ID])} customers",
         )
-    return table.unique(SOURCE_ID, keep="first", maintain_order=True).select(SOURCE_ID, CUSTOMER_ID)
+    return table.filter(pl.col(SOURCE_ID).is_first_distinct()).select(SOURCE_ID, CUSTOMER_ID)
+
+
+def _torn_ids(table: pl.DataFrame, rows: int = 1_000_000) -> pl.Series:
+    """Source ids of `table` with more than one customer: in source id order (ties in table
+    order) they are neighbours with one source id and two customers. Compared `rows` sorted
+    rows at a time, so the sorted table is never copied whole."""
+    order = table.select(pl.arg_sort_by(SOURCE_ID, maintain_order=True)).to_series()
+    torn = []
+    for start in range(0, order.len(), rows):
+        idx = order.slice(max(0, start - 1), rows + (1 if start else 0))
+        chunk = table.select(pl.col(SOURCE_ID, CUSTOMER_ID).gather(idx))
+        torn.append(
+            chunk.filter(
+                (pl.col(SOURCE_ID) == pl.col(SOURCE_ID).shift(1))
+                & (pl.col(CUSTOMER_ID) != pl.col(CUSTOMER_ID).shift(1))
+            ).get_column(SOURCE_ID)
+        )
+    return pl.concat(torn) if torn else pl.Series(SOURCE_ID, [], dtype=pl.String)

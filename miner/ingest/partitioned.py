@@ -86,13 +86,18 @@ def stitch_to_dataset(
     """Stitch the source `parts` into the dataset folder `dest`, as `write_dataset` of their
     whole stitched log would write it; `work` (an empty folder beside `dest`) holds the
     temporary partition files. `n_parts` defaults to `default_parts` of the events kept.
-    None, with nothing written, when no event has a timestamp."""
+    `identities` (`load_identities`) is best passed sorted by source id (else it is sorted
+    here, a second copy while the caller holds the first). None, with nothing written, when
+    no event has a timestamp."""
     scans = [pl.scan_parquet(p) for p in parts]
     rows, kept, activities, channels = _dictionaries(scans)
     if kept == 0:
         return None
+    if identities is not None and not identities.get_column(SOURCE_ID).flags["SORTED_ASC"]:
+        identities = identities.sort(SOURCE_ID)  # pass it sorted to keep one copy in memory
     n = default_parts(kept) if n_parts is None else n_parts
     id_part = _parts_of_table(identities, n)
+    customer_part = _parts_of_table(customers, n)
     _hash_pass(scans, rows, identities, n, work, batch_events, progress)
     schemas = [s.collect_schema() for s in scans]
     tmp = new_folder(dest)
@@ -110,7 +115,7 @@ def stitch_to_dataset(
                 tmp,
                 frames,
                 _rows_in(identities, id_part, i),
-                _rows_in(customers, _parts_of_table(customers, n), i),
+                _rows_in(customers, customer_part, i),
                 gap,
                 tuple(goals),
                 activities,
@@ -160,11 +165,6 @@ def _hash_pass(
     progress: Callable[[str, int, int], None] | None,
 ) -> None:
     """Append each batch's rows to `work/<partition>/<source>-<batch>.parquet`."""
-    table = (
-        identities.select(pl.col(SOURCE_ID).alias(CASE), pl.col(CUSTOMER_ID))
-        if identities is not None
-        else None
-    )
     total, done = sum(rows), 0
     for k, (scan, n_rows) in enumerate(zip(scans, rows, strict=True)):
         for b, offset in enumerate(range(0, n_rows, batch_events)):
@@ -172,21 +172,25 @@ def _hash_pass(
                 progress("partitioning", done, total)
             batch = scan.slice(offset, batch_events).collect()
             done += batch.height
-            key = batch.get_column(CASE)
-            if table is not None:
-                key = (
-                    key.to_frame()
-                    .join(table, on=CASE, how="left", maintain_order="left")
-                    .select(pl.coalesce(CUSTOMER_ID, CASE))
-                    .to_series()
-                )
-            part = part_of_keys(key, n_parts)
+            part = part_of_keys(_customer_of(batch.get_column(CASE), identities), n_parts)
             tagged = batch.with_columns(pl.Series(_PART, part))
             for (i,), rows_i in tagged.partition_by(_PART, as_dict=True, include_key=False).items():
                 folder = work / str(i)
                 folder.mkdir(exist_ok=True)
                 rows_i.write_parquet(folder / f"{k:04d}-{b:08d}.parquet")
             del batch, tagged
+
+
+def _customer_of(ids: pl.Series, identities: pl.DataFrame | None) -> pl.Series:
+    """The customer of each source id: its row in `identities` (sorted by source id: a binary
+    search, no hash table of the whole identity table per batch), else the id itself."""
+    if identities is None or identities.height == 0:
+        return ids
+    known = identities.get_column(SOURCE_ID)
+    at = known.search_sorted(ids, side="left").clip(upper_bound=known.len() - 1)
+    hit = known.gather(at) == ids
+    customer = identities.get_column(CUSTOMER_ID).gather(at)
+    return pl.select(pl.when(hit).then(customer).otherwise(ids)).to_series()
 
 
 def _read_rows(folder: Path, source: int, schema: pl.Schema, row_column: str) -> pl.DataFrame:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..log import EventLog
-from .identities import load_identities
+from .identities import SOURCE_ID, load_identities
 from .limits import DEFAULT_LIMITS, SourceLimits
 from .pipeline import ROW, SourceSpec, ingest_report, ingest_to_file, write_sources
 from .stitch import DEFAULT_GAP
@@ -46,7 +46,8 @@ def ingest_to_dataset(
     dest.parent.mkdir(parents=True, exist_ok=True)
     settings = _settings(sources, identities, customers, gap, goals)
     total = len(sources) + 1
-    table = load_identities(identities) if identities is not None else None
+    # Sorted by source id: the hash pass finds each event's customer by binary search.
+    table = load_identities(identities).sort(SOURCE_ID) if identities is not None else None
     attrs = load_customers(customers) if customers is not None else None
     with tempfile.TemporaryDirectory(prefix=".ingest-", dir=dest.parent) as work:
         parts, per_source = write_sources(sources, Path(work), limits, progress)
