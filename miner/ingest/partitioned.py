@@ -46,14 +46,15 @@ from ..engine.dataset import (
 from ..engine.hashing import HASH_RULE, part_of_keys
 from ..engine.manifest import Manifest, PartInfo
 from ..log import ACTIVITY, CASE, CHANNEL, TIMESTAMP
-from .customers import CustomerMatch, attach_customers
-from .identities import CUSTOMER_ID, SOURCE_ID
+from .customers import CustomerMatch, attach_customers, load_customers
+from .identities import CUSTOMER_ID, SOURCE_ID, load_identities
 from .stitch import DEFAULT_GAP, StitchReport, stitch_sources
 from .stitch_ranges import LogSummary
 
 #: Rows of a source part read, hashed and split at once in the hash pass.
 BATCH_EVENTS = 1_000_000
 _PART = "__part"
+IDENTITY_SCHEMA = pl.Schema({SOURCE_ID: pl.String, CUSTOMER_ID: pl.String})
 _COUNTED = ("events", "customers", "journeys", "source_ids", "matched_ids", "unmatched_events")
 
 
@@ -74,9 +75,8 @@ def stitch_to_dataset(
     *,
     row_column: str,
     n_parts: int | None = None,
-    identities: pl.DataFrame | None = None,
-    customers: pl.DataFrame | None = None,
-    customers_label: str = "the customer table",
+    identities: Path | None = None,
+    customers: Path | None = None,
     gap: timedelta | None = DEFAULT_GAP,
     goals: Sequence[str] = (),
     settings: dict[str, Any] | None = None,
@@ -86,19 +86,18 @@ def stitch_to_dataset(
     """Stitch the source `parts` into the dataset folder `dest`, as `write_dataset` of their
     whole stitched log would write it; `work` (an empty folder beside `dest`) holds the
     temporary partition files. `n_parts` defaults to `default_parts` of the events kept.
-    `identities` (`load_identities`) is best passed sorted by source id (else it is sorted
-    here, a second copy while the caller holds the first). None, with nothing written, when
-    no event has a timestamp."""
+    The identity and customer tables (files) are read here and split by partition into
+    `work` too: memory keeps only the sorted source ids and their partitions. None, with
+    nothing written, when no event has a timestamp."""
     scans = [pl.scan_parquet(p) for p in parts]
     rows, kept, activities, channels = _dictionaries(scans)
     if kept == 0:
         return None
-    if identities is not None and not identities.get_column(SOURCE_ID).flags["SORTED_ASC"]:
-        identities = identities.sort(SOURCE_ID)  # pass it sorted to keep one copy in memory
     n = default_parts(kept) if n_parts is None else n_parts
-    id_part = _parts_of_table(identities, n)
-    customer_part = _parts_of_table(customers, n)
-    _hash_pass(scans, rows, identities, n, work, batch_events, progress)
+    known = _split_identities(identities, n, work) if identities is not None else None
+    people = _split_customers(customers, n, work) if customers is not None else None
+    _hash_pass(scans, rows, known, n, work, batch_events, progress)
+    del known
     schemas = [s.collect_schema() for s in scans]
     tmp = new_folder(dest)
     try:
@@ -114,8 +113,8 @@ def stitch_to_dataset(
                 i,
                 tmp,
                 frames,
-                _rows_in(identities, id_part, i),
-                _rows_in(customers, customer_part, i),
+                _slice(work, "identities", i, IDENTITY_SCHEMA) if identities is not None else None,
+                _slice(work, "customers", i, people) if people is not None else None,
                 gap,
                 tuple(goals),
                 activities,
@@ -129,10 +128,42 @@ def stitch_to_dataset(
     report = built.report(identities is not None).to_dict()
     if built.match is not None:
         report["customer_attributes"] = built.match.to_dict()
-        warning = built.match.warning(customers_label)
+        warning = built.match.warning(customers.name if customers is not None else "")
         if warning is not None:
             report["warnings"] = [*report["warnings"], warning]
     return PartitionedIngest(report, built.summary, n)
+
+
+def _split_identities(path: Path, n_parts: int, work: Path) -> tuple[pl.Series, np.ndarray]:
+    """Write the identity table's rows to `work/identities/<partition>.parquet` (by the hash
+    of their customer id); the source ids sorted, and the partition of each."""
+    table = load_identities(path)
+    part = part_of_keys(table.get_column(CUSTOMER_ID), n_parts).astype(np.int32)
+    _split(table, part, work / "identities")
+    order = table.select(pl.arg_sort_by(SOURCE_ID)).to_series()
+    known = table.get_column(SOURCE_ID).gather(order)
+    del table
+    return known, part[order.to_numpy()]
+
+
+def _split_customers(path: Path, n_parts: int, work: Path) -> pl.Schema:
+    """Write the customer table's rows to `work/customers/<partition>.parquet`; its schema."""
+    table = load_customers(path)
+    _split(table, part_of_keys(table.get_column(CUSTOMER_ID), n_parts), work / "customers")
+    return table.schema
+
+
+def _split(table: pl.DataFrame, part: np.ndarray, folder: Path) -> None:
+    folder.mkdir()
+    tagged = table.with_columns(pl.Series(_PART, part))
+    for (i,), rows in tagged.partition_by(_PART, as_dict=True, include_key=False).items():
+        rows.write_parquet(folder / f"{i}.parquet")
+
+
+def _slice(work: Path, table: str, i: int, schema: pl.Schema) -> pl.DataFrame:
+    """Partition `i`'s rows of a table `_split` wrote (none: an empty table of `schema`)."""
+    path = work / table / f"{i}.parquet"
+    return pl.read_parquet(path) if path.is_file() else pl.DataFrame(schema=schema)
 
 
 def _dictionaries(scans: Sequence[pl.LazyFrame]) -> tuple[list[int], int, list[str], list[str]]:
@@ -158,7 +189,7 @@ def _dictionaries(scans: Sequence[pl.LazyFrame]) -> tuple[list[int], int, list[s
 def _hash_pass(
     scans: Sequence[pl.LazyFrame],
     rows: Sequence[int],
-    identities: pl.DataFrame | None,
+    known: tuple[pl.Series, np.ndarray] | None,
     n_parts: int,
     work: Path,
     batch_events: int,
@@ -172,7 +203,7 @@ def _hash_pass(
                 progress("partitioning", done, total)
             batch = scan.slice(offset, batch_events).collect()
             done += batch.height
-            part = part_of_keys(_customer_of(batch.get_column(CASE), identities), n_parts)
+            part = _parts_of_ids(batch.get_column(CASE), known, n_parts)
             tagged = batch.with_columns(pl.Series(_PART, part))
             for (i,), rows_i in tagged.partition_by(_PART, as_dict=True, include_key=False).items():
                 folder = work / str(i)
@@ -181,16 +212,20 @@ def _hash_pass(
             del batch, tagged
 
 
-def _customer_of(ids: pl.Series, identities: pl.DataFrame | None) -> pl.Series:
-    """The customer of each source id: its row in `identities` (sorted by source id: a binary
-    search, no hash table of the whole identity table per batch), else the id itself."""
-    if identities is None or identities.height == 0:
-        return ids
-    known = identities.get_column(SOURCE_ID)
-    at = known.search_sorted(ids, side="left").clip(upper_bound=known.len() - 1)
-    hit = known.gather(at) == ids
-    customer = identities.get_column(CUSTOMER_ID).gather(at)
-    return pl.select(pl.when(hit).then(customer).otherwise(ids)).to_series()
+def _parts_of_ids(
+    ids: pl.Series, known: tuple[pl.Series, np.ndarray] | None, n_parts: int
+) -> np.ndarray:
+    """The partition of each source id's customer: that of its identity row, found by binary
+    search in the sorted source ids `known` (no hash table of the identity table per batch);
+    an id without a row is its own customer, hashed as it is."""
+    part = part_of_keys(ids, n_parts)
+    if known is None or known[0].len() == 0:
+        return part
+    sorted_ids, known_part = known
+    at = sorted_ids.search_sorted(ids, side="left").clip(upper_bound=sorted_ids.len() - 1)
+    hit = (sorted_ids.gather(at) == ids).fill_null(False).to_numpy()
+    part[hit] = known_part[at.to_numpy()[hit]]
+    return part
 
 
 def _read_rows(folder: Path, source: int, schema: pl.Schema, row_column: str) -> pl.DataFrame:
@@ -198,19 +233,6 @@ def _read_rows(folder: Path, source: int, schema: pl.Schema, row_column: str) ->
     files = sorted(folder.glob(f"{source:04d}-*.parquet")) if folder.is_dir() else []
     frame = pl.read_parquet(files) if files else pl.DataFrame(schema=schema)
     return frame.sort(row_column).drop(row_column)
-
-
-def _parts_of_table(table: pl.DataFrame | None, n_parts: int) -> np.ndarray | None:
-    """The partition of each row of an identity or customer table, by its customer id."""
-    if table is None:
-        return None
-    return part_of_keys(table.get_column(CUSTOMER_ID), n_parts)
-
-
-def _rows_in(table: pl.DataFrame | None, part: np.ndarray | None, i: int) -> pl.DataFrame | None:
-    if table is None or part is None:
-        return None
-    return table.filter(pl.Series(part == i))
 
 
 def _summary(frame: pl.DataFrame, cases: int) -> LogSummary:

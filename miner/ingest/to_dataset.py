@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from ..log import EventLog
-from .identities import SOURCE_ID, load_identities
 from .limits import DEFAULT_LIMITS, SourceLimits
 from .pipeline import ROW, SourceSpec, ingest_report, ingest_to_file, write_sources
 from .stitch import DEFAULT_GAP
@@ -38,7 +37,6 @@ def ingest_to_dataset(
     The dataset equals `write_dataset` of the stitched log. The report also names the
     partitions (`partitions`)."""
     from ..engine.dataset import check_target
-    from .customers import load_customers
     from .partitioned import BATCH_EVENTS, stitch_to_dataset
 
     dest = Path(dest)
@@ -46,9 +44,6 @@ def ingest_to_dataset(
     dest.parent.mkdir(parents=True, exist_ok=True)
     settings = _settings(sources, identities, customers, gap, goals)
     total = len(sources) + 1
-    # Sorted by source id: the hash pass finds each event's customer by binary search.
-    table = load_identities(identities).sort(SOURCE_ID) if identities is not None else None
-    attrs = load_customers(customers) if customers is not None else None
     with tempfile.TemporaryDirectory(prefix=".ingest-", dir=dest.parent) as work:
         parts, per_source = write_sources(sources, Path(work), limits, progress)
         split = Path(work) / "partitions"
@@ -59,9 +54,8 @@ def ingest_to_dataset(
             split,
             row_column=ROW,
             n_parts=n_parts,
-            identities=table,
-            customers=attrs,
-            customers_label=Path(customers).name if customers is not None else "",
+            identities=Path(identities) if identities is not None else None,
+            customers=Path(customers) if customers is not None else None,
             gap=gap,
             goals=goals,
             settings=settings,
