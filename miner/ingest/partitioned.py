@@ -140,10 +140,10 @@ def _split_identities(path: Path, n_parts: int, work: Path) -> tuple[pl.Series, 
     table = load_identities(path)
     part = part_of_keys(table.get_column(CUSTOMER_ID), n_parts).astype(np.int32)
     _split(table, part, work / "identities")
-    order = table.select(pl.arg_sort_by(SOURCE_ID)).to_series()
-    known = table.get_column(SOURCE_ID).gather(order)
-    del table
-    return known, part[order.to_numpy()]
+    ids = table.get_column(SOURCE_ID)
+    del table  # the customer ids go; the source ids are sorted next
+    order = ids.arg_sort()
+    return ids.gather(order), part[order.to_numpy()]
 
 
 def _split_customers(path: Path, n_parts: int, work: Path) -> pl.Schema:
@@ -154,10 +154,12 @@ def _split_customers(path: Path, n_parts: int, work: Path) -> pl.Schema:
 
 
 def _split(table: pl.DataFrame, part: np.ndarray, folder: Path) -> None:
+    """Each partition's rows of `table` to `folder/<partition>.parquet` (none: no file),
+    one partition at a time: a copy of one slice, not of the table."""
     folder.mkdir()
-    tagged = table.with_columns(pl.Series(_PART, part))
-    for (i,), rows in tagged.partition_by(_PART, as_dict=True, include_key=False).items():
-        rows.write_parquet(folder / f"{i}.parquet")
+    counts = np.bincount(part, minlength=1)
+    for i in np.flatnonzero(counts):
+        table.filter(pl.Series(part == i)).write_parquet(folder / f"{i}.parquet")
 
 
 def _slice(work: Path, table: str, i: int, schema: pl.Schema) -> pl.DataFrame:
