@@ -2,19 +2,24 @@
 partition stitch, encode, write. Memory holds a batch, then one partition, never the log.
 
 Input: one Parquet part per source (`stream.write_source`: canonical events whose case id is
-the source's own id, with a column that grows with the input order). Three steps:
+the source's own id, with a column that grows with the input order). Four steps:
 
 1. **Dictionaries and counts**, one column scan of the parts: the events that keep a
    timestamp (stitching leaves the others out), their sorted activities and channels. These
    are the global dictionaries, as a stitch of the whole log would find them.
-2. **Hash pass**, `batch_events` rows of a part at a time: each event's customer (the
-   identity table joined on its source id; an id without a row is its own customer), hashed
+2. **Tables split**: the identity and customer tables are read, each row's customer hashed
    by the dataset's stable rule (`engine.hashing.part_of_keys`) to its partition, and the
-   batch's rows appended to that partition's temporary files in `work`.
-3. **Per partition**: its rows read back in input order per source, stitched by
-   `stitch_sources` with the slices of the identity and customer tables whose customers hash
-   there (a customer's events are all in one partition, so its journeys are cut as in a
-   stitch of the whole log), coded with the global dictionaries and written.
+   rows written per partition to `work`. Memory keeps the identity table's source ids,
+   sorted, with each one's partition.
+3. **Hash pass**, `batch_events` rows of a part at a time: each event's partition, that of
+   its source id's identity row (binary search in the sorted source ids; an id without a
+   row is its own customer and is hashed itself), and the batch's rows appended to that
+   partition's temporary files in `work`.
+4. **Per partition**: its rows read back in input order per source, stitched by
+   `stitch_sources` with its slices of the identity and customer tables (a customer's
+   events are all in one partition, so its journeys are cut as in a stitch of the whole
+   log; the stitch sorts on integer codes, see `stitch`), coded with the global
+   dictionaries and written.
 
 The partition of a stitched log holds its cases in case-id order and each case's events in
 (time, input) order, which is exactly the rows `write_dataset` gives the same partition of
