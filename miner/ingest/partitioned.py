@@ -59,6 +59,10 @@ from .stitch_ranges import LogSummary
 #: Rows of a source part read, hashed and split at once in the hash pass.
 BATCH_EVENTS = 1_000_000
 _PART = "__part"
+#: Identity rows whose source ids are sorted at once (a bucket of them).
+SORT_ROWS = 2_000_000
+#: One bucket of identity source ids: the ids sorted, and the partition of each.
+_Known = tuple[pl.Series, np.ndarray]
 IDENTITY_SCHEMA = pl.Schema({SOURCE_ID: pl.String, CUSTOMER_ID: pl.String})
 _COUNTED = ("events", "customers", "journeys", "source_ids", "matched_ids", "unmatched_events")
 
@@ -139,16 +143,33 @@ def stitch_to_dataset(
     return PartitionedIngest(report, built.summary, n)
 
 
-def _split_identities(path: Path, n_parts: int, work: Path) -> tuple[pl.Series, np.ndarray]:
+def _split_identities(path: Path, n_parts: int, work: Path) -> list[_Known]:
     """Write the identity table's rows to `work/identities/<partition>.parquet` (by the hash
-    of their customer id); the source ids sorted, and the partition of each."""
+    of their customer id); per bucket of source ids (`_bucket`), its ids sorted and the
+    partition of each. Sorted a bucket at a time: a sort of millions of strings at once
+    needs several times their size."""
     table = load_identities(path)
     part = part_of_keys(table.get_column(CUSTOMER_ID), n_parts).astype(np.int32)
     _split(table, part, work / "identities")
     ids = table.get_column(SOURCE_ID)
-    del table  # the customer ids go; the source ids are sorted next
-    order = ids.arg_sort()
-    return ids.gather(order), part[order.to_numpy()]
+    del table  # the customer ids go
+    n_buckets = max(1, -(-ids.len() // SORT_ROWS))
+    bucket = _bucket(ids, n_buckets)
+    known = []
+    for b in range(n_buckets):
+        mine = bucket == b
+        ids_b = ids.filter(pl.Series(mine))
+        order = ids_b.arg_sort()
+        known.append((ids_b.gather(order), part[mine][order.to_numpy()]))
+        del ids_b
+    return known
+
+
+def _bucket(ids: pl.Series, n_buckets: int) -> np.ndarray:
+    """The bucket of each source id (a hash within this process; ties ids, not partitions)."""
+    if n_buckets == 1:
+        return np.zeros(ids.len(), dtype=np.int64)
+    return (ids.hash(0) % n_buckets).cast(pl.Int64).to_numpy()
 
 
 def _split_customers(path: Path, n_parts: int, work: Path) -> pl.Schema:
@@ -196,7 +217,7 @@ def _dictionaries(scans: Sequence[pl.LazyFrame]) -> tuple[list[int], int, list[s
 def _hash_pass(
     scans: Sequence[pl.LazyFrame],
     rows: Sequence[int],
-    known: tuple[pl.Series, np.ndarray] | None,
+    known: list[_Known] | None,
     n_parts: int,
     work: Path,
     batch_events: int,
@@ -219,19 +240,22 @@ def _hash_pass(
             del batch, tagged
 
 
-def _parts_of_ids(
-    ids: pl.Series, known: tuple[pl.Series, np.ndarray] | None, n_parts: int
-) -> np.ndarray:
+def _parts_of_ids(ids: pl.Series, known: list[_Known] | None, n_parts: int) -> np.ndarray:
     """The partition of each source id's customer: that of its identity row, found by binary
-    search in the sorted source ids `known` (no hash table of the identity table per batch);
+    search in its bucket's sorted source ids (no hash table of the identity table per batch);
     an id without a row is its own customer, hashed as it is."""
     part = part_of_keys(ids, n_parts)
-    if known is None or known[0].len() == 0:
+    if not known:
         return part
-    sorted_ids, known_part = known
-    at = sorted_ids.search_sorted(ids, side="left").clip(upper_bound=sorted_ids.len() - 1)
-    hit = (sorted_ids.gather(at) == ids).fill_null(False).to_numpy()
-    part[hit] = known_part[at.to_numpy()[hit]]
+    bucket = _bucket(ids, len(known))
+    for b, (sorted_ids, known_part) in enumerate(known):
+        if sorted_ids.len() == 0:
+            continue
+        rows = np.flatnonzero(bucket == b) if len(known) > 1 else np.arange(ids.len())
+        wanted = ids.gather(rows)
+        at = sorted_ids.search_sorted(wanted, side="left").clip(upper_bound=sorted_ids.len() - 1)
+        hit = (sorted_ids.gather(at) == wanted).fill_null(False).to_numpy()
+        part[rows[hit]] = known_part[at.to_numpy()[hit]]
     return part
 
 

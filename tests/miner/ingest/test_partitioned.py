@@ -143,3 +143,10 @@ def test_generated_logs_in_many_small_batches_give_the_same_dataset(
     assert streamed == whole
     assert_identical(work / "streamed", work / "whole")
     shutil.rmtree(work)
+
+
+def test_identity_ids_sorted_in_many_buckets_route_events_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(partitioned, "SORT_ROWS", 100)
+    assert_identical(*both(tmp_path, sample_specs(), n_parts=6, **TABLES))
