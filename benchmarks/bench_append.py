@@ -81,7 +81,8 @@ def main() -> None:
     from journeyminer.miner.engine.dataset import open_dataset
     from journeyminer.miner.engine.discovery import discover_parts
     from journeyminer.miner.engine.partial_cache import PartialCache
-    from journeyminer.miner.ingest.pipeline import ingest_to_dataset, resolve_source
+    from journeyminer.miner.ingest.pipeline import resolve_source
+    from journeyminer.miner.ingest.to_dataset import ingest_to_dataset
 
     gen, early, late = prepare(args.events, args.share)
     tables = {"identities": gen / "identities.csv", "customers": gen / "customers.csv"}

@@ -69,10 +69,11 @@ def ingest(
     cluster: Annotated[
         str | None,
         cluster_option(
-            "Read and map the source files on a Dask cluster, one task per file, and stitch"
-            " the customers there, one task per range of about a million events (every worker"
-            " must see the files, and the folder --out is in, at the same paths). Splitting"
-            " into ranges and writing the log stay on this machine (said on stderr). The"
+            "Read and map the source files on a Dask cluster, one task per file (every worker"
+            " must see the files, and the folder --out is in, at the same paths). Into a"
+            " single Parquet file (--out X.parquet) the customers are stitched there too, one"
+            " task per range of about a million events; into a dataset folder each partition"
+            " is stitched and written on this machine, one at a time (said on stderr). The"
             " dataset folder it writes is what `mine --cluster` reads on the workers."
         ),
     ] = None,
@@ -85,7 +86,8 @@ def ingest(
     that reads a log takes either."""
     with handle_errors():
         check_cluster(cluster)  # a bad address or a missing extra: before any reading
-        from ...miner.ingest.pipeline import ingest_to_dataset, ingest_to_file, resolve_source
+        from ...miner.ingest.pipeline import ingest_to_file, resolve_source
+        from ...miner.ingest.to_dataset import ingest_to_dataset
 
         # --timezone alone leaves a file named like a preset (web.csv) to that preset.
         how = source.to_mapping() if source.beyond_timezone else None
@@ -102,8 +104,9 @@ def ingest(
         note_runs_here(
             "writing the log",
             cluster,
-            "the workers read the sources and stitch ranges of customers; splitting the events"
-            " into those ranges and writing the log are not distributed yet",
+            "the workers read the sources (and, into one Parquet file, stitch ranges of"
+            " customers); partitioning, stitching into a dataset folder and writing the log are"
+            " not distributed yet",
         )
         with progress_bar(not as_json) as update, cluster_executor(cluster) as on:
             report = write(

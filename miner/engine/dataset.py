@@ -78,24 +78,53 @@ def write_dataset(
     path = Path(path)
     n_parts = default_parts(log.n_events) if n_parts is None else n_parts
     check_target(path, n_parts)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = new_folder(path)
     try:
         manifest = _write_parts(log, tmp, n_parts, settings or {})
-        _write_synced(tmp / MANIFEST, lambda p: p.write_text(manifest.to_json(), encoding="utf-8"))
-        _fsync_dir(tmp)
-        _install(tmp, path)
+        install_folder(tmp, path, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
 
 
+def new_folder(path: Path) -> Path:
+    """An empty folder beside `path` to build a dataset in (`install_folder` moves it there)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+
+
+def install_folder(tmp: Path, path: Path, manifest: Manifest) -> None:
+    """Write `manifest` last into the finished folder `tmp`, sync it, rename it to `path`."""
+    _write_synced(tmp / MANIFEST, lambda p: p.write_text(manifest.to_json(), encoding="utf-8"))
+    _fsync_dir(tmp)
+    _install(tmp, path)
+
+
+def write_partition(
+    folder: Path, i: int, coded: pl.DataFrame, case_names: pl.Series, lengths: np.ndarray
+) -> PartInfo:
+    """Write partition `i`'s event rows (`coded_events`) and case file into `folder`."""
+    info = PartInfo(
+        file=f"part-{i:05d}.parquet",
+        cases_file=f"cases-{i:05d}.parquet",
+        events=coded.height,
+        cases=case_names.len(),
+    )
+    _write_parquet(coded, folder / info.file)
+    case_rows = pl.DataFrame(
+        {CASE: case_names, EVENTS: lengths.astype(np.int64)},
+        schema={CASE: pl.String, EVENTS: pl.Int64},
+    )
+    _write_parquet(case_rows, folder / info.cases_file)
+    return info
+
+
 def _write_parts(log: EventLog, folder: Path, n_parts: int, settings: dict[str, Any]) -> Manifest:
     frame, enc = log.frame, log.encoded
     attributes = log.attributes
     lengths = np.diff(enc.offsets)
-    key = CUSTOMER if _customer_keyed(frame) else CASE
+    key = CUSTOMER if customer_keyed(frame) else CASE
     keys = enc.case_names if key == CASE else frame.get_column(CUSTOMER).gather(enc.offsets[:-1])
     part = part_of_keys(keys, n_parts)
     # Cases and events grouped by partition; a stable sort keeps log order within each.
@@ -109,19 +138,8 @@ def _write_parts(log: EventLog, folder: Path, n_parts: int, settings: dict[str, 
     for i in range(n_parts):
         cases = case_order[bounds[i] : bounds[i + 1]]
         rows = event_order[event_bounds[i] : event_bounds[i + 1]]
-        info = PartInfo(
-            file=f"part-{i:05d}.parquet",
-            cases_file=f"cases-{i:05d}.parquet",
-            events=int(rows.size),
-            cases=int(cases.size),
-        )
-        _write_parquet(coded[rows], folder / info.file)
-        case_rows = pl.DataFrame(
-            {CASE: enc.case_names.gather(cases), EVENTS: lengths[cases].astype(np.int64)},
-            schema={CASE: pl.String, EVENTS: pl.Int64},
-        )
-        _write_parquet(case_rows, folder / info.cases_file)
-        parts.append(info)
+        names = enc.case_names.gather(cases)
+        parts.append(write_partition(folder, i, coded[rows], names, lengths[cases]))
     first, last = log.time_range()
     return Manifest(
         n_events=log.n_events,
@@ -140,7 +158,8 @@ def _write_parts(log: EventLog, folder: Path, n_parts: int, settings: dict[str, 
     )
 
 
-def _customer_keyed(frame: pl.DataFrame) -> bool:
+def customer_keyed(frame: pl.DataFrame) -> bool:
+    """Whether `frame`'s cases are partitioned by their customer_id column (else by case id)."""
     # Stitching writes customer_id (text, never null) beside each journey's case id.
     return (
         CUSTOMER in frame.columns

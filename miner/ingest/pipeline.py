@@ -21,7 +21,7 @@ from .presets import source_mapping
 from .readers import read_source
 from .sources import SourceMapping
 from .stitch import DEFAULT_GAP, StitchReport, stitch_sources
-from .stitch_ranges import BUCKET_EVENTS, Stitched, stitch_to_parquet
+from .stitch_ranges import BUCKET_EVENTS, LogSummary, Stitched, stitch_to_parquet
 from .zones import count_ambiguous
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..engine.executors import Executor
 
 KNOWN_PRESETS = ("web", "call_center", "crm")
-_ROW = "__ingest_row"  # input order of the events within their source, while stitching
+ROW = "__ingest_row"  # input order of the events within their source, while stitching
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,6 @@ def ingest_to_file(
     a cluster's workers, which then need the files and the folder of `dest` at the same paths.
     Splitting the events into ranges and writing the log stay here.
     """
-    from ..engine.executors import Serial
     from .customers import load_customers
 
     dest = Path(dest)
@@ -169,24 +168,7 @@ def ingest_to_file(
     table = load_identities(identities) if identities is not None else None
     attrs = load_customers(customers) if customers is not None else None
     with tempfile.TemporaryDirectory(prefix=".ingest-", dir=dest.parent) as work:
-        read = _ReadSource(
-            tuple(SourceSpec(s.path.absolute(), s.mapping) for s in sources),
-            Path(work).absolute(),
-            limits,
-        )
-        if progress:
-            progress(f"reading {sources[0].path.name}" if sources else "reading", 0, total)
-
-        def read_done(k: int, n: int) -> None:
-            if progress and k < n:
-                progress(f"reading {sources[k].path.name}", k, total)
-
-        found = (run or Serial()).map(
-            read, len(sources), done=read_done, label=lambda i: f"source {sources[i].path.name}"
-        )
-        parts = [part for part, _ in found]
-        per_source = [report for _, report in found]
-        check_activities(distinct_activities(parts), limits, file=None)
+        parts, per_source = write_sources(sources, Path(work), limits, progress, run=run)
         if progress:
             progress("stitching", len(sources), total)
         done, stitched = stitch_parts(
@@ -197,10 +179,18 @@ def ingest_to_file(
             customers_label=Path(customers).name if customers is not None else "",
             gap=gap,
             goals=goals,
-            row_column=_ROW,
+            row_column=ROW,
             run=run,
         )
-    s = done.summary
+    if progress:
+        progress("done", total, total)
+    return ingest_report(per_source, stitched, done.summary)
+
+
+def ingest_report(
+    per_source: list[dict[str, Any]], stitched: dict[str, Any], s: LogSummary
+) -> dict[str, Any]:
+    """The ingest report as JSON (CLI and HTTP alike): sources, the stitch report, dictionaries and time range."""
     data: dict[str, Any] = {
         "sources": per_source,
         **{k: v for k, v in stitched.items() if k != "customer_attributes"},
@@ -211,9 +201,41 @@ def ingest_to_file(
     }
     if "customer_attributes" in stitched:
         data["customer_attributes"] = stitched["customer_attributes"]
-    if progress:
-        progress("done", total, total)
     return data
+
+
+def write_sources(
+    sources: Sequence[SourceSpec],
+    work: Path,
+    limits: SourceLimits,
+    progress: Callable[[str, int, int], None] | None,
+    *,
+    run: Executor | None = None,
+) -> tuple[list[Path], list[dict[str, Any]]]:
+    """Stream each source (`stream.write_source`) to `work/source-<n>.parquet`: the parts and
+    each source's report. `run` reads them (one task per file; a cluster's workers need the
+    files and `work` at the same paths)."""
+    from ..engine.executors import Serial
+
+    total = len(sources) + 1
+    read = _ReadSource(
+        tuple(SourceSpec(s.path.absolute(), s.mapping) for s in sources),
+        work.absolute(),
+        limits,
+    )
+    if progress:
+        progress(f"reading {sources[0].path.name}" if sources else "reading", 0, total)
+
+    def read_done(k: int, n: int) -> None:
+        if progress and k < n:
+            progress(f"reading {sources[k].path.name}", k, total)
+
+    found = (run or Serial()).map(
+        read, len(sources), done=read_done, label=lambda i: f"source {sources[i].path.name}"
+    )
+    parts = [part for part, _ in found]
+    check_activities(distinct_activities(parts), limits, file=None)
+    return parts, [report for _, report in found]
 
 
 @dataclass(frozen=True)
@@ -230,60 +252,10 @@ class _ReadSource:
         source = self.sources[i]
         part = self.work / f"source-{i}.parquet"
         rows, _ = write_source(
-            source.path, source.mapping, part, row_column=_ROW, limits=self.limits
+            source.path, source.mapping, part, row_column=ROW, limits=self.limits
         )
         report = source_report(pl.scan_parquet(part), source.path.name, rows, source.mapping)
         return part, report
-
-
-def ingest_to_dataset(
-    sources: Sequence[SourceSpec],
-    dest: str | Path,
-    *,
-    n_parts: int | None = None,
-    identities: str | Path | None = None,
-    customers: str | Path | None = None,
-    gap: timedelta | None = DEFAULT_GAP,
-    goals: Sequence[str] = (),
-    progress: Callable[[str, int, int], None] | None = None,
-    limits: SourceLimits = DEFAULT_LIMITS,
-    run: Executor | None = None,
-) -> dict[str, Any]:
-    """As `ingest_to_file`, but into a dataset folder at `dest` (`miner.engine.dataset`, with
-    `n_parts` partitions; by default one per 2 million events), written atomically. The
-    stitched log passes through one Parquet file beside `dest`; splitting it into partitions
-    holds the whole log in memory. The report also names the partitions (`partitions`)."""
-    from ..engine.dataset import check_target, default_parts, write_dataset
-
-    dest = Path(dest)
-    check_target(dest, n_parts)  # before the sources are read, not after
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    settings = {
-        "sources": [s.path.name for s in sources],
-        "stitching": {
-            "identities": Path(identities).name if identities is not None else None,
-            "customers": Path(customers).name if customers is not None else None,
-            "gap_seconds": gap.total_seconds() if gap is not None else None,
-            "goals": list(goals),
-        },
-    }
-    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=dest.parent) as work:
-        single = Path(work) / "log.parquet"
-        report = ingest_to_file(
-            sources,
-            single,
-            identities=identities,
-            customers=customers,
-            gap=gap,
-            goals=goals,
-            progress=progress,
-            limits=limits,
-            run=run,
-        )
-        log = EventLog.read_parquet(single)
-        parts = default_parts(log.n_events) if n_parts is None else n_parts
-        write_dataset(log, dest, n_parts=parts, settings=settings)
-    return {**report, "partitions": parts}
 
 
 def stitch_parts(

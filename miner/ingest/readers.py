@@ -229,6 +229,21 @@ def read_table(path: str | Path, *, what: str, infer_types: bool = False) -> pl.
         raise FormatError(f"cannot read {what}: {exc}", file=name) from exc
 
 
+def scan_table(path: str | Path, *, what: str) -> pl.LazyFrame:
+    """`read_table` (every column text), lazily: for a side table of millions of rows, read
+    by the streaming engine with only the work a caller asks of it (no raw copy held)."""
+    path = Path(path)
+    if not path.exists():
+        raise SourceError(
+            f"{what} not found", file=path.name, expected="an existing CSV or Parquet file"
+        )
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pl.scan_parquet(path)
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        delimiter = sniff_delimiter("".join(fh.readline() for _ in range(20)))
+    return pl.scan_csv(path, separator=delimiter, infer_schema=False)
+
+
 def scan_source(
     path: str | Path, mapping: SourceMapping | None = None, *, format: SourceFormat | None = None
 ) -> pl.LazyFrame:

@@ -20,8 +20,9 @@ from journeyminer.miner.engine.dataset import open_dataset
 from journeyminer.miner.engine.discovery import discover_parts
 from journeyminer.miner.engine.partial_cache import PartialCache
 from journeyminer.miner.errors import InputError, SourceError
-from journeyminer.miner.ingest.pipeline import SourceSpec, ingest_to_dataset, resolve_source
+from journeyminer.miner.ingest.pipeline import SourceSpec, resolve_source
 from journeyminer.miner.ingest.sources import SourceMapping
+from journeyminer.miner.ingest.to_dataset import ingest_to_dataset
 from tests.strategies import event_frames
 
 SAMPLE = Path(__file__).resolve().parents[3] / "datasets" / "omnichannel"

@@ -22,8 +22,9 @@ from journeyminer.miner.engine.discovery import discover_parts
 from journeyminer.miner.engine.executors import Serial
 from journeyminer.miner.engine.partial_cache import PartialCache
 from journeyminer.miner.errors import InputError, InternalError, SourceError
-from journeyminer.miner.ingest.pipeline import ingest_to_dataset, resolve_source
+from journeyminer.miner.ingest.pipeline import resolve_source
 from journeyminer.miner.ingest.stitch_ranges import stitch_to_parquet
+from journeyminer.miner.ingest.to_dataset import ingest_to_dataset
 from journeyminer.miner.log import EncodedLog, EventLog
 from tests.miner.ingest.test_stitch_ranges import sources_and_identities
 from tests.strategies import event_frames, synthetic_frame
