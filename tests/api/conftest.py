@@ -134,14 +134,17 @@ class Api:
         return str(job["log"])
 
     def block_worker(self) -> threading.Event:
-        """Occupy one job worker until the returned event is set."""
-        release = threading.Event()
+        """Occupy one job worker until the returned event is set; returns once the worker
+        has taken the job (so the queue behind it is empty again)."""
+        release, taken = threading.Event(), threading.Event()
 
         def hold(ctx: JobContext) -> None:
+            taken.set()
             release.wait(30)
 
         tenant = self.store.get_tenant_by_name("acme")
         self.app.state.runner.submit(tenant.id, "hold", {}, hold)
+        assert taken.wait(30), "no job worker took the blocking job"
         return release
 
 
