@@ -307,3 +307,34 @@ def test_the_python_api_connects_and_the_use_case_runs_there(
         run = journeyminer.discover_journeys(log, cluster=there)
     assert json.dumps(run.to_dict(), default=str) == json.dumps(here.to_dict(), default=str)
     assert run.cases.equals(here.cases)
+
+
+@pytest.mark.slow
+def test_a_generated_million_event_log_mines_and_compares_the_same_on_the_cluster(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    # Issue 16's acceptance log: ingested (streamed) into 8 partitions, then discovery and the
+    # comparison with the scenario's map, serial here and on the cluster: the same JSON.
+    from journeyminer.miner.maps.designed import load_map
+    from journeyminer.miner.synthetic.generate import generate
+    from journeyminer.miner.usecases import compare_journeys, discover_journeys
+
+    generate(tmp_path, events=1_000_000, seed=11)
+    specs = [
+        resolve_source(str(tmp_path / f"{n}.csv"), timezone="Europe/Amsterdam")
+        for n in ("web", "call_center", "crm")
+    ]
+    ingest_to_dataset(specs, tmp_path / "ds", n_parts=8, identities=tmp_path / "identities.csv")
+    stored = open_dataset(tmp_path / "ds")
+    assert stored.manifest.n_events > 900_000
+    designed = load_map(tmp_path / "map.toml")
+
+    def both(**on: object) -> tuple[str, str]:
+        mined = discover_journeys(stored, per_journey=False, **on)  # type: ignore[arg-type]
+        compared = compare_journeys(stored, designed, segment="device", run=on.get("cluster"))  # type: ignore[arg-type]
+        return (
+            json.dumps(mined.to_dict(), default=str, ensure_ascii=False),
+            json.dumps(compared.to_dict(), default=str, ensure_ascii=False),
+        )
+
+    assert both(cluster=cluster) == both()
