@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -107,9 +108,7 @@ def discover_journeys(
                 # at most every so often.
                 progress(0.3 + 0.4 * k / n, f"discovering {n} partitions")
 
-            if cluster is not None:
-                # Workers read the partitions themselves: the folder by its absolute path.
-                log = replace(log, path=log.path.resolve())
+            log = _as_workers_see(log, cluster or pool)
             # The process's partials: a refresh after an append recomputes the touched ones
             # (a cluster keeps its partials on its workers and merges them there).
             found = discover_parts(
@@ -128,6 +127,15 @@ def discover_journeys(
         progress(0.6, "segments")
         run = DiscoveryRun(found, view, filters, segment_summary(view.frame, run.cases, segment))
     return run
+
+
+def _as_workers_see(log: Dataset, pool: Executor) -> Dataset:
+    """A stored dataset as `pool`'s workers open it: by its absolute path when they run in
+    other processes (a cluster's workers read the partitions themselves)."""
+    path = getattr(log, "path", None)
+    if pool.remote and isinstance(path, Path):
+        return replace(log, path=path.resolve())
+    return log
 
 
 def discover_graph(log: EventLog, *, filters: Filters | None = None) -> DFG:
@@ -190,6 +198,7 @@ def compare_journeys(
             from .engine.comparison import compare_parts
 
             pool = run or executor(workers)
+            log = _as_workers_see(log, pool)
             progress(0.3, "comparing")
             with ThreadPoolExecutor(max_workers=1) as lane:
                 # The overlay's DFG is discovered on a second lane while the comparison runs
@@ -228,16 +237,30 @@ class PeriodDrift:
 
 
 def drift_between_periods(
-    log: EventLog,
+    log: EventLog | Dataset,
     designed: DesignedMap,
     *,
     filters: Filters | None = None,
     split_at: datetime | None = None,
     progress: Progress = _quiet,
+    workers: int | None = None,
+    run: Executor | None = None,
 ) -> PeriodDrift:
     """Split the (filtered) log at `split_at` (default: the middle of its time range) by journey
-    start, compare each period with `designed`, and test what changed."""
+    start, compare each period with `designed`, and test what changed.
+
+    A stored dataset is compared partition by partition, as `compare_journeys` does (one in
+    memory at a time, `workers` at once, or on the executor `run`): each period is the
+    journeys that started in it, picked inside each partition, with the result of the whole
+    log's drift. Filters that pick journeys or events read the whole log first.
+    """
     from .compare.drift import compare_periods
+
+    if not isinstance(log, EventLog):
+        if filters is None or not filters.picks_events():
+            pool = run or executor(workers)
+            return _drift_parts(_as_workers_see(log, pool), designed, split_at, progress, pool)
+        log = log.to_event_log()
     from .compare.to_map import compare_to_map
 
     view = apply_filters(log, filters) if filters is not None else log
@@ -252,6 +275,41 @@ def drift_between_periods(
     progress(0.6, "comparing the second period")
     cmp_after = compare_to_map(after, designed)
     return PeriodDrift(drift=compare_periods(cmp_before, cmp_after), split_at=split)
+
+
+def _drift_parts(
+    log: Dataset,
+    designed: DesignedMap,
+    split_at: datetime | None,
+    progress: Progress,
+    pool: Executor,
+) -> PeriodDrift:
+    """`drift_between_periods` of a stored dataset over its partitions (one pass finds both
+    periods' last timestamps, one comparison pass per period)."""
+    from .compare.drift import compare_periods
+    from .compare.to_map import epoch_us
+    from .engine.comparison import compare_parts, period_ends
+
+    summary = log.summary()
+    if summary["start"] is None or summary["end"] is None:
+        raise InputError("the log has no events to split into periods", column="log")
+    first = datetime.fromisoformat(summary["start"])
+    last = datetime.fromisoformat(summary["end"])
+    split = split_at if split_at is not None else first + (last - first) / 2
+    # A naive moment is UTC, as `apply_filters` reads it (the result keeps it as given).
+    at = epoch_us(split if split.tzinfo is not None else split.replace(tzinfo=UTC))
+    periods = ((None, at), (at, None))
+    progress(0.2, "finding the periods")
+    ends = period_ends(log, pool, periods)
+    found = []
+    for (period, end), (share, stage) in zip(
+        zip(periods, ends, strict=True),
+        ((0.3, "comparing the first period"), (0.6, "comparing the second period")),
+        strict=True,
+    ):
+        progress(share, stage)
+        found.append(compare_parts(log, designed, run=pool, started=period, as_of=end))
+    return PeriodDrift(drift=compare_periods(found[0], found[1]), split_at=split)
 
 
 def draft_map_from_log(

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.table import Table
+
+    from ...miner.engine.dataset import Dataset
+    from ...miner.ingest.lifecycle import LifecycleFold
+    from ...miner.log import EventLog
+    from ...miner.maps.designed import DesignedMap
 
 from .common import (
     JsonFlag,
@@ -64,26 +71,13 @@ def compare(
     its journeys, not its events; `--workers` reads several at once."""
     with handle_errors():
         check_cluster(cluster)
-        from ...miner.engine.dataset import Dataset
-        from ...miner.ingest.pipeline import open_stored
-        from ...miner.kernel_cache import compile_ahead
-        from ...miner.maps.designed import load_map
         from ...miner.usecases import compare_journeys
-        from ..settings import Settings
 
-        compile_ahead("compare")  # on an empty JIT cache: a second core compiles too
         support: int | float = int(min_support) if min_support >= 1 else min_support
         with progress_bar(not as_json) as update:
-            update("reading the map", 0, 4)
-            designed = load_map(map_path, **Settings().map_limits)
-            update(f"reading {log_path.name}", 1, 4)
-            folds: list[Any] = []
-            log = open_stored(log_path, source.to_mapping(), on_fold=folds.append)
-            on_cluster = cluster is not None and isinstance(log, Dataset)
-            if not on_cluster:
-                note_runs_here(
-                    "compare", cluster, "a raw file is read whole (ingest it into a folder first)"
-                )
+            designed, log, folds, on_cluster = read_map_and_log(
+                "compare", map_path, log_path, source, cluster, update, 4
+            )
             update("comparing", 2, 4)
             with cluster_executor(cluster if on_cluster else None) as on:
                 result = compare_journeys(
@@ -108,6 +102,37 @@ def compare(
             out.print(
                 f"outputs written to [bold]{out_dir}[/]: {', '.join(p.name for p in written.values())}"
             )
+
+
+def read_map_and_log(
+    command: str,
+    map_path: Path,
+    log_path: Path,
+    source: SourceOptions,
+    cluster: str | None,
+    update: Callable[[str, int, int], None],
+    stages: int,
+) -> tuple[DesignedMap, EventLog | Dataset, list[LifecycleFold], bool]:
+    """What a command that compares a log with a map reads first: the map (the server's
+    limits), then the log (a stored dataset or a raw file read with the source options).
+    Returns them, the lifecycle folds reported while reading, and whether the analysis runs
+    on `cluster` (a stored dataset does; a raw file runs here, said on stderr)."""
+    from ...miner.engine.dataset import Dataset
+    from ...miner.ingest.pipeline import open_stored
+    from ...miner.kernel_cache import compile_ahead
+    from ...miner.maps.designed import load_map
+    from ..settings import Settings
+
+    compile_ahead("compare")  # on an empty JIT cache: a second core compiles too
+    update("reading the map", 0, stages)
+    designed = load_map(map_path, **Settings().map_limits)
+    update(f"reading {log_path.name}", 1, stages)
+    folds: list[LifecycleFold] = []
+    log = open_stored(log_path, source.to_mapping(), on_fold=folds.append)
+    on_cluster = cluster is not None and isinstance(log, Dataset)
+    if not on_cluster:
+        note_runs_here(command, cluster, "a raw file is read whole (ingest it into a folder first)")
+    return designed, log, folds, on_cluster
 
 
 def _table(title: str, columns: list[str]) -> Table:

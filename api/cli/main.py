@@ -19,11 +19,12 @@ if TYPE_CHECKING:
 
 # Each command module registers its commands on `common.app` when imported, in this order
 # (the order of `journeyminer --help`).
-MODULES = ("append", "compare", "export", "ingest", "maps", "mine", "run", "service")
+MODULES = ("append", "compare", "drift", "export", "ingest", "maps", "mine", "run", "service")
 # The module that registers each top-level command (or group).
 COMMAND_MODULES = {
     "append": "append",
     "compare": "compare",
+    "drift": "drift",
     "export": "export",
     "generate": "ingest",
     "ingest": "ingest",

@@ -30,7 +30,7 @@ attributes (segment, value, score); other parts are compared without attributes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -43,10 +43,13 @@ from ..compare.comparison import Comparison
 from ..compare.deviations import MapCodes, replay_sequences
 from ..compare.satisfaction import curve_of
 from ..compare.to_map import as_of_moment, check_segment, default_timeout, epoch_us
+from ..log import EncodedLog
 from ..maps.designed import DesignedMap
 from .compare_partials import Attributes, ComparePartial, compare_partial, merge
 from .executors import Executor, Serial
-from .parts import Parts
+from .parts import Parts, case_rows, select_cases
+
+Started = tuple[int | None, int | None]  # [lo, hi) of a journey's first event, epoch µs
 
 
 def compare_parts(
@@ -61,15 +64,21 @@ def compare_parts(
     timeout: timedelta | None = None,
     top_paths: int = 20,
     examples: int = 3,
+    started: Started | None = None,
 ) -> Comparison:
     """`compare_to_map` of the log behind `parts` (same options, same result), one partition
-    in memory at a time (or `run`'s workers at once); the method is in the module docstring."""
+    in memory at a time (or `run`'s workers at once); the method is in the module docstring.
+
+    `started=(lo, hi)` (epoch µs, None for open) compares only the journeys whose first event
+    lies in [lo, hi): the result of `compare_to_map` on the log filtered with
+    `Filters(start=lo, end=hi, time_mode="started")`, as_of its last timestamp unless given.
+    A journey never spans two partitions, so the pick is exact per partition."""
     run = run or Serial()
     frame_of: Callable[[int, list[str]], pl.DataFrame] | None = getattr(parts, "frame", None)
     columns: tuple[str, ...] = tuple(getattr(parts, "columns", ())) if frame_of else ()
     check_segment(segment, columns)
     warm_up()
-    end = as_of_moment(as_of, _last_timestamp(parts, run) if as_of is None else None)
+    end = as_of_moment(as_of, _last_timestamp(parts, run, started) if as_of is None else None)
     timeout = timeout if timeout is not None else default_timeout(designed)
     as_of_us = epoch_us(end) if end is not None else 0
     timeout_us = timeout // timedelta(microseconds=1)
@@ -83,7 +92,10 @@ def compare_parts(
 
     def one(i: int) -> ComparePartial:
         frame = frame_of(i, need) if frame_of is not None and need else None
-        return compare_partial(parts.load(i), frame, codes, wanted, as_of_us, timeout_us)
+        enc = parts.load(i)
+        if started is not None:
+            enc, frame = _pick_started(enc, frame, started)
+        return compare_partial(enc, frame, codes, wanted, as_of_us, timeout_us)
 
     merged = merge(run.map(one, parts.n_parts))
     replayed = replay_sequences(
@@ -112,20 +124,60 @@ def compare_parts(
         )
 
 
-def _last_timestamp(parts: Parts, run: Executor) -> datetime | None:
-    """The log's last timestamp: from the parts' summary when they have one (no partition is
-    read), else the latest over the partitions."""
+def _last_timestamp(parts: Parts, run: Executor, started: Started | None) -> datetime | None:
+    """The (picked) log's last timestamp: from the parts' summary when they have one and
+    nothing is picked (no partition is read), else the latest over the partitions."""
     summary = getattr(parts, "summary", None)
-    if summary is not None:
+    if summary is not None and started is None:
         end = summary()["end"]
         return datetime.fromisoformat(end) if end is not None else None
-    lasts = run.map(lambda i: _max_ts(parts, i), parts.n_parts)
-    known = [t for t in lasts if t is not None]
-    if not known:
-        return None
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=max(known))
+    return period_ends(parts, run, [started or (None, None)])[0]
 
 
-def _max_ts(parts: Parts, i: int) -> int | None:
-    ts = parts.load(i).ts
-    return int(np.max(ts)) if ts.size else None
+def period_ends(parts: Parts, run: Executor, periods: Sequence[Started]) -> list[datetime | None]:
+    """Per period (journeys whose first event lies in [lo, hi)): the last timestamp of its
+    journeys (None when it has none), all periods in one pass over the partitions."""
+
+    def lasts(i: int) -> list[int | None]:
+        enc = parts.load(i)
+        ends = enc.ts[enc.offsets[1:] - 1]  # a journey's events are in time order
+        found: list[int | None] = []
+        for period in periods:
+            picked = ends[_started_mask(enc, period)]
+            found.append(int(picked.max()) if picked.size else None)
+        return found
+
+    per_part = run.map(lasts, parts.n_parts)
+    out: list[datetime | None] = []
+    for k in range(len(periods)):
+        known = [v for p in per_part if (v := p[k]) is not None]
+        out.append(_moment(max(known)) if known else None)
+    return out
+
+
+def _moment(us: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+
+
+def _started_mask(enc: EncodedLog, period: Started) -> np.ndarray:
+    """bool[n_cases]: the journeys whose first event lies in [lo, hi)."""
+    first = enc.ts[enc.offsets[:-1]]
+    lo, hi = period
+    keep = np.ones(first.size, dtype=np.bool_)
+    if lo is not None:
+        keep &= first >= lo
+    if hi is not None:
+        keep &= first < hi
+    return keep
+
+
+def _pick_started(
+    enc: EncodedLog, frame: pl.DataFrame | None, period: Started
+) -> tuple[EncodedLog, pl.DataFrame | None]:
+    """The partition's journeys that started in `period`: its encoded log and frame rows."""
+    keep = _started_mask(enc, period)
+    if keep.all():
+        return enc, frame
+    cases = np.flatnonzero(keep)
+    rows = case_rows(enc.offsets, cases)
+    return select_cases(enc, cases), None if frame is None else frame[rows]

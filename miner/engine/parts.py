@@ -85,7 +85,7 @@ class MemoryParts:
         frame = self.log.frame if columns is None else self.log.frame.select(columns)
         if self.n_parts == 1:
             return frame
-        return frame[_rows(self.log.encoded.offsets, self._cases(i))]
+        return frame[case_rows(self.log.encoded.offsets, self._cases(i))]
 
     def _cases(self, i: int) -> np.ndarray:
         return np.flatnonzero(_part_of_cases(self.log.encoded.case_names, self.n_parts) == i)
@@ -106,7 +106,7 @@ def _part_of_cases(case_ids: pl.Series, n_parts: int) -> np.ndarray:
 
 def select_cases(enc: EncodedLog, cases: np.ndarray) -> EncodedLog:
     """The encoded log of the cases at positions `cases` (ascending), in the same dictionaries."""
-    rows = _rows(enc.offsets, cases)
+    rows = case_rows(enc.offsets, cases)
     offsets = np.zeros(cases.size + 1, dtype=np.int64)
     np.cumsum(np.diff(enc.offsets)[cases], out=offsets[1:])
     return EncodedLog(
@@ -121,7 +121,7 @@ def select_cases(enc: EncodedLog, cases: np.ndarray) -> EncodedLog:
     )
 
 
-def _rows(offsets: np.ndarray, cases: np.ndarray) -> np.ndarray:
+def case_rows(offsets: np.ndarray, cases: np.ndarray) -> np.ndarray:
     """The event rows of the cases at positions `cases` (ascending), end to end."""
     lengths = np.diff(offsets)[cases]
     starts = np.zeros(cases.size + 1, dtype=np.int64)

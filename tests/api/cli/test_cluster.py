@@ -130,6 +130,26 @@ def test_compare_on_a_cluster_prints_exactly_what_compare_prints(
     assert "runs on this machine" not in there.stderr
 
 
+def test_drift_on_a_cluster_prints_exactly_what_drift_prints(
+    folder: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("drift", str(folder), "--map", str(SAMPLE / "map.toml"), "--json")
+    here = run(*args)
+    ran: list[int] = []
+    original = Cluster.map
+
+    def counted(self: Cluster, fn: Any, n: int, *a: Any, **k: Any) -> Any:
+        ran.append(n)
+        return original(self, fn, n, *a, **k)
+
+    monkeypatch.setattr(Cluster, "map", counted)
+    there = run(*args, "--cluster", scheduler)
+    assert here.exit_code == there.exit_code == 0, there.output
+    assert there.stdout_bytes == here.stdout_bytes
+    assert ran == [4, 4, 4]  # the periods' ends, then each period's comparison
+    assert "runs on this machine" not in there.stderr
+
+
 def test_compare_of_a_raw_file_runs_here_and_says_so(scheduler: str) -> None:
     sources = ("--case", "visitor_id", "--activity", "event_name", "--timestamp", "event_time")
     args = ("compare", str(SAMPLE / "web.csv"), *sources, "--map", str(SAMPLE / "map.toml"))
@@ -159,6 +179,7 @@ def test_a_corrupt_partition_on_the_cluster_is_bad_input_naming_its_file(
     [
         ("mine", "{log}"),
         ("compare", "{log}", "--map", str(SAMPLE / "map.toml")),
+        ("drift", "{log}", "--map", str(SAMPLE / "map.toml")),
         ("ingest", str(SAMPLE / "web.csv") + "=web", "--out", "{tmp}/new"),
         ("run", str(SAMPLE / "job.toml"), "--dry-run"),
     ],
@@ -245,7 +266,7 @@ def test_a_source_that_fails_on_the_cluster_is_bad_input_naming_it(
     assert [p.name for p in tmp_path.iterdir()] == ["bad.csv"]  # no half-written log
 
 
-@pytest.mark.parametrize("command", ["mine", "compare", "ingest", "run"])
+@pytest.mark.parametrize("command", ["mine", "compare", "drift", "ingest", "run"])
 def test_the_help_names_the_extra_and_the_environment_variable(command: str) -> None:
     result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "300"})
     text = " ".join(result.output.split())

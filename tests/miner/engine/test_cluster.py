@@ -27,6 +27,7 @@ from journeyminer.miner.ingest.stitch_ranges import stitch_to_parquet
 from journeyminer.miner.ingest.to_dataset import ingest_to_dataset
 from journeyminer.miner.log import EncodedLog, EventLog
 from tests.miner.ingest.test_stitch_ranges import sources_and_identities
+from tests.naive_replay import UNKNOWN, designed_maps
 from tests.strategies import event_frames, synthetic_frame
 
 SAMPLE = Path(__file__).resolve().parents[3] / "datasets" / "omnichannel"
@@ -294,6 +295,49 @@ def test_customer_ranges_stitched_on_the_cluster_give_the_same_log(
     assert sorted(p.name for p in folder.iterdir()) == ["here.parquet", "there.parquet"]
 
 
+def _analyses(ds: Dataset, designed: object, segment: str | None, run: object = None) -> list[str]:
+    """Every use case that runs over partitions, as its JSON: discovery, comparison, drift."""
+    from journeyminer.miner.usecases import (
+        compare_journeys,
+        discover_journeys,
+        drift_between_periods,
+    )
+
+    on: dict[str, object] = {} if run is None else {"run": run}
+    found = [
+        discover_journeys(ds, cluster=run).to_dict(),  # type: ignore[arg-type]
+        compare_journeys(ds, designed, segment=segment, **on).to_dict(),  # type: ignore[arg-type]
+        drift_between_periods(ds, designed, **on).to_dict(),  # type: ignore[arg-type]
+    ]
+    return [json.dumps(d, default=str, ensure_ascii=False) for d in found]
+
+
+@pytest.mark.parametrize("n_parts", [1, 4, 16])
+def test_every_use_case_on_the_sample_is_the_same_on_the_cluster(
+    cluster: Cluster, sample_folder: Path, tmp_path: Path, n_parts: int
+) -> None:
+    from journeyminer.miner.maps.designed import load_map
+
+    designed = load_map(SAMPLE / "map.toml")
+    ds = stored(open_dataset(sample_folder).to_event_log(), tmp_path / "log", n_parts)
+    assert _analyses(ds, designed, "region", cluster) == _analyses(ds, designed, "region")
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(designed_maps(), st.data(), st.sampled_from([1, 4, 16]))
+def test_generated_logs_compare_and_drift_the_same_on_the_cluster(
+    cluster: Cluster,
+    tmp_path_factory: pytest.TempPathFactory,
+    designed: object,
+    data: st.DataObject,
+    n_parts: int,
+) -> None:
+    acts = tuple(t.id for t in designed.touchpoints) + UNKNOWN  # type: ignore[attr-defined]
+    frame = data.draw(event_frames(max_cases=20, max_events=7, activities=acts))
+    ds = stored(EventLog(frame), tmp_path_factory.mktemp("gen") / "log", n_parts)
+    assert _analyses(ds, designed, None, cluster) == _analyses(ds, designed, None)
+
+
 # -- the Python API -----------------------------------------------------------------------
 def test_the_python_api_connects_and_the_use_case_runs_there(
     cluster: Cluster, sample_folder: Path
@@ -310,14 +354,18 @@ def test_the_python_api_connects_and_the_use_case_runs_there(
 
 
 @pytest.mark.slow
-def test_a_generated_million_event_log_mines_and_compares_the_same_on_the_cluster(
+def test_a_generated_million_event_log_mines_compares_and_drifts_the_same_on_the_cluster(
     cluster: Cluster, tmp_path: Path
 ) -> None:
     # Issue 16's acceptance log: ingested (streamed) into 8 partitions, then discovery and the
     # comparison with the scenario's map, serial here and on the cluster: the same JSON.
     from journeyminer.miner.maps.designed import load_map
     from journeyminer.miner.synthetic.generate import generate
-    from journeyminer.miner.usecases import compare_journeys, discover_journeys
+    from journeyminer.miner.usecases import (
+        compare_journeys,
+        discover_journeys,
+        drift_between_periods,
+    )
 
     generate(tmp_path, events=1_000_000, seed=11)
     specs = [
@@ -329,12 +377,15 @@ def test_a_generated_million_event_log_mines_and_compares_the_same_on_the_cluste
     assert stored.manifest.n_events > 900_000
     designed = load_map(tmp_path / "map.toml")
 
-    def both(**on: object) -> tuple[str, str]:
+    def both(**on: object) -> tuple[str, str, str]:
+        run = on.get("cluster")
         mined = discover_journeys(stored, per_journey=False, **on)  # type: ignore[arg-type]
-        compared = compare_journeys(stored, designed, segment="device", run=on.get("cluster"))  # type: ignore[arg-type]
+        compared = compare_journeys(stored, designed, segment="device", run=run)  # type: ignore[arg-type]
+        drifted = drift_between_periods(stored, designed, run=run)  # type: ignore[arg-type]
         return (
             json.dumps(mined.to_dict(), default=str, ensure_ascii=False),
             json.dumps(compared.to_dict(), default=str, ensure_ascii=False),
+            json.dumps(drifted.to_dict(), default=str, ensure_ascii=False),
         )
 
     assert both(cluster=cluster) == both()

@@ -45,17 +45,6 @@ def _assert_same(got: Comparison, want: Comparison) -> None:
         assert got.by_segment.to_dict() == want.by_segment.to_dict()
 
 
-@pytest.fixture(scope="module")
-def sample() -> EventLog:
-    from journeyminer.miner.ingest.pipeline import ingest_sources, resolve_source
-
-    specs = [
-        resolve_source(str(SAMPLE / f"{n}.csv"), timezone="Europe/Amsterdam")
-        for n in ("web", "call_center", "crm")
-    ]
-    return ingest_sources(specs, identities=SAMPLE / "identities.csv")[0]
-
-
 @pytest.mark.parametrize("n_parts", [1, 4, 64])
 @pytest.mark.parametrize("run", RUNS, ids=["serial", "threads"])
 @pytest.mark.parametrize("segment", [None, "device"])
