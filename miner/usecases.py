@@ -40,6 +40,7 @@ from .discover.filtering import apply_filters, filter_dfg
 from .discover.filters import Filters
 from .engine.discovery import discover_parts
 from .engine.executors import Executor, executor
+from .engine.filtered import FilteredParts, filter_parts, summarize
 from .engine.partial_cache import SHARED
 from .errors import InputError
 from .log import CASE, EventLog
@@ -64,7 +65,7 @@ class DiscoveryRun:
     """A discovery of a (filtered) log: the result, the log it ran on and its segment summary."""
 
     discovery: Discovery
-    log: EventLog | Dataset  # the filtered log the discovery ran on (a stored one, unfiltered)
+    log: EventLog | Dataset | FilteredParts  # the (filtered) log the discovery ran on
     filters: Filters
     segments: pl.DataFrame | None  # segment, cases, events, variants, ... (when asked for)
 
@@ -93,14 +94,21 @@ def discover_journeys(
 
     A stored dataset is discovered partition by partition (one in memory at a time, or
     `workers` at once: 0 for one per core, or on `cluster`, e.g. `journeyminer.connect(...)`),
-    unless a filter picks journeys or events or a segment is asked for: those read the whole
-    log first, into this process, and run here. `per_journey=False` skips the per-journey
-    tables (`DiscoveryRun.cases`), which grow with the number of journeys.
+    with the filters applied partition by partition (`engine.filtered`), unless a segment
+    summary is asked for: that reads the whole log first, into this process, and runs here.
+    `per_journey=False` skips the per-journey tables (`DiscoveryRun.cases`), which grow with
+    the number of journeys.
     """
     filters = filters or Filters()
     pool = executor(workers)
     if not isinstance(log, EventLog):
-        if segment is None and not filters.picks_events():
+        if segment is None:
+            on = cluster or pool
+            log = _as_workers_see(log, on)
+            parts: Dataset | FilteredParts = log
+            if filters.picks_events():
+                progress(0.2, "filtering")
+                parts = filter_parts(log, filters, on)
             progress(0.3, "discovering")
 
             def done(k: int, n: int) -> None:
@@ -108,14 +116,12 @@ def discover_journeys(
                 # at most every so often.
                 progress(0.3 + 0.4 * k / n, f"discovering {n} partitions")
 
-            log = _as_workers_see(log, cluster or pool)
             # The process's partials: a refresh after an append recomputes the touched ones
-            # (a cluster keeps its partials on its workers and merges them there).
-            found = discover_parts(
-                log, run=cluster or pool, keep_cases=per_journey, cache=SHARED, done=done
-            )
+            # (a cluster keeps its partials on its workers and merges them there; filtered
+            # partitions are not cached).
+            found = discover_parts(parts, run=on, keep_cases=per_journey, cache=SHARED, done=done)
             found = replace(found, dfg=filter_dfg(found.dfg, filters))
-            return DiscoveryRun(discovery=found, log=log, filters=filters, segments=None)
+            return DiscoveryRun(discovery=found, log=parts, filters=filters, segments=None)
         log = log.to_event_log()
     progress(0.2, "filtering")
     view = apply_filters(log, filters)
@@ -186,32 +192,39 @@ def compare_journeys(
 
     A stored dataset is compared partition by partition (`engine.comparison.compare_parts`:
     one in memory at a time, `workers` at once (0: one per core), or on the executor `run`),
-    and the overlay's DFG is discovered the same way; the result is the whole log's, byte for
-    byte. Only filters that pick journeys or events (`Filters.picks_events`: time windows,
-    channels, segments, variants, start and end activities) read the whole log first
-    (`Dataset.to_event_log`): they choose journeys by what the whole log holds.
+    with the filters applied partition by partition (`engine.filtered`), and the overlay's DFG
+    is discovered the same way; the result is the whole log's, byte for byte.
     """
     from .compare.analysis import analyze_against_map, map_analysis
 
     if not isinstance(log, EventLog):
-        if filters is None or not filters.picks_events():
-            from .engine.comparison import compare_parts
+        from .engine.comparison import compare_parts, period_ends
 
-            pool = run or executor(workers)
-            log = _as_workers_see(log, pool)
-            progress(0.3, "comparing")
-            with ThreadPoolExecutor(max_workers=1) as lane:
-                # The overlay's DFG is discovered on a second lane while the comparison runs
-                # (kernels, numpy and polars release the GIL): a second pass over the
-                # partitions that would otherwise come after it.
-                discovering = lane.submit(
-                    discover_parts, log, run=pool, keep_cases=False, cache=SHARED
-                )
-                comparison = compare_parts(log, designed, run=pool, segment=segment, as_of=as_of)
-                progress(0.7, "overlay")
-                dfg = discovering.result().dfg
-            return map_analysis(comparison, designed, dfg, min_support=min_support)
-        log = log.to_event_log()
+        pool = run or executor(workers)
+        log = _as_workers_see(log, pool)
+        parts: Dataset | FilteredParts = log
+        if filters is not None and filters.picks_events():
+            progress(0.2, "filtering")
+            parts = filter_parts(log, filters, pool)
+            if as_of is None:
+                # As below: picking journeys leaves the clock at the whole log's end; a time
+                # window ends the log where the filtered journeys end.
+                if filters.start is not None or filters.end is not None:
+                    as_of = period_ends(parts, pool, [(None, None)])[0]
+                elif (end := log.summary()["end"]) is not None:
+                    as_of = datetime.fromisoformat(end)
+        progress(0.3, "comparing")
+        with ThreadPoolExecutor(max_workers=1) as lane:
+            # The overlay's DFG is discovered on a second lane while the comparison runs
+            # (kernels, numpy and polars release the GIL): a second pass over the
+            # partitions that would otherwise come after it.
+            discovering = lane.submit(
+                discover_parts, parts, run=pool, keep_cases=False, cache=SHARED
+            )
+            comparison = compare_parts(parts, designed, run=pool, segment=segment, as_of=as_of)
+            progress(0.7, "overlay")
+            dfg = discovering.result().dfg
+        return map_analysis(comparison, designed, dfg, min_support=min_support)
     view = apply_filters(log, filters) if filters is not None else log
     if as_of is None and filters is not None and not (filters.start or filters.end):
         # Picking journeys (a segment, channels, variants) does not move the clock: right-
@@ -250,17 +263,20 @@ def drift_between_periods(
     start, compare each period with `designed`, and test what changed.
 
     A stored dataset is compared partition by partition, as `compare_journeys` does (one in
-    memory at a time, `workers` at once, or on the executor `run`): each period is the
-    journeys that started in it, picked inside each partition, with the result of the whole
-    log's drift. Filters that pick journeys or events read the whole log first.
+    memory at a time, `workers` at once, or on the executor `run`; filters applied per
+    partition): each period is the journeys that started in it, picked inside each
+    partition, with the result of the whole log's drift.
     """
     from .compare.drift import compare_periods
 
     if not isinstance(log, EventLog):
-        if filters is None or not filters.picks_events():
-            pool = run or executor(workers)
-            return _drift_parts(_as_workers_see(log, pool), designed, split_at, progress, pool)
-        log = log.to_event_log()
+        pool = run or executor(workers)
+        log = _as_workers_see(log, pool)
+        if filters is not None and filters.picks_events():
+            return _drift_parts(
+                filter_parts(log, filters, pool), designed, split_at, progress, pool
+            )
+        return _drift_parts(log, designed, split_at, progress, pool)
     from .compare.to_map import compare_to_map
 
     view = apply_filters(log, filters) if filters is not None else log
@@ -278,7 +294,7 @@ def drift_between_periods(
 
 
 def _drift_parts(
-    log: Dataset,
+    log: Dataset | FilteredParts,
     designed: DesignedMap,
     split_at: datetime | None,
     progress: Progress,
@@ -290,7 +306,8 @@ def _drift_parts(
     from .compare.to_map import epoch_us
     from .engine.comparison import compare_parts, period_ends
 
-    summary = log.summary()
+    # A filtered log's time range takes a pass (on `pool`); a dataset's is in its manifest.
+    summary = summarize(log, pool) if isinstance(log, FilteredParts) else log.summary()
     if summary["start"] is None or summary["end"] is None:
         raise InputError("the log has no events to split into periods", column="log")
     first = datetime.fromisoformat(summary["start"])

@@ -78,9 +78,9 @@ def mine(
         str | None,
         cluster_option(
             "Discover a stored log's partitions on a Dask cluster: each worker reads its"
-            " partitions from the folder (a path every worker sees), partials merge on the"
-            " workers. A raw file, or filters that pick journeys or events, run on this"
-            " machine (said on stderr)."
+            " partitions from the folder (a path every worker sees) and applies the filters to"
+            " them, partials merge on the workers. A raw file runs on this machine (said on"
+            " stderr)."
         ),
     ] = None,
     as_json: JsonFlag = False,
@@ -89,11 +89,12 @@ def mine(
 
     A stored log (a folder `ingest` wrote) is read a partition at a time, so memory does not
     grow with the log; `--workers` reads several at once, `--cluster` reads them on a Dask
-    cluster. Filters that pick journeys or events (all but --paths and --min-edge-count) read
-    the whole log first."""
+    cluster. Filters apply partition by partition; the variant and activity sliders take
+    one more pass."""
     with handle_errors():
         from ...miner.discover.filters import Filters
         from ...miner.engine.dataset import Dataset
+        from ...miner.engine.executors import executor
         from ...miner.ingest.pipeline import open_stored
         from ...miner.kernel_cache import compile_ahead
         from ...miner.usecases import discover_journeys
@@ -123,16 +124,12 @@ def mine(
             update(f"reading {log_path.name}", 0, 100)
             folds: list[Any] = []
             raw = open_stored(log_path, how, on_fold=folds.append)
-            on_cluster = (
-                cluster is not None and isinstance(raw, Dataset) and not filters.picks_events()
-            )
+            on_cluster = cluster is not None and isinstance(raw, Dataset)
             if not on_cluster:
                 note_runs_here(
                     "mine",
                     cluster,
-                    "a filter picks journeys or events, so the log is read whole"
-                    if isinstance(raw, Dataset)
-                    else "a raw file is read whole (ingest it into a dataset folder first)",
+                    "a raw file is read whole (ingest it into a dataset folder first)",
                 )
             if not raw.has_intervals:  # (interval logs run other DFG kernels)
                 compile_ahead("discovery")  # on an empty JIT cache: a second core compiles too
@@ -152,12 +149,15 @@ def mine(
                     progress=progress,
                     cluster=on,
                 )
-            log, result = run.log, run.discovery
+                # What the summary line counts: a filtered dataset's takes one more pass.
+                summary = None if as_json else summary_of(run.log, on or executor(workers))
+            result = run.discovery
             if out_dir is not None:
                 update("writing outputs", 80, 100)
                 written = write_discovery(result, out_dir)
         if not as_json:
-            _print_discovery(log, result, top)
+            assert summary is not None
+            _print_discovery(summary, result, top)
             if folds:
                 out.print(fold_line(folds[0]))
             if out_dir is not None:
@@ -214,9 +214,15 @@ def human(seconds: float | None) -> str:
     return f"{seconds:.1f}s"
 
 
-def _print_discovery(log: Any, result: Any, top: int) -> None:
-    # `log` is an EventLog or a stored Dataset: both summarise themselves the same way.
-    s = log.summary()
+def summary_of(log: Any, run: Any) -> dict[str, Any]:
+    """`EventLog.summary` of what a discovery ran on: a log or dataset says it at once, a
+    filtered dataset's partitions are counted on `run`."""
+    from ...miner.engine.filtered import FilteredParts, summarize
+
+    return summarize(log, run) if isinstance(log, FilteredParts) else dict(log.summary())
+
+
+def _print_discovery(s: dict[str, Any], result: Any, top: int) -> None:
     out.print(
         f"[bold]{s['events']:,}[/] events, [bold]{s['cases']:,}[/] journeys, {s['activities']} activities, "
         f"{result.variants.frame.height:,} variants, {result.dfg.edges.height:,} edges; "

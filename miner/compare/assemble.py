@@ -145,7 +145,9 @@ def _blank_spots(designed: DesignedMap, codes: MapCodes, rp: Replayed) -> pl.Dat
     pairs = acts[:-1][inner[1:]].astype(np.int64) * width + acts[1:][inner[1:]]
     seen = set(np.flatnonzero(np.bincount(pairs, minlength=1)).tolist())
     rank = {t.id: i for i, t in enumerate(designed.touchpoints)}
-    shown = set(codes.names[: codes.n_act])  # the log's activities
+    # The activities the journeys show (the dictionary may hold more: a filtered partition's
+    # is the whole log's).
+    shown = {codes.names[c] for c in np.unique(acts).tolist() if c < codes.n_act}
     touchpoints = [t for t in designed.touchpoints if t.observable and t.id not in shown]
     flows = sorted(
         (

@@ -39,6 +39,8 @@ An empty result is a valid empty EventLog. Everything is polars over whole colum
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from ..errors import InputError
@@ -50,19 +52,39 @@ from .filters import Filters, bad_parameter
 # -- log filters --------------------------------------------------------------------------
 def apply_filters(log: EventLog, filters: Filters) -> EventLog:
     """The events of `log` that pass the log filters, in the documented order (O(n_events))."""
-    _check_segment(log, filters)
+    check_segment(log.attributes, filters)
     if not filters._log_filters():
         return log
-    frame = log.frame
-    frame = _time_window(frame, filters)
-    frame = _channels(frame, filters)
-    frame = _segment(frame, filters)
-    frame = _start_end(frame, filters)
+    frame = journey_filters(log.frame, filters)
     # The variants step reuses the log's encoded view when nothing before it removed events.
     frame = _variants(log if frame is log.frame else EventLog(frame, is_sorted=True), filters)
     frame = _activity_coverage(frame, filters)
     # Filtering keeps row order, so the frame is still canonically sorted.
     return EventLog(frame, is_sorted=True)
+
+
+def journey_filters(frame: pl.DataFrame, filters: Filters) -> pl.DataFrame:
+    """Steps 1-4 (time window, channels, segment, start/end activities) on a canonical frame:
+    the steps each journey's own events decide, so they give the same rows on any set of
+    whole journeys (a partition of the log) as on the whole log."""
+    frame = _time_window(frame, filters)
+    frame = _channels(frame, filters)
+    frame = _segment(frame, filters)
+    return _start_end(frame, filters)
+
+
+def journey_filter_columns(filters: Filters) -> list[str]:
+    """The columns `journey_filters` reads (the case id always)."""
+    f = filters
+    return list(
+        dict.fromkeys(
+            [CASE]
+            + ([TIMESTAMP] if f.start is not None or f.end is not None else [])
+            + ([CHANNEL] if f.channels else [])
+            + list(f.segment)
+            + ([ACTIVITY] if f.start_activities or f.end_activities else [])
+        )
+    )
 
 
 def _time_window(frame: pl.DataFrame, f: Filters) -> pl.DataFrame:
@@ -133,31 +155,43 @@ def _start_end(frame: pl.DataFrame, f: Filters) -> pl.DataFrame:
 
 def _variants(log: EventLog, f: Filters) -> pl.DataFrame:
     frame = log.frame
-    if (f.top_variants is None and f.min_variant_share is None) or frame.height == 0:
+    if not f.picks_variants() or frame.height == 0:
         return frame
     variants = discover_variants(log)
+    kept = kept_variants(variants.frame, variants.cases.height, f)
+    cases = variants.cases.filter(pl.col("variant").is_in(kept.implode())).get_column(CASE)
+    return frame.filter(pl.col(CASE).is_in(cases.implode()))
+
+
+def kept_variants(variants: pl.DataFrame, n_cases: int, f: Filters) -> pl.Series:
+    """Step 5: the ids of the variants (`Variants.frame` of the log so far, `n_cases`
+    journeys) that the variant filters keep."""
     keep = []
     if f.top_variants is not None:
         keep.append(pl.col("variant") < f.top_variants)
     if f.min_variant_share is not None:
         # count / n_cases, as in `Variants.frame["share"]`, rounds like the user's decimal.
-        keep.append(pl.col("count") / variants.cases.height >= f.min_variant_share)
-    kept = variants.frame.filter(pl.all_horizontal(keep)).get_column("variant")
-    cases = variants.cases.filter(pl.col("variant").is_in(kept.implode())).get_column(CASE)
-    return frame.filter(pl.col(CASE).is_in(cases.implode()))
+        keep.append(pl.col("count") / n_cases >= f.min_variant_share)
+    return variants.filter(pl.all_horizontal(keep)).get_column("variant")
 
 
 def _activity_coverage(frame: pl.DataFrame, f: Filters) -> pl.DataFrame:
     if f.activity_coverage is None or frame.height == 0:
         return frame
-    ranked = frame.group_by(ACTIVITY).len().sort(["len", ACTIVITY], descending=[True, False])
-    before = (pl.col("len").cum_sum() - pl.col("len")) / frame.height
-    kept = ranked.filter(before < f.activity_coverage).get_column(ACTIVITY)
+    kept = kept_activities(frame.group_by(ACTIVITY).len(), f.activity_coverage)
     return frame.filter(pl.col(ACTIVITY).is_in(kept.implode()))
 
 
-def _check_segment(log: EventLog, f: Filters) -> None:
-    attributes = log.attributes
+def kept_activities(counts: pl.DataFrame, coverage: float) -> pl.Series:
+    """Step 6: the activities the activity slider keeps, from their event counts
+    (`activity`, `len`) in the log so far."""
+    ranked = counts.sort(["len", ACTIVITY], descending=[True, False])
+    before = (pl.col("len").cum_sum() - pl.col("len")) / pl.col("len").sum()
+    return ranked.filter(before < coverage).get_column(ACTIVITY)
+
+
+def check_segment(attributes: Sequence[str], f: Filters) -> None:
+    """Bad input unless every attribute the segment filter names is one of `attributes`."""
     for attribute in f.segment:
         if attribute not in attributes:
             raise InputError(

@@ -157,6 +157,10 @@ class Filters:
         """True when these filters keep everything (no log filter and no path filter)."""
         return not self._log_filters() and not self._path_filters()
 
+    def picks_variants(self) -> bool:
+        """True when a variant filter (step 5) is set."""
+        return self.top_variants is not None or self.min_variant_share is not None
+
     def picks_events(self) -> bool:
         """True when these filters drop journeys or events (not only the DFG's paths)."""
         return self._log_filters()

@@ -106,9 +106,24 @@ def _part_of_cases(case_ids: pl.Series, n_parts: int) -> np.ndarray:
 
 def select_cases(enc: EncodedLog, cases: np.ndarray) -> EncodedLog:
     """The encoded log of the cases at positions `cases` (ascending), in the same dictionaries."""
-    rows = case_rows(enc.offsets, cases)
     offsets = np.zeros(cases.size + 1, dtype=np.int64)
     np.cumsum(np.diff(enc.offsets)[cases], out=offsets[1:])
+    return _take(enc, case_rows(enc.offsets, cases), cases, offsets)
+
+
+def select_events(enc: EncodedLog, rows: np.ndarray) -> EncodedLog:
+    """The encoded log of the events at `rows` (ascending), in the same dictionaries; a case
+    left without events vanishes."""
+    case_of = np.searchsorted(enc.offsets, rows, side="right") - 1
+    counts = np.bincount(case_of, minlength=enc.n_cases)
+    cases = np.flatnonzero(counts)
+    offsets = np.zeros(cases.size + 1, dtype=np.int64)
+    np.cumsum(counts[cases], out=offsets[1:])
+    return _take(enc, rows, cases, offsets)
+
+
+def _take(enc: EncodedLog, rows: np.ndarray, cases: np.ndarray, offsets: np.ndarray) -> EncodedLog:
+    """The events at `rows` of the cases at `cases`, laid out by `offsets`."""
     return EncodedLog(
         offsets=offsets,
         act=np.ascontiguousarray(enc.act[rows]),

@@ -102,18 +102,8 @@ def test_the_cluster_address_may_come_from_the_environment(
     assert there.exit_code == 0 and there.stdout_bytes == here.stdout_bytes
 
 
-def test_a_filter_that_picks_journeys_runs_here_and_says_so(folder: Path, scheduler: str) -> None:
-    here = run("mine", str(folder), "--top-variants", "3", "--json")
-    there = run("mine", str(folder), "--top-variants", "3", "--cluster", scheduler, "--json")
-    assert there.exit_code == 0 and there.stdout_bytes == here.stdout_bytes
-    assert "runs on this machine" in there.stderr and "filter" in there.stderr
-
-
-def test_compare_on_a_cluster_prints_exactly_what_compare_prints(
-    folder: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    args = ("compare", str(folder), "--map", str(SAMPLE / "map.toml"), "--json")
-    here = run(*args, "--segment", "device")
+def _count_cluster_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the Cluster methods called ("map", "map_merge"), in order."""
     ran: list[str] = []
     for name in ("map", "map_merge"):
         original = getattr(Cluster, name)
@@ -123,6 +113,27 @@ def test_compare_on_a_cluster_prints_exactly_what_compare_prints(
             return _o(self, *a, **k)
 
         monkeypatch.setattr(Cluster, name, counted)
+    return ran
+
+
+def test_filters_run_on_the_cluster_too(
+    folder: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("mine", str(folder), "--top-variants", "3", "--with-channel", "web", "--json")
+    here = run(*args)
+    ran = _count_cluster_calls(monkeypatch)
+    there = run(*args, "--cluster", scheduler)
+    assert there.exit_code == 0 and there.stdout_bytes == here.stdout_bytes
+    assert ran.count("map_merge") >= 2  # the variants' pass, then the filtered discovery
+    assert "runs on this machine" not in there.stderr
+
+
+def test_compare_on_a_cluster_prints_exactly_what_compare_prints(
+    folder: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("compare", str(folder), "--map", str(SAMPLE / "map.toml"), "--json")
+    here = run(*args, "--segment", "device")
+    ran = _count_cluster_calls(monkeypatch)
     there = run(*args, "--segment", "device", "--cluster", scheduler)
     assert here.exit_code == there.exit_code == 0, there.output
     assert there.stdout_bytes == here.stdout_bytes

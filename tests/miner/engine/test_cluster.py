@@ -49,24 +49,6 @@ def stored(log: EventLog, folder: Path, n_parts: int) -> Dataset:
     return open_dataset(write_dataset(log, folder, n_parts=n_parts))
 
 
-@pytest.fixture(scope="module")
-def sample_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled sample, stitched, ingested into 4 partitions."""
-    specs = [
-        resolve_source(str(SAMPLE / f"{n}.csv"), timezone="Europe/Amsterdam")
-        for n in ("web", "call_center", "crm")
-    ]
-    folder = tmp_path_factory.mktemp("sample") / "log"
-    ingest_to_dataset(
-        specs,
-        folder,
-        n_parts=4,
-        identities=SAMPLE / "identities.csv",
-        customers=SAMPLE / "customers.csv",
-    )
-    return folder
-
-
 # -- same answers -------------------------------------------------------------------------
 @pytest.mark.parametrize("n_parts", [1, 4, 16])
 def test_the_sample_discovers_the_same_on_the_cluster(
