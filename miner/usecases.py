@@ -330,17 +330,29 @@ def _drift_parts(
 
 
 def draft_map_from_log(
-    log: EventLog,
+    log: EventLog | Dataset,
     *,
     name: str = "Drafted map",
     phases: int | TemplateName = 5,
     goals: Sequence[str] = (),
+    workers: int | None = None,
+    run: Executor | None = None,
 ) -> MapDraft:
     """Draft a designed map from the journeys in `log`: the map, how its goals were chosen
-    (the user's `goals`, else a guess with its reason and the alternatives) and its coverage."""
+    (the user's `goals`, else a guess with its reason and the alternatives) and its coverage.
+
+    A stored dataset is read partition by partition (`engine.drafting`: one pass for the
+    paths journeys take, `workers` partitions at once or on the executor `run`), with the
+    whole log's draft."""
     from .maps.drafting import draft_journey_map
 
-    return draft_journey_map(log, name=name, phases=phases, goals=goals)
+    if isinstance(log, EventLog):
+        return draft_journey_map(log, name=name, phases=phases, goals=goals)
+    from .engine.drafting import journey_paths
+
+    pool = run or executor(workers)
+    paths = journey_paths(_as_workers_see(log, pool), pool)
+    return draft_journey_map(paths, name=name, phases=phases, goals=goals)
 
 
 __all__ = [

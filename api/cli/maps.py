@@ -8,7 +8,20 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import JsonFlag, app, err, handle_errors, new_table, out, print_json
+from .common import (
+    JsonFlag,
+    Workers,
+    app,
+    check_cluster,
+    cluster_executor,
+    cluster_option,
+    err,
+    handle_errors,
+    new_table,
+    note_runs_here,
+    out,
+    print_json,
+)
 from .source_options import NOT_GIVEN, SourceOptions, fold_line, source_options
 
 map_app = typer.Typer(
@@ -67,26 +80,48 @@ def draft(
     out_path: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the map here.")
     ] = None,
+    workers: Workers = None,
+    cluster: Annotated[
+        str | None,
+        cluster_option(
+            "Count a stored log's paths on a Dask cluster: each worker reads its partitions"
+            " from the folder (a path every worker sees). A raw file runs on this machine"
+            " (said on stderr)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Draft a map from the journeys in a log, for a person to edit: it says which goal it
-    chose and why (name yours with --goal), and what share of the journeys it covers."""
+    chose and why (name yours with --goal), and what share of the journeys it covers.
+
+    A stored log (a folder `ingest` wrote) is read a partition at a time: the draft needs
+    only the distinct paths journeys take and their counts."""
     with handle_errors():
-        from ...miner.ingest.pipeline import open_log
+        check_cluster(cluster)
+        from ...miner.engine.dataset import Dataset
+        from ...miner.ingest.pipeline import open_stored
         from ...miner.kernel_cache import compile_ahead
         from ...miner.usecases import draft_map_from_log
 
         folds: list[Any] = []
-        log = open_log(log_path, source.to_mapping(), on_fold=folds.append)
-        if not log.has_intervals:  # (interval logs run other DFG kernels)
-            compile_ahead("discovery")  # on an empty JIT cache: a second core compiles too
+        log = open_stored(log_path, source.to_mapping(), on_fold=folds.append)
+        on_cluster = cluster is not None and isinstance(log, Dataset)
+        if not on_cluster:
+            note_runs_here("map draft", cluster, "a raw file is read whole")
+        if not isinstance(log, Dataset) and not log.has_intervals:
+            # On an empty JIT cache a second core compiles too (interval logs run other DFG
+            # kernels; a dataset's draft runs the variant kernel alone).
+            compile_ahead("discovery")
         shape = int(phases) if phases.isdigit() else phases
-        drafted = draft_map_from_log(
-            log,
-            name=name,
-            phases=shape,  # type: ignore[arg-type]
-            goals=tuple(goal or ()),
-        )
+        with cluster_executor(cluster if on_cluster else None) as on:
+            drafted = draft_map_from_log(
+                log,
+                name=name,
+                phases=shape,  # type: ignore[arg-type]
+                goals=tuple(goal or ()),
+                workers=workers,
+                run=on,
+            )
         if as_json:
             text = drafted.map.to_toml()
             if out_path is not None:

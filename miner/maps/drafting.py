@@ -22,11 +22,11 @@ from typing import Any
 import polars as pl
 
 from .._typing import Language, TemplateName
-from ..discover.discovery import discover_dfg
 from ..errors import InputError
-from ..log import ACTIVITY, CASE, CHANNEL, TIMESTAMP, EventLog
+from ..log import ACTIVITY, CHANNEL, EventLog
 from .designed import DesignedMap, Phase, Touchpoint
-from .goal_choice import GoalChoice, choose_goals
+from .goal_choice import GoalChoice, goal_choice
+from .paths import JourneyPaths
 
 TEMPLATES: tuple[TemplateName, ...] = ("five_phase", "see_think_do_care")
 
@@ -142,7 +142,7 @@ def draft_map(
 
 
 def draft_journey_map(
-    log: EventLog,
+    log: EventLog | JourneyPaths,
     *,
     name: str = "Drafted map",
     phases: int | TemplateName = 5,
@@ -151,7 +151,8 @@ def draft_journey_map(
     min_flow_share: float = 0.05,
     min_start_share: float = 0.05,
 ) -> MapDraft:
-    """Draft a map from the journeys in `log`, with its goal choice and coverage.
+    """Draft a map from the journeys in `log` (or its `JourneyPaths`: a partitioned log's come
+    from `engine.drafting`), with its goal choice and coverage.
 
     Touchpoints: activities in at least `min_case_share` of the journeys (and the goals).
     Phases: the touchpoints in an order no journey contradicts: touchpoints that follow each
@@ -164,32 +165,22 @@ def draft_journey_map(
     at least `min_start_share` of the journeys. Goals: `goals`, else a guess (`goal_choice`).
     Channel: each activity's most frequent channel.
     """
-    if log.n_events == 0:
+    paths = log if isinstance(log, JourneyPaths) else JourneyPaths.of(log)
+    n_cases = paths.journeys
+    if n_cases == 0:
         raise InputError("cannot draft a map from an empty log", expected="a log with events")
-    frame = log.frame.select(CASE, ACTIVITY, TIMESTAMP, CHANNEL)
-    n_cases = log.n_cases
     # Event number in the journey, not relative position: journeys that stop early (most
     # of them) would otherwise stretch their few steps over the whole range.
-    stats = (
-        frame.with_columns(pl.int_range(pl.len()).over(CASE).alias("position"))
-        .group_by(ACTIVITY)
-        .agg(
-            pl.col(CASE).n_unique().alias("cases"),
-            pl.col("position").median().alias("median"),
-            pl.col("position").mean().alias("mean"),
-        )
-        .sort(["median", "mean", ACTIVITY])
-    )
-    choice = choose_goals(log, goals)
+    stats = paths.activity_stats()
+    choice = goal_choice(paths.ends(), paths.activities, goals)
     kept = stats.filter(
         (pl.col("cases") >= min_case_share * n_cases) | pl.col(ACTIVITY).is_in(choice.goals)
     )
     if kept.height == 0:
         kept = stats.sort(["cases", ACTIVITY], descending=[True, False]).head(1)
     by_position = kept.get_column(ACTIVITY).to_list()
-    projected = EventLog(frame.filter(pl.col(ACTIVITY).is_in(by_position)), is_sorted=True)
-    dfg = discover_dfg(projected)
-    observed = dfg.edges.filter(pl.col("source") != pl.col("target"))
+    projected = paths.projected(by_position)
+    observed = projected.follows().filter(pl.col("source") != pl.col("target"))
     pairs = list(zip(observed["source"], observed["target"], strict=True))
     groups = _ordered_groups(by_position, pairs)
     edges = (
@@ -200,34 +191,23 @@ def draft_journey_map(
         .sort(["source", "target"])
     )
     flows = set(zip(edges["source"], edges["target"], strict=True))
-    start = _frequent(dfg.start, min_start_share * projected.n_cases)
+    start = _frequent(projected.starts(), min_start_share * projected.journeys)
     goal = [g for g in choice.goals if g in set(by_position)] or [choice.goals[0]]
-    paths = _variant_paths(log)
+    walked = paths.rows()
     known = set(by_position)
-    for path, count in paths:
+    for path, count in walked:
         # The frequent paths the draft is made from fit it: their steps become flows.
         if count >= min_case_share * n_cases and _could_fit(path, known, start, goal):
             flows.update((a, b) for a, b in itertools.pairwise(path) if a != b)
-    drafted = _assemble(name, groups, _dominant_channels(frame), sorted(flows), start, goal, phases)
+    channels = _dominant_channels(paths.channels)
+    drafted = _assemble(name, groups, channels, sorted(flows), start, goal, phases)
     covered = sum(
         count
-        for path, count in paths
+        for path, count in walked
         if _could_fit(path, known, start, goal)
         and all(a == b or (a, b) in flows for a, b in itertools.pairwise(path))
     )
     return MapDraft(drafted, choice, covered, n_cases)
-
-
-def _variant_paths(log: EventLog) -> list[tuple[tuple[str, ...], int]]:
-    """Each distinct path of activities through a journey, with its number of journeys."""
-    paths = (
-        log.frame.group_by(CASE, maintain_order=True)
-        .agg(pl.col(ACTIVITY))
-        .group_by(ACTIVITY)
-        .len()
-        .sort(["len", ACTIVITY], descending=[True, False])
-    )
-    return [(tuple(p), int(n)) for p, n in paths.iter_rows()]
 
 
 def _could_fit(
@@ -318,13 +298,10 @@ def _frequent(counts: pl.DataFrame, at_least: float) -> list[str]:
     return chosen or counts.get_column("activity").head(1).to_list()
 
 
-def _dominant_channels(frame: pl.DataFrame) -> dict[str, str]:
-    top = (
-        frame.drop_nulls(CHANNEL)
-        .group_by(ACTIVITY, CHANNEL)
-        .len()
-        .sort([ACTIVITY, "len", CHANNEL], descending=[False, True, False])
-        .unique(ACTIVITY, keep="first", maintain_order=True)
+def _dominant_channels(counts: pl.DataFrame) -> dict[str, str]:
+    # `counts`: events per (activity, channel), as `JourneyPaths.channels`.
+    top = counts.sort([ACTIVITY, "len", CHANNEL], descending=[False, True, False]).unique(
+        ACTIVITY, keep="first", maintain_order=True
     )
     return dict(zip(top[ACTIVITY], top[CHANNEL], strict=True))
 

@@ -73,9 +73,15 @@ def journey_ends(log: EventLog) -> pl.DataFrame:
 
 def choose_goals(log: EventLog, goals: Sequence[str] = ()) -> GoalChoice:
     """The user's `goals` (each checked against the log), else a guess from how journeys end."""
-    ends = journey_ends(log)
+    return goal_choice(journey_ends(log), log.activities, goals)
+
+
+def goal_choice(
+    ends: pl.DataFrame, activities: Sequence[str], goals: Sequence[str] = ()
+) -> GoalChoice:
+    """`choose_goals` from how journeys end (`journey_ends`) and the log's `activities`."""
     if goals:
-        known = set(log.activities)
+        known = set(activities)
         for goal in goals:
             if goal not in known:
                 close = difflib.get_close_matches(goal, list(known), n=3, cutoff=0.5)

@@ -161,6 +161,18 @@ def test_drift_on_a_cluster_prints_exactly_what_drift_prints(
     assert "runs on this machine" not in there.stderr
 
 
+def test_map_draft_on_a_cluster_prints_exactly_what_it_prints_here(
+    folder: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = run("map", "draft", str(folder), "--json")
+    ran = _count_cluster_calls(monkeypatch)
+    there = run("map", "draft", str(folder), "--json", "--cluster", scheduler)
+    assert here.exit_code == there.exit_code == 0, there.output
+    assert there.stdout_bytes == here.stdout_bytes
+    assert ran == ["map_merge"]  # one pass: the paths journeys take
+    assert "runs on this machine" not in there.stderr
+
+
 def test_compare_of_a_raw_file_runs_here_and_says_so(scheduler: str) -> None:
     sources = ("--case", "visitor_id", "--activity", "event_name", "--timestamp", "event_time")
     args = ("compare", str(SAMPLE / "web.csv"), *sources, "--map", str(SAMPLE / "map.toml"))
@@ -191,6 +203,7 @@ def test_a_corrupt_partition_on_the_cluster_is_bad_input_naming_its_file(
         ("mine", "{log}"),
         ("compare", "{log}", "--map", str(SAMPLE / "map.toml")),
         ("drift", "{log}", "--map", str(SAMPLE / "map.toml")),
+        ("map", "draft", "{log}"),
         ("ingest", str(SAMPLE / "web.csv") + "=web", "--out", "{tmp}/new"),
         ("run", str(SAMPLE / "job.toml"), "--dry-run"),
     ],

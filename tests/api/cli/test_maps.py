@@ -46,6 +46,19 @@ def test_draft_from_the_sample_log_is_a_valid_map(tmp_path: Path) -> None:
     assert {t.id for t in drafted.touchpoints} >= {"landing_page", "product_page", "add_to_cart"}
 
 
+def test_a_dataset_folder_drafts_what_the_same_log_as_one_file_drafts(tmp_path: Path) -> None:
+    from tests.api.cli.test_compare import ingest_sample
+
+    one = ingest_sample(tmp_path / "log.parquet")
+    folder = ingest_sample(tmp_path / "log", "--partitions", "4")
+    for extra in ([], ["--goal", "payment", "--phases", "3"]):
+        want = run("map", "draft", str(one), "--json", *extra)
+        got = run("map", "draft", str(folder), "--json", "--workers", "2", *extra)
+        assert want.exit_code == got.exit_code == 0, got.output
+        assert got.stdout_bytes == want.stdout_bytes
+    assert json.loads(want.stdout)["goal_choice"]["goals"] == ["payment"]
+
+
 def test_validate_accepts_the_sample_map() -> None:
     result = run("map", "validate", str(ROOT / "datasets" / "omnichannel" / "map.toml"), "--json")
     assert result.exit_code == 0

@@ -278,10 +278,12 @@ def test_customer_ranges_stitched_on_the_cluster_give_the_same_log(
 
 
 def _analyses(ds: Dataset, designed: object, segment: str | None, run: object = None) -> list[str]:
-    """Every use case that runs over partitions, as its JSON: discovery, comparison, drift."""
+    """Every use case that runs over partitions, as its JSON: discovery, comparison, drift,
+    a map draft."""
     from journeyminer.miner.usecases import (
         compare_journeys,
         discover_journeys,
+        draft_map_from_log,
         drift_between_periods,
     )
 
@@ -291,6 +293,8 @@ def _analyses(ds: Dataset, designed: object, segment: str | None, run: object = 
         compare_journeys(ds, designed, segment=segment, **on).to_dict(),  # type: ignore[arg-type]
         drift_between_periods(ds, designed, **on).to_dict(),  # type: ignore[arg-type]
     ]
+    draft = draft_map_from_log(ds, **on)  # type: ignore[arg-type]
+    found.append({"map": draft.map.to_toml(), **draft.to_dict()})
     return [json.dumps(d, default=str, ensure_ascii=False) for d in found]
 
 
@@ -346,6 +350,7 @@ def test_a_generated_million_event_log_mines_compares_and_drifts_the_same_on_the
     from journeyminer.miner.usecases import (
         compare_journeys,
         discover_journeys,
+        draft_map_from_log,
         drift_between_periods,
     )
 
@@ -359,15 +364,17 @@ def test_a_generated_million_event_log_mines_compares_and_drifts_the_same_on_the
     assert stored.manifest.n_events > 900_000
     designed = load_map(tmp_path / "map.toml")
 
-    def both(**on: object) -> tuple[str, str, str]:
+    def both(**on: object) -> tuple[str, str, str, str]:
         run = on.get("cluster")
         mined = discover_journeys(stored, per_journey=False, **on)  # type: ignore[arg-type]
         compared = compare_journeys(stored, designed, segment="device", run=run)  # type: ignore[arg-type]
         drifted = drift_between_periods(stored, designed, run=run)  # type: ignore[arg-type]
+        draft = draft_map_from_log(stored, run=run)  # type: ignore[arg-type]
         return (
             json.dumps(mined.to_dict(), default=str, ensure_ascii=False),
             json.dumps(compared.to_dict(), default=str, ensure_ascii=False),
             json.dumps(drifted.to_dict(), default=str, ensure_ascii=False),
+            draft.map.to_toml() + json.dumps(draft.to_dict(), default=str),
         )
 
     assert both(cluster=cluster) == both()
