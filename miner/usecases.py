@@ -38,7 +38,7 @@ from .discover.discovery import (
 )
 from .discover.filtering import apply_filters, filter_dfg
 from .discover.filters import Filters
-from .engine.discovery import discover_parts
+from .engine.discovery import discover_dfg_parts, discover_parts
 from .engine.executors import Executor, executor
 from .engine.filtered import FilteredParts, filter_parts, summarize
 from .engine.partial_cache import SHARED
@@ -218,12 +218,10 @@ def compare_journeys(
             # The overlay's DFG is discovered on a second lane while the comparison runs
             # (kernels, numpy and polars release the GIL): a second pass over the
             # partitions that would otherwise come after it.
-            discovering = lane.submit(
-                discover_parts, parts, run=pool, keep_cases=False, cache=SHARED
-            )
+            discovering = lane.submit(discover_dfg_parts, parts, run=pool)
             comparison = compare_parts(parts, designed, run=pool, segment=segment, as_of=as_of)
             progress(0.7, "overlay")
-            dfg = discovering.result().dfg
+            dfg = discovering.result()
         return map_analysis(comparison, designed, dfg, min_support=min_support)
     view = apply_filters(log, filters) if filters is not None else log
     if as_of is None and filters is not None and not (filters.start or filters.end):

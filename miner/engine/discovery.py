@@ -13,19 +13,26 @@ from __future__ import annotations
 from collections.abc import Hashable, MutableMapping
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
-from ..discover.results import Discovery
+from ..discover.results import DFG, Discovery
 from .executors import Done, Executor, Serial
-from .finish import finish
-from .moments import resolve
+from .finish import finish, finish_dfg
+from .moments import RankPlan, resolve
 from .partials import (
     NGRAM_SIZES,
     TOP_NGRAMS,
+    DfgPartial,
     Partial,
     Picks,
     Plans,
+    dfg_partial,
+    edge_plan,
+    edge_values,
     merge,
+    merge_dfg,
+    merge_dfg_picks,
     merge_picks,
     partial,
     pick_from,
@@ -93,6 +100,53 @@ def discover_parts(
         if step is not None
     }
     return finish(total, plans, values, parts.activities, top_ngrams=top_ngrams)
+
+
+def discover_dfg_parts(parts: Parts, *, run: Executor | None = None) -> DFG:
+    """Only the DFG (counts, durations with exact medians, start and end counts) of the log
+    behind `parts`: `discover_parts(...).dfg`, bit for bit, without the variants, service
+    times and journey statistics (what a comparison's overlay needs)."""
+    run = run or Serial()
+    n_act = len(parts.activities)
+    n = parts.n_parts
+    label = getattr(parts, "part_label", None)
+    total = run.map_merge(_DfgPass1(parts, n_act, n == 1), n, merge_dfg, label=label)
+    step = edge_plan(total.edges)
+    picked: list[tuple[np.ndarray, np.ndarray]] = []
+    if step.targets.size:
+        if total.retained is not None:
+            picked = [pick_from([step], [total.retained])[0]]
+        else:
+            picked = [run.map_merge(_DfgPass2(parts, n_act, step), n, merge_dfg_picks, label=label)]
+    names = pl.Series("activity", list(parts.activities), dtype=pl.String)
+    return finish_dfg(
+        total.edges, total.start, total.end, step, resolve(step, picked), names, max(n_act, 1)
+    )
+
+
+@dataclass(frozen=True)
+class _DfgPass1:
+    """The DFG partial of partition i (`retain`: keep its values, for a single partition)."""
+
+    parts: Parts
+    n_act: int
+    retain: bool
+
+    def __call__(self, i: int) -> DfgPartial:
+        return dfg_partial(self.parts.load(i), self.n_act, retain=self.retain)
+
+
+@dataclass(frozen=True)
+class _DfgPass2:
+    """The edge durations of partition i in the buckets `step` names."""
+
+    parts: Parts
+    n_act: int
+    step: RankPlan
+
+    def __call__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        enc = self.parts.load(i)
+        return pick_from([self.step], [edge_values(enc, max(self.n_act, 1))])[0]
 
 
 @dataclass(frozen=True)

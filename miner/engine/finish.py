@@ -38,7 +38,7 @@ def finish(
     plan: 0 edges, 1 variants, 2 service times, 3 journey measures)."""
     names = pl.Series("activity", list(activities), dtype=pl.String)
     n = max(len(names), 1)
-    dfg = _finish_dfg(total, plans.edges, values[0], names, n)
+    dfg = finish_dfg(total.edges, total.start, total.end, plans.edges, values[0], names, n)
     variants = _finish_variants(total, plans.variants, values[1], names)
     service = None
     if total.service is not None and plans.service is not None:
@@ -52,10 +52,16 @@ def _median_values(m: Moments, plan_: RankPlan, values: np.ndarray) -> np.ndarra
     return medians(values[:k], values[k:])
 
 
-def _finish_dfg(
-    total: Partial, plan_: RankPlan, values: np.ndarray, names: pl.Series, n: int
+def finish_dfg(
+    m: Moments,
+    start: np.ndarray,
+    end: np.ndarray,
+    plan_: RankPlan,
+    values: np.ndarray,
+    names: pl.Series,
+    n: int,
 ) -> DFG:
-    m = total.edges
+    """The DFG from merged edge moments, start and end counts and each median rank's value."""
     edges = pl.DataFrame(
         {
             "source": names.gather(m.keys // n),
@@ -72,8 +78,8 @@ def _finish_dfg(
     )
     return DFG(
         edges=edges,
-        start=activity_counts(names, total.start[: len(names)]),
-        end=activity_counts(names, total.end[: len(names)]),
+        start=activity_counts(names, start[: len(names)]),
+        end=activity_counts(names, end[: len(names)]),
     )
 
 

@@ -79,8 +79,8 @@ def partial(
     """The partial of one partition (codes in the log's global dictionaries); `retain` keeps
     the partition's values for its own pass 2 (an in-memory log of one partition)."""
     n = max(n_act, 1)
-    edge_values = _edge_values(enc, n)
-    edges = Moments.of_values(*edge_values, n * n)
+    per_edge = edge_values(enc, n)
+    edges = Moments.of_values(*per_edge, n * n)
     start, end = start_end_counts(enc.offsets, enc.act, n)
     case_us = case_durations(enc.offsets, enc.ts)
     variant_of, count, rep, _ = case_variants(enc.offsets, enc.act)
@@ -118,7 +118,7 @@ def partial(
         rework=np.stack(rework_counts(enc.offsets, enc.act, n)),
         ngrams=tuple((size, *_ngram_codes(enc, n, size)) for size in ngram_sizes),
         cases=cases,
-        retained=(edge_values, variant_values, service_values, measure_values) if retain else None,
+        retained=(per_edge, variant_values, service_values, measure_values) if retain else None,
     )
 
 
@@ -131,7 +131,44 @@ _CASES_SCHEMA = {
 }
 
 
-def _edge_values(enc: EncodedLog, n: int) -> Values:
+@dataclass(frozen=True)
+class DfgPartial:
+    """What one partition contributes to a DFG alone: its edges' moments, start and end
+    counts (and, for a single partition, its edge values: `retained`)."""
+
+    edges: Moments
+    start: np.ndarray
+    end: np.ndarray
+    retained: Values | None = None
+
+
+def dfg_partial(enc: EncodedLog, n_act: int, *, retain: bool = False) -> DfgPartial:
+    """The DFG partial of one partition, as `partial` computes those parts."""
+    n = max(n_act, 1)
+    values = edge_values(enc, n)
+    start, end = start_end_counts(enc.offsets, enc.act, n)
+    return DfgPartial(Moments.of_values(*values, n * n), start, end, values if retain else None)
+
+
+def merge_dfg(parts: Sequence[DfgPartial]) -> DfgPartial:
+    """One DFG partial for all of `parts` (associative)."""
+    if len(parts) == 1:
+        return parts[0]
+    return DfgPartial(
+        combine([p.edges for p in parts]),
+        np.sum([p.start for p in parts], axis=0),
+        np.sum([p.end for p in parts], axis=0),
+    )
+
+
+def merge_dfg_picks(
+    found: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Edge picks of several partitions as one (`resolve` sorts them)."""
+    return merge_picks([(f,) for f in found])[0]
+
+
+def edge_values(enc: EncodedLog, n: int) -> Values:
     if enc.start is None:
         return pair_durations(enc.offsets, enc.act, enc.ts, n)
     src, dst, bounds, durations = interval_edge_durations(
@@ -276,7 +313,7 @@ class Plans:
 
 def plan(total: Partial) -> Plans:
     """The ranks of every median and quantile of the merged partial."""
-    edges = _median_plan(total.edges)
+    edges = edge_plan(total.edges)
     variants = _median_plan(total.variant_durations)
     service = _median_plan(total.service) if total.service is not None else None
     groups: list[int] = []
@@ -296,6 +333,11 @@ def plan(total: Partial) -> Plans:
     return Plans(edges, variants, service, measures, per_measure)
 
 
+def edge_plan(m: Moments) -> RankPlan:
+    """The median ranks of each edge's durations."""
+    return _median_plan(m)
+
+
 def _median_plan(m: Moments) -> RankPlan:
     lower, upper = median_ranks(m.count)
     groups = np.arange(m.keys.size, dtype=np.int64)
@@ -311,7 +353,7 @@ def picks(enc: EncodedLog, n_act: int, plans: Plans, variant_index: pl.DataFrame
     wanted = (plans.edges, plans.variants, plans.service, plans.measures)
     values: list[Values | None] = [None] * 4
     if plans.edges.targets.size:
-        values[0] = _edge_values(enc, n)
+        values[0] = edge_values(enc, n)
     case_us = None
     if plans.variants.targets.size:
         variant_of, _, rep, _ = case_variants(enc.offsets, enc.act)

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from journeyminer.miner.discover.discovery import discover
+from journeyminer.miner.discover.discovery import discover, discover_dfg
+from journeyminer.miner.engine.discovery import discover_dfg_parts
 from journeyminer.miner.engine.executors import Serial, Threads, executor
 from journeyminer.miner.engine.parts import split_log
 from journeyminer.miner.log import EventLog
@@ -22,6 +23,11 @@ def _same(log: EventLog, n_parts: int, run: Serial | Threads) -> None:
     assert json.dumps(many.to_dict(), default=str) == json.dumps(one.to_dict(), default=str)
     assert many.variants.cases.equals(one.variants.cases)
     assert many.stats.per_case.equals(one.stats.per_case)
+    # The DFG alone (a comparison's overlay) is the discovery's DFG and `discover_dfg`'s.
+    dfg = discover_dfg_parts(split_log(log, n_parts), run=run)
+    for want in (one.dfg, discover_dfg(log)):
+        assert dfg.edges.equals(want.edges)
+        assert dfg.start.equals(want.start) and dfg.end.equals(want.end)
 
 
 @given(event_frames(max_cases=20), st.integers(1, 70), st.sampled_from([Serial(), Threads(2)]))
