@@ -36,9 +36,11 @@ def append(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Append new events to a dataset folder: only the partitions of their customers are
-    stitched again, with the gap and goals the dataset was ingested with; the result equals
-    an ingest of all sources together. The source options read the files given without '='."""
+    """Append new source files to a dataset folder, stitching only their customers again.
+
+    Only the partitions of the new events' customers are stitched again, with the gap and
+    goals the dataset was ingested with; the result equals an ingest of all sources together.
+    The source options read the files given without '='."""
     with handle_errors():
         from ...miner.engine.append import append_to_dataset
         from ...miner.engine.dataset import open_dataset

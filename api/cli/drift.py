@@ -75,9 +75,11 @@ def drift(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Compare two periods of a log with one designed map and test what changed: fitness,
-    conversion, leaks, hidden journeys (new, vanished) and durations, each with a test and a
-    p-value adjusted for the number of tests (Benjamini-Hochberg, significant at 0.05).
+    """Compare two periods of a log with one designed map, and test what changed.
+
+    Fitness, conversion, leaks, hidden journeys (new, vanished) and durations, each with a
+    test and a p-value adjusted for the number of tests (Benjamini-Hochberg, significant at
+    0.05).
 
     A stored log (a folder `ingest` wrote) is read a partition at a time; `--workers` reads
     several at once."""

@@ -33,9 +33,10 @@ def export(
     source: SourceOptions = NOT_GIVEN,
     as_json: JsonFlag = False,
 ) -> None:
-    """Write a log's canonical columns (case_id, activity, timestamp, channel, start_timestamp,
-    kept attributes) for polars, duckdb or pm4py; CSV times are ISO-8601, XES is one trace per
-    case."""
+    """Write a log's canonical columns as Parquet, CSV or XES, for polars, duckdb or pm4py.
+
+    The columns: case_id, activity, timestamp, channel, start_timestamp (interval logs) and
+    the kept attributes. CSV times are ISO-8601; XES is one trace per case."""
     with handle_errors():
         from ...miner.export import check_format, export_log
         from ...miner.ingest.pipeline import open_log

@@ -91,8 +91,10 @@ def draft(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Draft a map from the journeys in a log, for a person to edit: it says which goal it
-    chose and why (name yours with --goal), and what share of the journeys it covers.
+    """Draft a map from the journeys in a log, for a person to edit.
+
+    It says which goal it chose and why (name yours with --goal), and what share of the
+    journeys it covers.
 
     A stored log (a folder `ingest` wrote) is read a partition at a time: the draft needs
     only the distinct paths journeys take and their counts."""
