@@ -52,6 +52,7 @@ HIDDEN_SCHEMA: dict[str, Any] = {
     "delta_duration_s": pl.Float64,  # median_duration_s - rest_median_duration_s
 }
 _ROW = "__row"
+_G = "__group"  # a hidden journey's group: its signature, numbered
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,22 @@ def find_hidden_journeys(
     ).row(0, named=True)
     n_closed, n_converted = int(everyone["closed"]), int(everyone["converted"])
 
-    hidden = frame.filter(~pl.col("fits") & (pl.col("signature").list.len() > 0))
+    # Each hidden journey's signature is grouped once; the rest works on integer group ids
+    # (`_G`) and row numbers, gathering the list columns (channels, deviation types) for the
+    # member journeys only: no copy of the per-journey list columns per step.
+    hidden = (
+        frame.lazy()
+        .filter(~pl.col("fits") & (pl.col("signature").list.len() > 0))
+        .select(_ROW, "signature")
+        .collect()
+    )
+    by_signature = hidden.group_by("signature").agg(pl.col(_ROW)).with_row_index(_G)
+    del hidden
+    rows = by_signature.select(_G, _ROW).explode(_ROW)
+    facts = frame.select("case_id", "in_progress", "converted", "duration_s")[rows.get_column(_ROW)]
+    rows = pl.concat([rows, facts], how="horizontal")
     groups = (
-        hidden.group_by("signature")
+        rows.group_by(_G)
         .agg(
             pl.len().cast(pl.Int64).alias("cases"),
             closed.sum().cast(pl.Int64).alias("n_closed"),
@@ -142,14 +156,21 @@ def find_hidden_journeys(
         )
         .filter(pl.col("cases") >= min_cases)
     )
-    members = hidden.join(groups.select("signature"), on="signature", how="semi").sort(_ROW)
+    members = rows.join(groups.select(_G), on=_G, how="semi").sort(_ROW)
+    del rows
+    member_rows = members.get_column(_ROW)
     channels = (
-        members.select(_ROW, "signature", pl.col("channels").list.unique().alias("channel"))
+        pl.DataFrame(
+            [
+                members.get_column(_G),
+                cases.get_column("channels").gather(member_rows).list.unique().alias("channel"),
+            ]
+        )
         .explode("channel")
         .drop_nulls("channel")
-        .group_by("signature", "channel")
+        .group_by(_G, "channel")
         .agg(pl.len().cast(pl.Int64).alias("cases"))
-        .group_by("signature")
+        .group_by(_G)
         .agg(pl.struct("channel", "cases").sort_by("channel").alias("channels"))
     )
     types = _deviation_types(cases, members)
@@ -158,9 +179,10 @@ def find_hidden_journeys(
     rest_closed = n_closed - pl.col("n_closed")
     rest_rate = pl.when(rest_closed > 0).then((n_converted - pl.col("converted")) / rest_closed)
     result = (
-        groups.join(channels, on="signature", how="left")
-        .join(types, on="signature", how="left")
-        .join(_rest_medians(frame, members, closed), on="signature", how="left")
+        groups.join(by_signature.select(_G, "signature"), on=_G)
+        .join(channels, on=_G, how="left")
+        .join(types, on=_G, how="left")
+        .join(_rest_medians(frame, members, closed), on=_G, how="left")
         .with_columns(
             label=signature_label(pl.col("signature")),
             share=pl.col("cases") / max(n, 1),
@@ -181,7 +203,9 @@ def find_hidden_journeys(
     )
     return HiddenJourneys(
         frame=result,
-        members=members.select("case_id", "signature"),
+        members=members.join(by_signature.select(_G, "signature"), on=_G, how="left").select(
+            "case_id", "signature"
+        ),
         n_cases=n,
         n_closed=n_closed,
         closed_conversion_rate=n_converted / n_closed if n_closed else None,
@@ -191,7 +215,7 @@ def find_hidden_journeys(
 
 
 def _rest_medians(frame: pl.DataFrame, members: pl.DataFrame, closed: pl.Expr) -> pl.DataFrame:
-    """Per signature, the median duration of the closed journeys *not* in it (O(n log n)).
+    """Per group (`_G`), the median duration of the closed journeys *not* in it (O(n log n)).
 
     With D the closed durations sorted (length N) and r_0 < r_1 < ... the positions of a
     group's own journeys in D, r_i - i journeys of the rest lie before its i-th one; so the
@@ -199,49 +223,50 @@ def _rest_medians(frame: pl.DataFrame, members: pl.DataFrame, closed: pl.Expr) -
     the rest's ((m-1)//2)-th and (m//2)-th, m = N - the group's own (as polars' median).
     """
     timed = (
-        frame.filter(closed & pl.col("duration_s").is_not_null())
-        .sort("duration_s", _ROW)
+        frame.lazy()
+        .select(_ROW, "duration_s", closed.alias("_closed"))
+        .filter(pl.col("_closed") & pl.col("duration_s").is_not_null())
         .select(_ROW, "duration_s")
+        .sort("duration_s", _ROW)
         .with_row_index("_pos")
         .with_columns(pl.col("_pos").cast(pl.Int64))
+        .collect()
     )
     own = (
-        members.select(_ROW, "signature")
+        members.select(_ROW, _G)
         .join(timed.select(_ROW, "_pos"), on=_ROW)
         .sort("_pos")
-        .with_columns((pl.col("_pos") - pl.int_range(pl.len()).over("signature")).alias("_key"))
+        .with_columns((pl.col("_pos") - pl.int_range(pl.len()).over(_G)).alias("_key"))
     )
     m = pl.lit(timed.height, dtype=pl.Int64) - pl.col("_own").fill_null(0)
     sizes = (
-        members.select("signature")
+        members.select(_G)
         .unique()
         .join(
-            own.group_by("signature").agg(pl.len().cast(pl.Int64).alias("_own")),
-            on="signature",
+            own.group_by(_G).agg(pl.len().cast(pl.Int64).alias("_own")),
+            on=_G,
             how="left",
         )
         .filter(m > 0)
-        .select("signature", ((m - 1) // 2).alias("_lo"), (m // 2).alias("_hi"))
+        .select(_G, ((m - 1) // 2).alias("_lo"), (m // 2).alias("_hi"))
     )
     counts = (
-        own.join(sizes, on="signature")
-        .group_by("signature")
+        own.join(sizes, on=_G)
+        .group_by(_G)
         .agg(
             (pl.col("_key") <= pl.col("_lo")).sum().cast(pl.Int64).alias("_c_lo"),
             (pl.col("_key") <= pl.col("_hi")).sum().cast(pl.Int64).alias("_c_hi"),
         )
     )
-    at = sizes.join(counts, on="signature", how="left").select(
-        "signature",
+    at = sizes.join(counts, on=_G, how="left").select(
+        _G,
         (pl.col("_lo") + pl.col("_c_lo").fill_null(0)).alias("_lo"),
         (pl.col("_hi") + pl.col("_c_hi").fill_null(0)).alias("_hi"),
     )
     durations = timed.select("_pos", "duration_s")
     for end in ("_lo", "_hi"):
         at = at.join(durations.rename({"_pos": end, "duration_s": f"{end}_s"}), on=end, how="left")
-    return at.select(
-        "signature", ((pl.col("_lo_s") + pl.col("_hi_s")) / 2).alias("rest_median_duration_s")
-    )
+    return at.select(_G, ((pl.col("_lo_s") + pl.col("_hi_s")) / 2).alias("rest_median_duration_s"))
 
 
 def signature_label(signature: pl.Expr) -> pl.Expr:
@@ -256,17 +281,16 @@ def signature_label(signature: pl.Expr) -> pl.Expr:
 
 
 def _deviation_types(cases: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
-    """Per signature, the deviation types its journeys show (sorted); empty without the column."""
+    """Per group (`_G`), the deviation types its journeys show (sorted); empty without the
+    column."""
     if "deviation_types" not in cases.columns:
-        return pl.DataFrame(
-            schema={"signature": pl.List(pl.String), "deviation_types": pl.List(pl.String)}
-        )
+        return pl.DataFrame(schema={_G: pl.UInt32, "deviation_types": pl.List(pl.String)})
+    types = cases.get_column("deviation_types").gather(members.get_column(_ROW))
     return (
-        members.select("case_id", "signature")
-        .join(cases.select("case_id", "deviation_types"), on="case_id", how="left")
+        pl.DataFrame([members.get_column(_G), types])
         .explode("deviation_types")
         .drop_nulls("deviation_types")
-        .group_by("signature")
+        .group_by(_G)
         .agg(pl.col("deviation_types").unique().sort())
     )
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 # Runs a command in a fresh interpreter (as the installed `journeyminer` script does) and
@@ -87,3 +89,20 @@ def test_the_app_attribute_has_every_command() -> None:
     text = CliRunner().invoke(app, ["--help"]).stdout
     for command in ("mine", "compare", "ingest", "generate", "map", "run", "serve", "keys"):
         assert command in text
+
+
+def test_main_returns_freed_memory_at_once_unless_the_user_said_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from journeyminer.api.cli import main as entry
+
+    ran: list[list[str]] = []
+    monkeypatch.setattr(entry, "command_app", lambda args: lambda: ran.append(args))
+    monkeypatch.setattr(sys, "argv", ["journeyminer", "version"])
+    name, value = entry.ALLOCATOR
+    monkeypatch.delenv(name, raising=False)
+    entry.main()
+    assert os.environ[name] == value and ran == [["version"]]
+    monkeypatch.setenv(name, "dirty_decay_ms:5000")
+    entry.main()
+    assert os.environ[name] == "dirty_decay_ms:5000"
