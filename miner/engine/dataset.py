@@ -313,11 +313,17 @@ class Dataset:
         if columns is None:
             return self._frame(i)[0]
         kept = [c for c in columns if c not in (CASE, ACTIVITY)]
-        if any(c not in self.manifest.attributes for c in kept):  # a time or channel column
+        # A canonical time or channel column is read from its stored column and decoded as
+        # `decode` decodes it; any other column must be a kept attribute.
+        stored = {TIMESTAMP: TS, CHANNEL: CHANNEL_CODE}
+        if self.manifest.has_intervals:
+            stored[START] = START_TS
+        if any(c not in self.manifest.attributes and c not in stored for c in kept):
             return self._frame(i)[0].select(columns)
         info = self._part(i)
-        events = self.read_file(info.file, [ACT] + [ATTR + c for c in kept], info.events)
-        built = {c: events.get_column(ATTR + c).alias(c) for c in kept}
+        read = [stored.get(c, ATTR + c) for c in kept]
+        events = self.read_file(info.file, [ACT, *read], info.events)
+        built = {c: self._decoded(events, c, stored.get(c)) for c in kept}
         if CASE in columns:
             cases = self.read_file(info.cases_file, [CASE, EVENTS], info.cases)
             case_of = np.repeat(np.arange(cases.height), cases.get_column(EVENTS).to_numpy())
@@ -326,6 +332,17 @@ class Dataset:
             acts = pl.Series(ACTIVITY, self.activities, dtype=pl.String)
             built[ACTIVITY] = acts.gather(events.get_column(ACT)).alias(ACTIVITY)
         return pl.DataFrame([built[c] for c in columns])
+
+    def _decoded(self, events: pl.DataFrame, column: str, stored: str | None) -> pl.Series:
+        """Column `column` of a frame from the stored `events` (a kept attribute when
+        `stored` is None, else the canonical column stored as `stored`)."""
+        if stored is None:
+            return events.get_column(ATTR + column).alias(column)
+        if column == CHANNEL:
+            code = events.get_column(CHANNEL_CODE)
+            chans = pl.Series(CHANNEL, self.channels, dtype=pl.String)
+            return chans.gather(code.set(code == NO_CHANNEL, None)).alias(CHANNEL)
+        return events.get_column(stored).cast(TS_DTYPE).alias(column)
 
     def to_event_log(self) -> EventLog:
         """The whole log as one EventLog: the frame that was written, row for row."""

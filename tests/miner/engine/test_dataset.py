@@ -267,3 +267,19 @@ def test_a_file_or_another_folder_is_never_replaced(tmp_path: Path) -> None:
     assert (tmp_path / "folder" / "keep.csv").exists()
     with pytest.raises(InputError, match="at least 1 partition"):
         write_dataset(log, tmp_path / "new", n_parts=0)
+
+
+@given(
+    st.one_of(event_frames(max_cases=12), interval_frames()),
+    st.integers(1, 5),
+    st.sets(st.sampled_from(["case_id", "activity", "timestamp", "channel", "start_timestamp"])),
+)
+def test_a_partition_frame_of_some_columns_is_the_whole_frame_selected(
+    frame: pl.DataFrame, n_parts: int, wanted: set[str]
+) -> None:
+    log = EventLog(frame.with_columns(pl.lit("x").alias("tier")))
+    columns = [c for c in (*sorted(wanted), "tier") if c in log.frame.columns]
+    with tempfile.TemporaryDirectory() as tmp:
+        ds = open_dataset(write_dataset(log, Path(tmp) / "ds", n_parts=n_parts))
+        for i in range(n_parts):
+            assert ds.frame(i, columns).equals(ds.frame(i).select(columns))
