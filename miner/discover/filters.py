@@ -157,6 +157,18 @@ class Filters:
         """True when these filters keep everything (no log filter and no path filter)."""
         return not self._log_filters() and not self._path_filters()
 
+    def picks_by_own_events(self) -> bool:
+        """True when a filter that each journey's own events decide (steps 1-4: time window,
+        channels, segment, start/end activities) is set."""
+        return bool(
+            self.start is not None
+            or self.end is not None
+            or self.channels
+            or self.segment
+            or self.start_activities
+            or self.end_activities
+        )
+
     def picks_variants(self) -> bool:
         """True when a variant filter (step 5) is set."""
         return self.top_variants is not None or self.min_variant_share is not None
@@ -173,15 +185,9 @@ class Filters:
         }
 
     def _log_filters(self) -> bool:
-        return bool(
-            self.start is not None
-            or self.end is not None
-            or self.channels
-            or self.segment
-            or self.start_activities
-            or self.end_activities
-            or self.top_variants is not None
-            or self.min_variant_share is not None
+        return (
+            self.picks_by_own_events()
+            or self.picks_variants()
             or self.activity_coverage is not None
         )
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -47,7 +47,7 @@ from ..log import EncodedLog
 from ..maps.designed import DesignedMap
 from .compare_partials import Attributes, ComparePartial, compare_partial, merge
 from .executors import Executor, Serial
-from .parts import Parts, case_rows, select_cases
+from .parts import Parts, case_rows, moment, select_cases
 
 Started = tuple[int | None, int | None]  # [lo, hi) of a journey's first event, epoch µs
 
@@ -151,12 +151,8 @@ def period_ends(parts: Parts, run: Executor, periods: Sequence[Started]) -> list
     out: list[datetime | None] = []
     for k in range(len(periods)):
         known = [v for p in per_part if (v := p[k]) is not None]
-        out.append(_moment(max(known)) if known else None)
+        out.append(moment(max(known)) if known else None)
     return out
-
-
-def _moment(us: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
 
 
 def _started_mask(enc: EncodedLog, period: Started) -> np.ndarray:

@@ -39,7 +39,7 @@ from ..discover.filtering import (
 from ..discover.filters import Filters
 from ..log import ACTIVITY, CANONICAL, START, EncodedLog
 from .executors import Executor, Serial
-from .parts import Parts, select_events
+from .parts import Parts, moment, select_events
 
 _ROW = "__row"
 
@@ -99,7 +99,7 @@ class FilteredParts:
         """The rows of partition `i` that pass (ascending), or None when all of them do."""
         f = self.filters
         rows: np.ndarray | None = None
-        if f.picks_events() and _has_journey_steps(f):
+        if f.picks_by_own_events():
             frame = self.parts.frame(i, journey_filter_columns(f)).with_row_index(_ROW)
             kept = journey_filters(frame, f).get_column(_ROW).to_numpy().astype(np.int64)
             rows = None if kept.size == frame.height else kept
@@ -124,17 +124,6 @@ class FilteredParts:
         if keep.all():
             return rows
         return (np.flatnonzero(keep) if rows is None else rows[keep]).astype(np.int64)
-
-
-def _has_journey_steps(f: Filters) -> bool:
-    return bool(
-        f.start is not None
-        or f.end is not None
-        or f.channels
-        or f.segment
-        or f.start_activities
-        or f.end_activities
-    )
 
 
 def filter_parts(parts: Parts, filters: Filters, run: Executor | None = None) -> FilteredParts:
@@ -175,7 +164,6 @@ def filter_parts(parts: Parts, filters: Filters, run: Executor | None = None) ->
 def summarize(parts: Parts, run: Executor) -> dict[str, Any]:
     """`EventLog.summary` of the log behind `parts`: events, journeys, activities and
     channels present, first and last timestamp (one pass over the partitions)."""
-    from datetime import UTC, datetime, timedelta
 
     def one(i: int) -> tuple[int, int, np.ndarray, np.ndarray, int | None, int | None]:
         enc = parts.load(i)
@@ -195,18 +183,13 @@ def summarize(parts: Parts, run: Executor) -> dict[str, Any]:
     chans = np.unique(np.concatenate([x[3] for x in found] or [np.zeros(0, np.int8)]))
     firsts = [x[4] for x in found if x[4] is not None]
     lasts = [x[5] for x in found if x[5] is not None]
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-
-    def moment(us: int) -> str:
-        return (epoch + timedelta(microseconds=us)).isoformat()
-
     return {
         "events": sum(x[0] for x in found),
         "cases": sum(x[1] for x in found),
         "activities": int(acts.size),
         "channels": [parts.channels[int(c)] for c in chans.tolist() if c >= 0],
-        "start": moment(min(firsts)) if firsts else None,
-        "end": moment(max(lasts)) if lasts else None,
+        "start": moment(min(firsts)).isoformat() if firsts else None,
+        "end": moment(max(lasts)).isoformat() if lasts else None,
     }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -134,6 +135,11 @@ def _take(enc: EncodedLog, rows: np.ndarray, cases: np.ndarray, offsets: np.ndar
         case_names=enc.case_names.gather(cases).alias(CASE),
         start=None if enc.start is None else np.ascontiguousarray(enc.start[rows]),
     )
+
+
+def moment(us: int) -> datetime:
+    """The aware UTC moment of `us` microseconds since 1970 (a partition's `ts` unit)."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
 
 
 def case_rows(offsets: np.ndarray, cases: np.ndarray) -> np.ndarray:
