@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from journeyminer import __version__
 
 from .body_limit import BodyLimit
+from .engine import Engine
 from .headers import ResponseHeaders
 from .hot_reads import HotReads
 from .jobs import JobRunner
@@ -199,11 +200,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = await run_in_threadpool(Store.open, settings)
+        engine = Engine.from_settings(settings)
         runner = JobRunner(
             store,
             workers=settings.job_workers,
             queue_size=settings.queue_size,
             private_roots=app.state.private_roots,
+            engine=engine,
         )
         try:
             await run_in_threadpool(lambda: runner.start(recover=recover))
@@ -217,6 +220,7 @@ def create_app(
             yield
         finally:
             await run_in_threadpool(runner.stop)
+            await run_in_threadpool(engine.close)
             store.close()
 
     app = FastAPI(

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..miner.errors import InternalError, JourneyminerError
+from .engine import Engine
 from .memory import release_memory
 from .store import JobInfo, Store
 from .uploads import scrub_paths
@@ -61,6 +62,7 @@ class JobContext:
     tenant_id: str
     job_id: str
     stopping: threading.Event
+    engine: Engine = field(default_factory=Engine)  # where analyses run their partitions
     _last: float = field(default=0.0, repr=False)
     _stage: str | None = field(default=None, repr=False)
 
@@ -103,9 +105,12 @@ class JobRunner:
         queue_size: int,
         retry_after_s: int = 5,
         private_roots: tuple[Path, ...] = (),
+        engine: Engine | None = None,
     ) -> None:
-        """Create a stopped runner; `start()` it in the app's lifespan."""
+        """Create a stopped runner; `start()` it in the app's lifespan. Its jobs' analyses
+        run on `engine` (default: one partition at a time, here)."""
         self.store, self.workers, self.queue_size = store, workers, queue_size
+        self.engine = engine or Engine()
         self.retry_after_s = retry_after_s
         self.private_roots = private_roots
         self._pool: ThreadPoolExecutor | None = None
@@ -198,7 +203,7 @@ class JobRunner:
             job = self.store.start_job(tenant_id, job_id)
             if job.status != "running":
                 return  # cancelled while it waited
-            ctx = JobContext(self.store, tenant_id, job_id, self._stopping)
+            ctx = JobContext(self.store, tenant_id, job_id, self._stopping, self.engine)
             result_id = work(ctx)
             self.store.finish_job(tenant_id, job_id, result_id=result_id)
             log.info(

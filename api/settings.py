@@ -41,6 +41,22 @@ class Settings(BaseSettings):
     )
     job_workers: int = Field(default=2, ge=1, description="Jobs that run at the same time.")
     workers: int = Field(default=1, ge=1, description="HTTP server worker processes.")
+    engine_workers: int = Field(
+        default=1,
+        ge=0,
+        description=(
+            "Partitions of a log one analysis works on at once, on threads (1: one at a time,"
+            " least memory; 0: one per core)."
+        ),
+    )
+    cluster: str | None = Field(
+        default=None,
+        description=(
+            "Run analyses on this Dask cluster (tcp://HOST:PORT, or local:N for N worker"
+            " processes started with the server) instead of engine_workers; its workers must"
+            " see the workspace at the same path. Needs journeyminer[dask]."
+        ),
+    )
     host: str = Field(default="127.0.0.1", description="Address `journeyminer serve` binds.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `journeyminer serve` binds.")
     key_cache_s: float = Field(

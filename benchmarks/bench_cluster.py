@@ -118,7 +118,7 @@ def child(name: str, dataset: str) -> dict[str, Any]:
         SHARED.clear()  # no pass-1 partials kept from a call before: every run reads them all
         t = time.perf_counter()
         if cluster is not None:
-            found = discover_journeys(ds, per_journey=False, cluster=cluster)
+            found = discover_journeys(ds, per_journey=False, run=cluster)
         else:
             found = discover_journeys(ds, per_journey=False, workers=workers)
         return time.perf_counter() - t, found.discovery

@@ -88,12 +88,13 @@ def discover_journeys(
     progress: Progress = _quiet,
     workers: int | None = None,
     per_journey: bool = True,
-    cluster: Executor | None = None,
+    run: Executor | None = None,
 ) -> DiscoveryRun:
     """Filter `log`, discover its DFG, variants and statistics, abstract the DFG by the filters.
 
     A stored dataset is discovered partition by partition (one in memory at a time, or
-    `workers` at once: 0 for one per core, or on `cluster`, e.g. `journeyminer.connect(...)`),
+    `workers` at once: 0 for one per core, or on the executor `run`, e.g. a cluster's
+    `journeyminer.connect(...)`),
     with the filters applied partition by partition (`engine.filtered`), unless a segment
     summary is asked for: that reads the whole log first, into this process, and runs here.
     `per_journey=False` skips the per-journey tables (`DiscoveryRun.cases`), which grow with
@@ -103,12 +104,11 @@ def discover_journeys(
     pool = executor(workers)
     if not isinstance(log, EventLog):
         if segment is None:
-            on = cluster or pool
+            on = run or pool
             log = _as_workers_see(log, on)
-            parts: Dataset | FilteredParts = log
             if filters.picks_events():
                 progress(0.2, "filtering")
-                parts = filter_parts(log, filters, on)
+            parts = _picked(log, filters, on)
             progress(0.3, "discovering")
 
             def done(k: int, n: int) -> None:
@@ -128,11 +128,12 @@ def discover_journeys(
     progress(0.3, "discovering")
     found = discover(view, run=pool)
     found = replace(found, dfg=filter_dfg(found.dfg, filters))
-    run = DiscoveryRun(discovery=found, log=view, filters=filters, segments=None)
+    whole = DiscoveryRun(discovery=found, log=view, filters=filters, segments=None)
     if segment:
         progress(0.6, "segments")
-        run = DiscoveryRun(found, view, filters, segment_summary(view.frame, run.cases, segment))
-    return run
+        summary = segment_summary(view.frame, whole.cases, segment)
+        whole = DiscoveryRun(found, view, filters, summary)
+    return whole
 
 
 def _as_workers_see(log: Dataset, pool: Executor) -> Dataset:
@@ -144,15 +145,36 @@ def _as_workers_see(log: Dataset, pool: Executor) -> Dataset:
     return log
 
 
-def discover_graph(log: EventLog, *, filters: Filters | None = None) -> DFG:
-    """Only the DFG of the filtered log, abstracted by the filters (the quick read of a log)."""
+def discover_graph(
+    log: EventLog | Dataset, *, filters: Filters | None = None, run: Executor | None = None
+) -> DFG:
+    """Only the DFG of the filtered log, abstracted by the filters (the quick read of a log);
+    a stored dataset's partition by partition, on `run` (default: one at a time)."""
     filters = filters or Filters()
-    return filter_dfg(discover_dfg(apply_filters(log, filters)), filters)
+    if isinstance(log, EventLog):
+        return filter_dfg(discover_dfg(apply_filters(log, filters)), filters)
+    pool = run or executor()
+    parts = _picked(_as_workers_see(log, pool), filters, pool)
+    return filter_dfg(discover_dfg_parts(parts, run=pool), filters)
 
 
-def list_variants(log: EventLog, *, filters: Filters | None = None) -> Variants:
-    """Only the variants of the filtered log (the quick read of a log)."""
-    return discover_variants(apply_filters(log, filters or Filters()))
+def list_variants(
+    log: EventLog | Dataset, *, filters: Filters | None = None, run: Executor | None = None
+) -> Variants:
+    """Only the variants of the filtered log (the quick read of a log); a stored dataset's
+    partition by partition, on `run` (default: one at a time)."""
+    filters = filters or Filters()
+    if isinstance(log, EventLog):
+        return discover_variants(apply_filters(log, filters))
+    pool = run or executor()
+    parts = _picked(_as_workers_see(log, pool), filters, pool)
+    return discover_parts(parts, run=pool, keep_cases=False, cache=SHARED).variants
+
+
+def _picked(log: Dataset, filters: Filters, pool: Executor) -> Dataset | FilteredParts:
+    """The partitions of `log` with the events `filters` pick (the dataset itself when they
+    pick all)."""
+    return filter_parts(log, filters, pool) if filters.picks_events() else log
 
 
 def segment_summary(frame: pl.DataFrame, cases: pl.DataFrame, attribute: str) -> pl.DataFrame:

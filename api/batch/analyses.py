@@ -7,17 +7,22 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from ...miner.engine.executors import Executor
 from ...miner.errors import InputError
-from ...miner.log import CASE, EventLog
+from ...miner.log import EventLog
+from ..engine import Engine
 from ..store import ResultKey, Store, params_hash
 from ..store.log_files import sha256_file
 from ..store.stitching import journeys_of
 from .job_file import Job, JobAnalysis, JobThresholds
 from .report import RunReport
+
+if TYPE_CHECKING:
+    from ...miner.engine.dataset import Dataset
 
 Progress = Callable[[str, int, int], None]
 BATCH_FORMAT = 1  # bump when the meaning of a part or result changes
@@ -49,13 +54,14 @@ def run_analyses(
     job: Job,
     report: RunReport,
     update: Progress,
+    engine: Engine,
 ) -> dict[str, bytes]:
     # One snapshot of the log: results are keyed by exactly the version (parts and settings)
     # they were computed from, whatever is appended meanwhile.
     snap = store.log_snapshot(tenant, log_id)
     version = snap.version
     outputs: dict[str, bytes] = {}
-    stitched: tuple[EventLog, dict[str, Any]] | None = None
+    stitched: tuple[Dataset | EventLog, dict[str, Any]] | None = None
     total = len(job.spec.analyses) + 1
     for n, analysis in enumerate(job.spec.analyses, 1):
         try:
@@ -74,10 +80,10 @@ def run_analyses(
                 update("stitching journeys", 0, total)
                 stitch_clock = time.perf_counter()
                 journeys = journeys_of(store, snap)
-                stitched = (journeys.log, journeys.report or {})
+                stitched = (journeys.data, journeys.report or {})
                 report.timings["stitch"] = time.perf_counter() - stitch_clock
             update(f"analysing {analysis.label}", n, total)
-            files = _compute(job, analysis, *stitched)
+            files = _compute(job, analysis, *stitched, engine.executor())
             store.put_result(tenant, key, files)
         metrics = json.loads(files.pop("metrics.json"))
         report.stitch = report.stitch or metrics.pop("stitch")
@@ -97,7 +103,11 @@ def run_analyses(
 
 
 def _compute(
-    job: Job, analysis: JobAnalysis, log: EventLog, stitch: dict[str, Any]
+    job: Job,
+    analysis: JobAnalysis,
+    log: Dataset | EventLog,
+    stitch: dict[str, Any],
+    run: Executor,
 ) -> dict[str, bytes]:
     from ...miner.discover.filters import Filters
     from ...miner.usecases import discover_journeys
@@ -105,31 +115,42 @@ def _compute(
     filters = Filters.from_dict(analysis.filters)
     name = analysis.label
     if analysis.kind == "discover":
-        run = discover_journeys(log, filters=filters)
-        view, result = run.log, run.discovery
-        assert isinstance(view, EventLog)  # a store's log is in memory, so is its view
-        metrics: dict[str, Any] = {
-            "events": view.n_events,
-            "journeys": view.n_cases,
-            "stitch": stitch,
-        }
-        goals = job.spec.journeys.goals
-        if goals and view.n_cases:
-            reached = view.frame.group_by(CASE).agg(pl.col("activity").is_in(goals).any())
-            metrics["conversion"] = float(reached.select(pl.col("activity").mean()).item() or 0.0)
+        found = discover_journeys(log, filters=filters, per_journey=False, run=run)
+        result = found.discovery
+        metrics: dict[str, Any] = {**_journey_counts(result.variants.frame, job), "stitch": stitch}
         files = {
-            f"{name}.json": _json(run.to_dict()),
+            f"{name}.json": _json(found.to_dict()),
             f"{name}.dfg.svg": result.dfg.to_svg(view="frequency").encode(),
             f"{name}.dfg-performance.svg": result.dfg.to_svg(view="performance").encode(),
         }
     else:
-        files, metrics = _compare(job, analysis, log, filters, stitch)
+        files, metrics = _compare(job, analysis, log, filters, stitch, run)
     files["metrics.json"] = _json(metrics)
     return files
 
 
+def _journey_counts(variants: pl.DataFrame, job: Job) -> dict[str, Any]:
+    """Events and journeys of a discovery, from its variants (each journey is in one, with
+    its activities), and with goals the share of journeys that reach one (`conversion`)."""
+    count, length = pl.col("count"), pl.col("activities").list.len()
+    row = variants.select(count.sum().alias("journeys"), (count * length).sum().alias("events"))
+    out: dict[str, Any] = {"events": int(row.item(0, "events")), "journeys": 0}
+    out["journeys"] = journeys = int(row.item(0, "journeys"))
+    goals = job.spec.journeys.goals
+    if goals and journeys:
+        reached = pl.col("activities").list.eval(pl.element().is_in(goals)).list.any()
+        hits = int(variants.select(count.filter(reached).sum()).item())
+        out["conversion"] = hits / journeys
+    return out
+
+
 def _compare(
-    job: Job, analysis: JobAnalysis, log: EventLog, filters: Any, stitch: dict[str, Any]
+    job: Job,
+    analysis: JobAnalysis,
+    log: Dataset | EventLog,
+    filters: Any,
+    stitch: dict[str, Any],
+    run: Executor,
 ) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The compare use case; its JSON as every door writes it, plus the run's metrics."""
     import tempfile
@@ -138,7 +159,7 @@ def _compare(
     from ...miner.usecases import compare_journeys
 
     designed = load_map(job.resolve(job.spec.journeys.map or ""))
-    analysed = compare_journeys(log, designed, filters=filters, segment=analysis.segment)
+    analysed = compare_journeys(log, designed, filters=filters, segment=analysis.segment, run=run)
     result = analysed.comparison
     name = analysis.label
     files: dict[str, bytes] = {}

@@ -85,6 +85,7 @@ import polars as pl
 
 from ...miner.errors import ConflictError, EmptySourceError, InputError, NotFoundError, SourceError
 from ...miner.files import atomic_write_bytes, atomic_write_text
+from ..engine import Engine
 from ..settings import Settings
 from ..store import Store
 from ..store.log_files import sha256_file
@@ -118,8 +119,12 @@ def run_job(
     settings: Settings | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> RunReport:
-    """Append the job's new batches, refresh its analyses, write outputs, check thresholds."""
+    """Append the job's new batches, refresh its analyses, write outputs, check thresholds.
+
+    The analyses run on `engine` (default: the settings', `JOURNEYMINER_ENGINE_WORKERS`
+    or `JOURNEYMINER_CLUSTER`), partition by partition of the stitched journeys."""
     started = time.perf_counter()
     update = progress or (lambda stage, done, total: None)
     if settings is None:
@@ -161,7 +166,13 @@ def run_job(
                 file=str(job.path),
                 expected="at least one existing source file",
             )
-        files = run_analyses(store, tenant, log_id, job, report, update)
+        own = engine is None
+        engine = Engine.from_settings(settings) if engine is None else engine
+        try:
+            files = run_analyses(store, tenant, log_id, job, report, update, engine)
+        finally:
+            if own:
+                engine.close()
     clock = time.perf_counter()
     update("writing outputs", 0, 1)
     out = job.out_dir

@@ -118,13 +118,6 @@ def note_runs_here(command: str, address: str | None, why: str) -> None:
         )
 
 
-def runs_here(command: str, address: str | None, why: str) -> None:
-    """For a command that does not run on a cluster yet: check `address` all the same (a bad
-    one or a missing extra is bad input) and say on stderr that it runs on this machine."""
-    check_cluster(address)
-    note_runs_here(command, address, why)
-
-
 @contextmanager
 def cluster_executor(address: str | None) -> Iterator[Executor | None]:
     """The cluster at `address` for the length of the block (a local:N one stops after it);

@@ -147,7 +147,7 @@ def mine(
                     workers=workers,
                     per_journey=out_dir is not None,
                     progress=progress,
-                    cluster=on,
+                    run=on,
                 )
                 # What the summary line counts: a filtered dataset's takes one more pass.
                 summary = None if as_json else summary_of(run.log, on or executor(workers))

@@ -14,7 +14,9 @@ import typer
 from .common import (
     EXIT_THRESHOLD,
     JsonFlag,
+    Workers,
     app,
+    check_cluster,
     cluster_option,
     err,
     handle_errors,
@@ -22,7 +24,6 @@ from .common import (
     out,
     print_json,
     progress_bar,
-    runs_here,
 )
 
 
@@ -34,24 +35,33 @@ def run(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would be appended; change nothing.")
     ] = False,
+    workers: Workers = None,
     cluster: Annotated[
         str | None,
         cluster_option(
-            "Accepted so that one address ($JOURNEYMINER_CLUSTER) can be given to every command;"
-            " a batch job's analyses read the workspace's log whole and run on this machine"
-            " (said on stderr)."
+            "Run the analyses on a Dask cluster: one task per partition of the stitched"
+            " journeys, which its workers read from the workspace (it must be on a file system"
+            " they share). Appending and stitching run on this machine."
         ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Append new source files to a stored log, refresh the analyses, check thresholds."""
     with handle_errors():
-        runs_here("run", cluster, "a batch job's analyses read the workspace's log whole")
+        check_cluster(cluster)  # a bad address or a missing extra: before anything is read
         from ..batch.run import load_job, run_job
+        from ..engine import Engine
 
         job = load_job(job_file)
-        with progress_bar(not as_json) as update:
-            report = run_job(job, dry_run=dry_run, progress=update)
+        # Without either option, the settings' ($JOURNEYMINER_ENGINE_WORKERS) decide.
+        asked = workers is not None or cluster is not None
+        engine = Engine(1 if workers is None else workers, cluster) if asked else None
+        try:
+            with progress_bar(not as_json) as update:
+                report = run_job(job, dry_run=dry_run, progress=update, engine=engine)
+        finally:
+            if engine is not None:
+                engine.close()
         data = report.to_dict()
         if as_json:
             print_json(data)

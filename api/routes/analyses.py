@@ -3,8 +3,10 @@
 Each kind is one row of `ANALYSES`: the work function, whether it needs a map, and the
 miner module it needs. Results are cached by (kind, log version, map version, parameters)
 in the store: an identical POST answers 200 at once with a done job on the cached result.
-Every kind reads the log's journeys through `journeys.read_journeys` (all parts re-stitched
-with the log's settings, cached per log version).
+Every kind runs on the log's journeys as `stitching.load_journeys` gives them (all parts
+re-stitched with the log's settings into a partitioned dataset, cached per log version),
+partition by partition on the job's engine (`api.engine`: `JOURNEYMINER_ENGINE_WORKERS`
+threads or the cluster at `JOURNEYMINER_CLUSTER`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ..deps import RunnerDep, StoreDep, TenantDep
 from ..jobs import JobContext
 from ..schemas import AnalysisCreate, AnalysisList, AnalysisPublic
 from ..store import FileContent, JobInfo, ResultKey, Store, Tenant, params_hash
-from ..store.stitching import SOURCE_FILE, SOURCE_ROW, read_journeys
+from ..store.stitching import SOURCE_FILE, SOURCE_ROW, load_journeys
 from . import problem_responses
 
 router = APIRouter(prefix="/analyses", tags=["analyses"])
@@ -61,12 +63,13 @@ def run_discover(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
     from ...miner.usecases import discover_journeys
 
     ctx.progress(0.05, "reading the log", force=True)
-    log = read_journeys(ctx.store, ctx.tenant_id, p["log"])
+    log = load_journeys(ctx.store, ctx.tenant_id, p["log"]).data
     run = discover_journeys(
         log,
         filters=Filters.from_dict(p["filters"]),
         segment=p.get("segment"),
         progress=ctx.progress,
+        run=ctx.engine.executor(),
     )
     found = run.discovery
     ctx.progress(0.75, "rendering")
@@ -106,13 +109,14 @@ def run_compare(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
     ctx.progress(0.05, "reading the map", force=True)
     designed = _designed_map(ctx, p)
     ctx.progress(0.1, "reading the log")
-    log = read_journeys(ctx.store, ctx.tenant_id, p["log"])
+    log = load_journeys(ctx.store, ctx.tenant_id, p["log"]).data
     result = compare_journeys(
         log,
         designed,
         filters=Filters.from_dict(p["filters"]),
         segment=p.get("segment"),
         progress=ctx.progress,
+        run=ctx.engine.executor(),
     )
     ctx.progress(0.8, "rendering")
     body = {
@@ -144,7 +148,7 @@ def run_drift(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
 
     designed = _designed_map(ctx, p)
     ctx.progress(0.1, "reading the log", force=True)
-    log = read_journeys(ctx.store, ctx.tenant_id, p["log"])
+    log = load_journeys(ctx.store, ctx.tenant_id, p["log"]).data
     split = datetime.fromisoformat(p["split_at"]) if p.get("split_at") else None
     result = drift_between_periods(
         log,
@@ -152,6 +156,7 @@ def run_drift(ctx: JobContext, p: dict[str, Any]) -> dict[str, FileContent]:
         filters=Filters.from_dict(p["filters"]),
         split_at=split,
         progress=ctx.progress,
+        run=ctx.engine.executor(),
     )
     body = {
         "kind": "drift",

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...miner.errors import InputError
-from ..deps import SettingsDep, StoreDep, TenantDep
+from ..deps import RunnerDep, SettingsDep, StoreDep, TenantDep
 from ..schemas import MapPublic
 from ..store import Store, Tenant
-from ..store.stitching import read_journeys
+from ..store.stitching import load_journeys
 from . import check_name, problem_responses
 
 router = APIRouter(prefix="/maps", tags=["maps"])
@@ -70,6 +70,7 @@ def draft_map_from_log(
     tenant: TenantDep,
     store: StoreDep,
     settings: SettingsDep,
+    runner: RunnerDep,
     response: Response,
 ) -> MapDraftPublic:
     """Draft a map from the log's journeys (a sync route: it runs in a worker thread)."""
@@ -85,9 +86,9 @@ def draft_map_from_log(
             title="Conflict",
         )
     name = body.name or _unused_name(store, tenant, f"{info.name} (draft)")
-    log = read_journeys(store, tenant, body.log)
+    log = load_journeys(store, tenant, body.log).data
     drafted = usecases.draft_map_from_log(
-        log, name=name, phases=body.phases, goals=tuple(body.goals)
+        log, name=name, phases=body.phases, goals=tuple(body.goals), run=runner.engine.executor()
     )
     stored = store.create_map(tenant, name, drafted.map.to_toml(), "toml")
     response.headers["Location"] = f"/api/v1/maps/{stored.id}"

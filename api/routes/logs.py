@@ -34,6 +34,7 @@ from ...miner.errors import (
 )
 from ...miner.ingest.readers import EXTENSIONS
 from ..deps import RunnerDep, SettingsDep, StoreDep, TenantDep
+from ..engine import Engine
 from ..ingest_form import (
     one_field,
     plan_ingest,
@@ -47,10 +48,7 @@ from ..memory import release_memory
 from ..schemas import DfgRead, JobPublic, LogList, LogPublic, VariantsRead
 from ..settings import Settings
 from ..store import Store, new_id
-from ..store.stitching import (
-    read_journeys,
-    restitches,
-)
+from ..store.stitching import load_journeys, restitches
 from ..uploads import Upload, UploadLimits, receive_upload, unsupported
 from . import check_name, forget_deleted, problem_responses
 
@@ -344,6 +342,7 @@ def _quick(
     what: str,
     filters: Any,
     extra: Any,
+    engine: Engine,
 ) -> tuple[int, dict[str, Any]]:
     from ...miner.usecases import discover_graph, list_variants
 
@@ -352,14 +351,14 @@ def _quick(
     hit = cache.get(key)
     if hit is not None:
         return info.version, hit
-    log = read_journeys(store, tenant_id, log_id)
+    log = load_journeys(store, tenant_id, log_id).data
     if what == "dfg":
-        data = discover_graph(log, filters=filters).to_dict()
+        data = discover_graph(log, filters=filters, run=engine.executor()).to_dict()
     else:
         # Only the variants listed become Python objects (all of them: 7 MB per 10,000).
-        data = list_variants(log, filters=filters).to_dict(limit=extra)
+        data = list_variants(log, filters=filters, run=engine.executor()).to_dict(limit=extra)
     del log
-    release_memory()  # the whole log was read: give its pages back
+    release_memory()  # partitions were read: give their pages back
     cache.put(key, data)
     return info.version, data
 
@@ -371,11 +370,16 @@ def _quick(
     responses=problem_responses(404, 409, 422),
 )
 def log_dfg(
-    log_id: str, request: Request, tenant: TenantDep, store: StoreDep, cache: QuickCacheDep
+    log_id: str,
+    request: Request,
+    tenant: TenantDep,
+    store: StoreDep,
+    cache: QuickCacheDep,
+    runner: RunnerDep,
 ) -> DfgRead:
     """The DFG of the filtered log, computed in a worker thread and cached per log version."""
     filters = _filters(request)
-    version, data = _quick(store, cache, tenant.id, log_id, "dfg", filters, None)
+    version, data = _quick(store, cache, tenant.id, log_id, "dfg", filters, None, runner.engine)
     return DfgRead(log=log_id, version=version, filters=filters.to_dict(), dfg=data)
 
 
@@ -391,9 +395,11 @@ def log_variants(
     tenant: TenantDep,
     store: StoreDep,
     cache: QuickCacheDep,
+    runner: RunnerDep,
     limit: Annotated[int, Query(ge=1, le=10_000, description="Most variants listed.")] = 100,
 ) -> VariantsRead:
     """Variants of the filtered log, most frequent first, cached per log version."""
     filters = _filters(request, own=("limit",))
-    version, data = _quick(store, cache, tenant.id, log_id, "variants", filters, limit)
+    engine = runner.engine
+    version, data = _quick(store, cache, tenant.id, log_id, "variants", filters, limit, engine)
     return VariantsRead(log=log_id, version=version, filters=filters.to_dict(), **data)

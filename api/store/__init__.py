@@ -4,8 +4,12 @@ Layout under `settings.workspace`:
 
     journeyminer.sqlite3        tenants, API keys, logs, log parts, maps, jobs, results (WAL)
     logs/<log id>/part-*.parquet     one file per appended batch, never rewritten
-    logs/<log id>/merged-*.parquet   the canonical merge of all parts (stitched, for logs
-                                     stored before stitching: `journeys.py`), per version
+    logs/<log id>/journeys-*/        the stitched journeys of a log whose parts hold events
+                                     before stitching (`stitching.py`), per version: a
+                                     partitioned dataset (`miner.engine.dataset`) the
+                                     analyses run on partition by partition
+    logs/<log id>/merged-*.parquet   the union of the parts of a log stored before stitching
+                                     moved into the store, per version
     logs/<log id>/identities-*.parquet  the identity table such a log is stitched with
     logs/<log id>/customers-*.parquet   its customer table (attributes per customer), if any
     results/<result id>/<name>       files of one cached analysis result
@@ -32,6 +36,7 @@ import json
 import os
 from pathlib import Path
 
+from ...miner.engine.dataset import is_dataset
 from ..settings import Settings
 from .base import TenantRef, new_id, params_hash
 from .db import Connections, migrate
@@ -132,7 +137,7 @@ class Store(TenantsMixin, LogsMixin, MapsMixin, JobsMixin, ResultsMixin):
         problems += [
             f"missing file: {rel}"
             for rel in sorted(self._referenced_files())
-            if not (self.root / rel).is_file()
+            if not (self.root / rel).is_file() and not is_dataset(self.root / rel)
         ]
         return problems
 

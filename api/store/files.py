@@ -42,6 +42,14 @@ def private_file(path: Path) -> Path:
     return path
 
 
+def private_tree(folder: Path) -> Path:
+    """Make a folder written by other code (a dataset) and everything in it owner-only."""
+    os.chmod(folder, PRIVATE_DIR)
+    for path in folder.rglob("*"):
+        os.chmod(path, PRIVATE_DIR if path.is_dir() else PRIVATE_FILE)
+    return folder
+
+
 def fsync_dir(path: Path) -> None:
     """Sync a folder, so that a rename inside it survives a power loss."""
     fd = os.open(path, os.O_RDONLY)
@@ -73,7 +81,8 @@ def remove_files(root: Path, paths: Sequence[Path], *, via_trash: bool = True) -
 def sweep_files(root: Path, grace_s: float, referenced: Callable[[], set[str]]) -> list[Path]:
     """Remove the trash, temp files and unreferenced files older than `grace_s` seconds.
 
-    `referenced()` gives the workspace-relative paths the database refers to.
+    `referenced()` gives the workspace-relative paths the database refers to: files, or
+    folders (a log's stitched journeys), whose files are all referenced with them.
     """
     cutoff = time.time() - grace_s
     removed: list[Path] = []
@@ -87,12 +96,22 @@ def sweep_files(root: Path, grace_s: float, referenced: Callable[[], set[str]]) 
     for path in candidates:
         rel = path.relative_to(root).as_posix()
         with suppress(FileNotFoundError):
-            if rel not in references and path.stat().st_mtime <= cutoff:
+            if not _referenced(rel, references) and path.stat().st_mtime <= cutoff:
                 path.unlink()
                 removed.append(path)
     for top in ("logs", "results"):
-        for folder in (root / top).iterdir():
+        # Deepest first: a folder emptied above (a dataset left by a crash) goes too.
+        folders = sorted((p for p in (root / top).rglob("*") if p.is_dir()), reverse=True)
+        for folder in folders:
             with suppress(OSError):
                 if folder.stat().st_mtime <= cutoff and not any(folder.iterdir()):
                     folder.rmdir()
     return removed
+
+
+def _referenced(rel: str, references: set[str]) -> bool:
+    """Whether the file `rel` or a folder above it is referenced."""
+    if rel in references:
+        return True
+    parts = rel.split("/")
+    return any("/".join(parts[:n]) in references for n in range(2, len(parts)))

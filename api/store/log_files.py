@@ -35,9 +35,19 @@ class PartFile:
     schema: Mapping[str, pl.DataType]
 
 
-def fresh_rel(log_id: str, kind: str) -> str:
-    """A fresh, not yet referenced path for a file of the log: kind 'part' or 'merged'."""
-    return f"logs/{log_id}/{kind}-{secrets.token_hex(8)}.parquet"
+def fresh_rel(log_id: str, kind: str, suffix: str = ".parquet") -> str:
+    """A fresh, not yet referenced path for a file of the log: kind 'part' or 'merged'; or,
+    with `suffix=""`, for a folder (`JOURNEYS`: the stitched journeys as a dataset)."""
+    return f"logs/{log_id}/{kind}-{secrets.token_hex(8)}{suffix}"
+
+
+#: The kind of a log's stitched-journeys folder (a partitioned dataset, `miner.engine`).
+JOURNEYS = "journeys"
+
+
+def fresh_folder(log_id: str) -> str:
+    """A fresh, not yet referenced path for the folder of a log's stitched journeys."""
+    return fresh_rel(log_id, JOURNEYS, suffix="")
 
 
 def in_log_folder(root: Path, rel: str) -> Path:

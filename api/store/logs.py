@@ -37,7 +37,7 @@ from .jobs import drop_jobs_of
 from .log_files import (
     PartFile,
     check_part_schema,
-    fresh_rel,
+    fresh_folder,
     part_stats,
     sha256_file,
     synced,
@@ -179,7 +179,7 @@ class LogsMixin(StoreBase):
                             self.root, table_rels.get("customers_path") or row["customers_path"]
                         ),
                     )
-                    merged = fresh_rel(log_id, "merged")
+                    merged = fresh_folder(log_id)
                     written.append((merged, "", 0))  # removed unless committed
                     stats, report = stitch(snap, self.root / merged)
                     synced(self.root, merged)

@@ -13,21 +13,22 @@ remembers how to stitch in its metadata (`LogInfo.mapping`):
      "ingested": [{"file", "sha256", "events", "ids", "ambiguous_times"}, ...]}
                                                         # what each part held when read (HTTP)
 
-`read_journeys` stitches the union of all parts (`miner.ingest.pipeline.stitch_parts`, the engine
-`journeyminer ingest` uses too) exactly as one ingest of all
-files would: parts in append order (or, with `order`, by the first file pattern matching their
-`source_file`, then file name: the batch runner's `[[sources]]` order), rows in file order. So a
-journey spanning two batches, or an identity learnt late, comes out as if everything had
-arrived together. The stitched log is cached per log version (the store's merge cache, with
-the stitch report); a change of settings is a new version. Appends over HTTP stitch at once
-and commit the part, the settings, the cache and the stitched counts in one transaction, so
+`load_journeys` stitches the union of all parts exactly as one ingest of all files would
+(`miner.ingest.partitioned.stitch_to_dataset`, the engine `journeyminer ingest --out DIR`
+uses too): parts in append order (or, with `order`, by the first file pattern matching their
+`source_file`, then file name: the batch runner's `[[sources]]` order), rows in file order.
+So a journey spanning two batches, or an identity learnt late, comes out as if everything
+had arrived together. The stitched journeys are a partitioned dataset (`miner.engine.dataset`,
+a folder `logs/<id>/journeys-*/`), cached per log version (the store's cache slot, with the
+stitch report); a change of settings is a new version. Appends over HTTP stitch at once and
+commit the part, the settings, the cache and the stitched counts in one transaction, so
 `GET /logs/{id}` always shows journeys and customers after stitching.
 
-Memory: a source file is streamed into its part (`miner.ingest.stream`), never read whole,
-and the stitched log is written a range of customers at a time (`miner.ingest.stitch_ranges`,
-`STITCH_BUCKET_EVENTS` events in memory at once), so ingesting a file far larger than memory
-needs memory for a range, not for the log (a 1 GB CSV of 21M events: +430 MB of server RSS).
-Analyses still read the stitched log whole.
+Memory: a source file is streamed into its part (`miner.ingest.stream`), never read whole;
+the parts are split by customer hash into partitions, `STITCH_BUCKET_EVENTS` events at a
+time, and each partition is stitched and written on its own. The analyses run on the dataset
+partition by partition (`Journeys.data`); only what needs the whole log at once (a discovery
+split by segment) reads it whole (`Journeys.log`).
 
 Logs stored before this model (parts stitched per batch, no `stitch` key) read as the plain
 union of their parts.
@@ -38,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
@@ -47,10 +48,21 @@ from ...miner.errors import ConflictError, NotFoundError, SourceError
 from ...miner.ingest.limits import DEFAULT_LIMITS, SourceLimits
 from ...miner.log import EventLog
 from . import Store, TenantRef
-from .files import remove_files
-from .log_files import PartFile, fresh_rel, in_log_folder, sha256_file, summary_stats, synced
+from .files import private_dir, private_tree, remove_files
+from .log_files import (
+    PartFile,
+    fresh_folder,
+    fresh_rel,
+    in_log_folder,
+    sha256_file,
+    summary_stats,
+    synced,
+)
 from .logs import restitches
 from .records import LogSnapshot
+
+if TYPE_CHECKING:
+    from ...miner.engine.dataset import Dataset
 
 __all__ = [
     "INGESTED",
@@ -72,7 +84,7 @@ __all__ = [
 SOURCE_FILE = "source_file"
 SOURCE_ROW = "source_row"
 STITCH_FORMAT = 1  # bump when the meaning of a part or of the settings changes
-#: Events stitched in memory at once; larger logs are stitched a range of customers at a time.
+#: Events of the parts read and split by customer hash at once (then a partition at a time).
 STITCH_BUCKET_EVENTS = 1_000_000
 DEFAULT_GAP = "30d"
 #: The settings' key of the ingest report lines of the log's parts (file, sha256, events, ids,
@@ -83,21 +95,33 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class Journeys:
-    """A log's stitched events at one version, with the stitch report (None for old logs)."""
+    """A log's stitched events at one version, with the stitch report (None for old logs).
 
-    log: EventLog
+    `data` is the stitched journeys as a partitioned dataset (`miner.engine.dataset`: what the
+    use cases run on partition by partition, with the server's engine workers or cluster),
+    or, for a log stored before stitching moved into the store, its events in memory. `log`
+    reads the dataset whole (for what needs the whole log at once)."""
+
+    data: Dataset | EventLog
     version: int
     report: dict[str, Any] | None
+
+    @property
+    def log(self) -> EventLog:
+        """The journeys in memory (the whole log read at once)."""
+        data = self.data
+        return data if isinstance(data, EventLog) else data.to_event_log()
 
 
 # -- reading --------------------------------------------------------------------------------
 def read_journeys(store: Store, tenant: TenantRef, log_id: str) -> EventLog:
-    """The log's journeys: all parts stitched with the log's settings (cached per version)."""
+    """The log's journeys in memory: all parts stitched with the log's settings (cached per
+    version); `load_journeys(...).data` gives them as a dataset, without reading them whole."""
     return load_journeys(store, tenant, log_id).log
 
 
 def load_journeys(store: Store, tenant: TenantRef, log_id: str) -> Journeys:
-    """`read_journeys` with the version it is of and the stitch report."""
+    """The log's journeys at its current version, with the version and the stitch report."""
     for _ in range(3):
         snap = store.log_snapshot(tenant, log_id)
         if not restitches(snap.mapping):
@@ -110,46 +134,84 @@ def load_journeys(store: Store, tenant: TenantRef, log_id: str) -> Journeys:
 
 
 def journeys_of(store: Store, snap: LogSnapshot) -> Journeys:
-    """The stitched log of one snapshot: the cached merge, else stitched now and cached."""
+    """The stitched journeys of one snapshot: the cached dataset, else stitched now and cached.
+    (A stitched cache of an older version of journeyminer, a single Parquet file, is replaced
+    by a dataset on first read.)"""
+    from ...miner.engine.dataset import is_dataset, open_dataset
+
     if not snap.parts:
         raise ConflictError(
             f"log {snap.log_id!r} has no events yet (status {snap.status})",
             extra={"id": snap.log_id},
         )
     if snap.merged is not None and snap.stitch_report is not None:
-        log = EventLog(pl.read_parquet(snap.merged), is_sorted=True)
-        return Journeys(log, snap.version, snap.stitch_report)
-    rel = fresh_rel(snap.log_id, "merged")
+        if is_dataset(snap.merged):
+            return Journeys(open_dataset(snap.merged), snap.version, snap.stitch_report)
+        if not snap.merged.exists():
+            raise FileNotFoundError(snap.merged)  # replaced meanwhile: the caller reads again
+    rel = fresh_folder(snap.log_id)
     try:
         stats, report = stitch_snapshot(snap, in_log_folder(store.root, rel))
-        log = EventLog(pl.read_parquet(store.root / rel), is_sorted=True)
+        data = open_dataset(store.root / rel)
     except BaseException:
-        (store.root / rel).unlink(missing_ok=True)
+        remove_files(store.root, [store.root / rel])
         raise
     store.cache_stitched(snap.log_id, snap.version, rel, stats, report)
-    return Journeys(log, snap.version, report)
+    return Journeys(data, snap.version, report)
 
 
 def stitch_snapshot(snap: LogSnapshot, dest: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Stitch a snapshot's parts with its settings into `dest`: its stats and stitch report."""
-    from ...miner.ingest.pipeline import stitch_parts
+    """Stitch a snapshot's parts with its settings into the dataset folder `dest`
+    (`miner.ingest.partitioned.stitch_to_dataset`: partition by partition, never the whole
+    log in memory); its stats and stitch report. Every file in it is owner-only."""
+    import tempfile
+
+    from ...miner.engine.dataset import write_dataset
+    from ...miner.ingest.partitioned import stitch_to_dataset
 
     settings = snap.mapping or {}
     order = (settings.get("stitch") or {}).get("order")
-    done, report = stitch_parts(
-        snap.parts,
-        dest,
-        identities=pl.scan_parquet(snap.identities) if snap.identities is not None else None,
-        customers=pl.scan_parquet(snap.customers) if snap.customers is not None else None,
-        customers_label=(settings.get("customers") or {}).get("file", "the customer table"),
-        gap=parse_gap(str(settings.get("gap") or DEFAULT_GAP)),
-        goals=tuple(settings.get("goals") or ()),
-        order=tuple(order) if order else None,
-        file_column=SOURCE_FILE,
-        row_column=SOURCE_ROW,
-        bucket_events=STITCH_BUCKET_EVENTS,
-    )
-    return summary_stats(done.summary, report["customers"]), report
+    gap = parse_gap(str(settings.get("gap") or DEFAULT_GAP))
+    goals = tuple(settings.get("goals") or ())
+    label = (settings.get("customers") or {}).get("file", "the customer table")
+    private_dir(dest.parent)
+    with tempfile.TemporaryDirectory(prefix=".stitch-", dir=dest.parent) as work:
+        done = stitch_to_dataset(
+            snap.parts,
+            dest,
+            Path(work),
+            row_column=SOURCE_ROW,
+            identities=snap.identities,
+            customers=snap.customers,
+            customers_label=label,
+            gap=gap,
+            goals=goals,
+            order=tuple(order) if order else None,
+            file_column=SOURCE_FILE,
+            batch_events=STITCH_BUCKET_EVENTS,
+        )
+        if done is not None:
+            stats, report = summary_stats(done.summary, done.report["customers"]), done.report
+        else:  # no event has a timestamp: the (empty) stitched log, as one would ingest it
+            from ...miner.ingest.pipeline import stitch_parts
+
+            single = Path(work) / "log.parquet"
+            stitched, report = stitch_parts(
+                snap.parts,
+                single,
+                identities=pl.scan_parquet(snap.identities) if snap.identities else None,
+                customers=pl.scan_parquet(snap.customers) if snap.customers else None,
+                customers_label=label,
+                gap=gap,
+                goals=goals,
+                order=tuple(order) if order else None,
+                file_column=SOURCE_FILE,
+                row_column=SOURCE_ROW,
+            )
+            write_dataset(EventLog.read_parquet(single), dest)
+            stats = summary_stats(stitched.summary, report["customers"])
+    private_tree(dest)
+    return stats, report
 
 
 # -- writing --------------------------------------------------------------------------------

@@ -122,7 +122,9 @@ class Variants:
         `limit` variants only when given (only those become Python objects)."""
         frame = self.frame if limit is None else self.frame.head(limit)
         return {
-            "n_cases": self.cases.height,
+            # Every case is in one variant: the counts add up to the cases (also when the
+            # per-case table was not kept, as in a discovery over partitions without it).
+            "n_cases": int(self.frame.get_column("count").sum()),
             "n_variants": self.frame.height,
             "variants": frame.to_dicts(),
         }

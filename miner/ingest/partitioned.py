@@ -53,6 +53,7 @@ from ..engine.manifest import Manifest, PartInfo
 from ..log import ACTIVITY, CASE, CHANNEL, TIMESTAMP
 from .customers import CustomerMatch, attach_customers, load_customers
 from .identities import CUSTOMER_ID, SOURCE_ID, load_identities
+from .pipeline import ordered_parts
 from .stitch import DEFAULT_GAP, StitchReport, stitch_sources
 from .stitch_ranges import LogSummary
 
@@ -91,14 +92,22 @@ def stitch_to_dataset(
     settings: dict[str, Any] | None = None,
     batch_events: int = BATCH_EVENTS,
     progress: Callable[[str, int, int], None] | None = None,
+    order: Sequence[str] | None = None,
+    file_column: str | None = None,
+    customers_label: str | None = None,
 ) -> PartitionedIngest | None:
     """Stitch the source `parts` into the dataset folder `dest`, as `write_dataset` of their
     whole stitched log would write it; `work` (an empty folder beside `dest`) holds the
     temporary partition files. `n_parts` defaults to `default_parts` of the events kept.
     The identity and customer tables (files) are read here and split by partition into
     `work` too: memory keeps only the sorted source ids and their partitions. None, with
-    nothing written, when no event has a timestamp."""
-    scans = [pl.scan_parquet(p) for p in parts]
+    nothing written, when no event has a timestamp. `order` and `file_column` order the
+    parts as `pipeline.stitch_parts` does (a store's parts name their file in `file_column`,
+    which is left out of the events); `customers_label` names the customer table in the
+    report's warning (default: its file name)."""
+    scans = [pl.scan_parquet(p) for p in ordered_parts(parts, order, file_column)]
+    if file_column is not None:
+        scans = [s.drop(file_column) for s in scans]
     rows, kept, activities, channels = _dictionaries(scans)
     if kept == 0:
         return None
@@ -137,7 +146,8 @@ def stitch_to_dataset(
     report = built.report(identities is not None).to_dict()
     if built.match is not None:
         report["customer_attributes"] = built.match.to_dict()
-        warning = built.match.warning(customers.name if customers is not None else "")
+        label = customers_label or (customers.name if customers is not None else "")
+        warning = built.match.warning(label)
         if warning is not None:
             report["warnings"] = [*report["warnings"], warning]
     return PartitionedIngest(report, built.summary, n)

@@ -282,17 +282,7 @@ def stitch_parts(
     Customers are stitched a range at a time (`stitch_ranges`): memory holds a range, not the log;
     `run` stitches the ranges (one task per range).
     """
-    paths = list(parts)
-    if order is not None and file_column is not None:
-        keyed: list[tuple[int, str, int, Path]] = []
-        for n, path in enumerate(paths):
-            label = str(pl.read_parquet(path, columns=[file_column], n_rows=1).item())
-            rank = next(
-                (i for i, p in enumerate(order) if fnmatch.fnmatchcase(label, p)), len(order)
-            )
-            keyed.append((rank, label, n, path))
-        paths = [path for *_, path in sorted(keyed)]
-    scans = [pl.scan_parquet(p) for p in paths]
+    scans = [pl.scan_parquet(p) for p in ordered_parts(parts, order, file_column)]
     done = stitch_to_parquet(
         [s.drop(file_column) for s in scans] if file_column is not None else scans,
         identities,
@@ -311,6 +301,23 @@ def stitch_parts(
         if warning is not None:
             report["warnings"] = [*report["warnings"], warning]
     return done, report
+
+
+def ordered_parts(
+    parts: Sequence[Path], order: Sequence[str] | None, file_column: str | None
+) -> list[Path]:
+    """The source parts in stitching order: with `order` (file-name patterns), by the first
+    pattern their `file_column` matches, then by that name (a batch job's `[[sources]]`
+    order); else in the order given."""
+    paths = list(parts)
+    if order is None or file_column is None:
+        return paths
+    keyed: list[tuple[int, str, int, Path]] = []
+    for n, path in enumerate(paths):
+        label = str(pl.read_parquet(path, columns=[file_column], n_rows=1).item())
+        rank = next((i for i, p in enumerate(order) if fnmatch.fnmatchcase(label, p)), len(order))
+        keyed.append((rank, label, n, path))
+    return [path for *_, path in sorted(keyed)]
 
 
 def source_report(

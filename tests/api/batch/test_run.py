@@ -22,7 +22,7 @@ from journeyminer.api.settings import Settings
 from journeyminer.api.store import Store
 from journeyminer.api.store import stitching as journeys
 from journeyminer.miner.discover.discovery import discover
-from journeyminer.miner.ingest import stitch_ranges as stitch_files
+from journeyminer.miner.ingest import partitioned
 from journeyminer.miner.ingest.pipeline import SourceSpec, ingest_sources
 from journeyminer.miner.ingest.presets import preset
 from journeyminer.miner.synthetic.generate import generate
@@ -141,24 +141,36 @@ def test_appended_days_give_the_outputs_of_one_run_over_all_files(
     assert (tmp_path / "fresh" / "out" / "discovery.json").read_text() == expected
 
 
-def test_stitching_a_range_of_customers_at_a_time_gives_the_same_outputs(
+def test_stitching_in_small_batches_and_many_partitions_gives_the_same_outputs(
     tmp_path: Path, days: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fresh = make_job(tmp_path / "fresh", days, upto=6)
     code, full, _ = run(str(fresh))
     assert code == EXIT_OK
-    # Ranges of about 300 events: the ~3,000 events are stitched in ten or so pieces.
+    # Batches of 300 events and 7 partitions: the ~3,000 events are hashed in ten or so
+    # batches and stitched, partition by partition, in seven pieces.
     monkeypatch.setattr(journeys, "STITCH_BUCKET_EVENTS", 300)
-    in_ranges, stitched = stitch_files._in_ranges, []
-    monkeypatch.setattr(
-        stitch_files, "_in_ranges", lambda *a: stitched.append(in_ranges(*a)) or stitched[-1]
-    )
+    monkeypatch.setattr(partitioned, "default_parts", lambda events: 7)
+    hashed = partitioned._hash_pass
+    batches: list[int] = []
+
+    def spy(scans, rows, known, n_parts, work, batch_events, progress):  # type: ignore[no-untyped-def]
+        batches.append(batch_events)
+        return hashed(scans, rows, known, n_parts, work, batch_events, progress)
+
+    monkeypatch.setattr(partitioned, "_hash_pass", spy)
     ranged = make_job(tmp_path / "ranged", days, upto=6)
     code, pieces, _ = run(str(ranged))
-    assert code == EXIT_OK and stitched and all(r is not None for r in stitched)
+    assert code == EXIT_OK and batches and set(batches) == {300}
     assert outputs(tmp_path / "ranged") == outputs(tmp_path / "fresh")
     keys = ("journeys", "events", "customers", "unmatched_ids")
     assert {k: pieces.get(k) for k in keys} == {k: full.get(k) for k in keys}
+    with Store.open(Settings(workspace=tmp_path / "ranged" / "ws")) as store:
+        tenant = store.get_tenant_by_name("default")
+        info = store.get_log_by_name(tenant, "webshop")
+        data = journeys.load_journeys(store, tenant, info.id).data
+        assert getattr(data, "n_parts", None) == 7
+        assert store.check() == []
 
 
 def test_a_customer_table_in_the_job_splits_compare_by_its_attributes(

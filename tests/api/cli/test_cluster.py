@@ -1,9 +1,12 @@
-"""`--cluster`: `journeyminer mine DIR --cluster ...` prints exactly what `mine DIR` prints;
-commands that do not run on a cluster yet say so and run here; without the dask extra, or
-with an address where no scheduler answers, the exit code is 2 and the message says why."""
+"""`--cluster`: `journeyminer mine DIR --cluster ...` prints exactly what `mine DIR` prints, and
+so do compare, drift, map draft and a batch job's analyses (`run`); a raw file is read here,
+which the command says; without the dask extra, or with an address where no scheduler
+answers, the exit code is 2 and the message says why."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -296,3 +299,33 @@ def test_the_help_names_the_extra_and_the_environment_variable(command: str) -> 
     text = " ".join(result.output.split())
     assert "--cluster" in text and "'journeyminer[dask]'" in text
     assert "JOURNEYMINER_CLUSTER" in text
+
+
+def _sample_job(folder: Path) -> Path:
+    """The bundled sample's batch job, with its workspace and outputs inside `folder`."""
+    shutil.copytree(SAMPLE, folder)
+    job = folder / "job.toml"
+    text = job.read_text(encoding="utf-8")
+    text = text.replace('"../../workspace"', '"ws"').replace('"../../demo-out/job"', '"out"')
+    job.write_text(text, encoding="utf-8")
+    return job
+
+
+def test_a_batch_job_runs_its_analyses_on_the_cluster_with_the_same_outputs(
+    scheduler: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = run("run", str(_sample_job(tmp_path / "here")), "--json")
+    ran = _count_cluster_calls(monkeypatch)
+    monkeypatch.setenv("JOURNEYMINER_CLUSTER", scheduler)  # as a scheduled job would set it
+    there = run("run", str(_sample_job(tmp_path / "there")), "--json")
+    assert here.exit_code == there.exit_code == 0, there.output
+    assert ran  # the analyses' passes went to the cluster
+    names = sorted(p.name for p in (tmp_path / "here" / "out").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "there" / "out").iterdir())
+    assert "compare.json" in names
+    for name in set(names) - {"run.json"}:  # the run's report names its paths and timings
+        assert (tmp_path / "there" / "out" / name).read_bytes() == (
+            tmp_path / "here" / "out" / name
+        ).read_bytes(), name
+    mine, theirs = json.loads(here.stdout), json.loads(there.stdout)
+    assert [a["metrics"] for a in theirs["analyses"]] == [a["metrics"] for a in mine["analyses"]]

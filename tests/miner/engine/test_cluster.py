@@ -197,9 +197,7 @@ def test_the_use_case_reports_partitions_as_they_finish(cluster: Cluster, tmp_pa
 
     ds = stored(EventLog(synthetic_frame(5_000, seed=1), is_sorted=True), tmp_path / "l", 5)
     seen: list[tuple[float, str]] = []
-    discover_journeys(
-        ds, cluster=cluster, progress=lambda share, stage: seen.append((share, stage))
-    )
+    discover_journeys(ds, run=cluster, progress=lambda share, stage: seen.append((share, stage)))
     stages = [(round(share, 2), stage) for share, stage in seen if "partitions" in stage]
     assert stages == [
         (round(0.3 + 0.4 * k / 5, 2), "discovering 5 partitions") for k in range(1, 6)
@@ -289,7 +287,7 @@ def _analyses(ds: Dataset, designed: object, segment: str | None, run: object = 
 
     on: dict[str, object] = {} if run is None else {"run": run}
     found = [
-        discover_journeys(ds, cluster=run).to_dict(),  # type: ignore[arg-type]
+        discover_journeys(ds, run=run).to_dict(),  # type: ignore[arg-type]
         compare_journeys(ds, designed, segment=segment, **on).to_dict(),  # type: ignore[arg-type]
         drift_between_periods(ds, designed, **on).to_dict(),  # type: ignore[arg-type]
     ]
@@ -334,7 +332,7 @@ def test_the_python_api_connects_and_the_use_case_runs_there(
     log = journeyminer.open_dataset(sample_folder)
     here = journeyminer.discover_journeys(log)
     with journeyminer.connect(address) as there:
-        run = journeyminer.discover_journeys(log, cluster=there)
+        run = journeyminer.discover_journeys(log, run=there)
     assert json.dumps(run.to_dict(), default=str) == json.dumps(here.to_dict(), default=str)
     assert run.cases.equals(here.cases)
 
@@ -364,9 +362,8 @@ def test_a_generated_million_event_log_mines_compares_and_drifts_the_same_on_the
     assert stored.manifest.n_events > 900_000
     designed = load_map(tmp_path / "map.toml")
 
-    def both(**on: object) -> tuple[str, str, str, str]:
-        run = on.get("cluster")
-        mined = discover_journeys(stored, per_journey=False, **on)  # type: ignore[arg-type]
+    def both(run: object = None) -> tuple[str, str, str, str]:
+        mined = discover_journeys(stored, per_journey=False, run=run)  # type: ignore[arg-type]
         compared = compare_journeys(stored, designed, segment="device", run=run)  # type: ignore[arg-type]
         drifted = drift_between_periods(stored, designed, run=run)  # type: ignore[arg-type]
         draft = draft_map_from_log(stored, run=run)  # type: ignore[arg-type]
@@ -377,4 +374,4 @@ def test_a_generated_million_event_log_mines_compares_and_drifts_the_same_on_the
             draft.map.to_toml() + json.dumps(draft.to_dict(), default=str),
         )
 
-    assert both(cluster=cluster) == both()
+    assert both(cluster) == both()
