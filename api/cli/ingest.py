@@ -69,12 +69,12 @@ def ingest(
     cluster: Annotated[
         str | None,
         cluster_option(
-            "Read and map the source files on a Dask cluster, one task per file (every worker"
-            " must see the files, and the folder --out is in, at the same paths). Into a"
-            " single Parquet file (--out X.parquet) the customers are stitched there too, one"
-            " task per range of about a million events; into a dataset folder each partition"
-            " is stitched and written on this machine, one at a time (said on stderr). The"
-            " dataset folder it writes is what `mine --cluster` reads on the workers."
+            "Ingest on a Dask cluster (every worker must see the files, and the folder --out"
+            " is in, at the same paths): the source files read and mapped, one task per file;"
+            " into a dataset folder, each source part split by customer hash and each"
+            " partition stitched and written there too, one task each, the manifest written"
+            " here last; into a single Parquet file (--out X.parquet), the customers stitched"
+            " there, one task per range of about a million events, the file written here."
         ),
     ] = None,
     as_json: JsonFlag = False,
@@ -101,13 +101,13 @@ def ingest(
             )
         write = ingest_to_file if single else partial(ingest_to_dataset, n_parts=partitions)
         gap_value = parse_gap(gap, what="--gap")
-        note_runs_here(
-            "writing the log",
-            cluster,
-            "the workers read the sources (and, into one Parquet file, stitch ranges of"
-            " customers); partitioning, stitching into a dataset folder and writing the log are"
-            " not distributed yet",
-        )
+        if single:
+            note_runs_here(
+                "writing the log",
+                cluster,
+                "the workers read the sources and stitch ranges of customers; one Parquet file"
+                " is written here (a dataset folder is written by the workers)",
+            )
         with progress_bar(not as_json) as update, cluster_executor(cluster) as on:
             report = write(
                 specs,

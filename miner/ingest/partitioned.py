@@ -11,15 +11,22 @@ the source's own id, with a column that grows with the input order). Four steps:
    by the dataset's stable rule (`engine.hashing.part_of_keys`) to its partition, and the
    rows written per partition to `work`. Memory keeps the identity table's source ids,
    sorted, with each one's partition.
-3. **Hash pass**, `batch_events` rows of a part at a time: each event's partition, that of
-   its source id's identity row (binary search in the sorted source ids; an id without a
-   row is its own customer and is hashed itself), and the batch's rows appended to that
-   partition's temporary files in `work`.
-4. **Per partition**: its rows read back in input order per source, stitched by
-   `stitch_sources` with its slices of the identity and customer tables (a customer's
+3. **Hash pass**, one task per source part, `batch_events` rows of it at a time: each
+   event's partition, that of its source id's identity row (binary search in the sorted
+   source ids; an id without a row is its own customer and is hashed itself), and the
+   batch's rows appended to that partition's temporary files in `work` (named by part and
+   batch, so tasks never write the same file).
+4. **Per partition**, one task each: its rows read back in input order per source, stitched
+   by `stitch_sources` with its slices of the identity and customer tables (a customer's
    events are all in one partition, so its journeys are cut as in a stitch of the whole
    log; the stitch sorts on integer codes, see `stitch`), coded with the global
-   dictionaries and written.
+   dictionaries and written; only its counts come back.
+
+The tasks of steps 3 and 4 run on an executor (`engine.executors`): one after another here
+by default, on threads, or on a Dask cluster's workers, which then need `work` and the
+folder beside `dest` at the same paths (a shared file system); the identity table's sorted
+ids go to them as a file. Results come back in partition order, so the dataset is the same
+file for file whichever executor ran them.
 
 The partition of a stitched log holds its cases in case-id order and each case's events in
 (time, input) order, which is exactly the rows `write_dataset` gives the same partition of
@@ -31,7 +38,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -48,6 +55,7 @@ from ..engine.dataset import (
     new_folder,
     write_partition,
 )
+from ..engine.executors import Executor, Serial
 from ..engine.hashing import HASH_RULE, part_of_keys
 from ..engine.manifest import Manifest, PartInfo
 from ..log import ACTIVITY, CASE, CHANNEL, TIMESTAMP
@@ -95,6 +103,7 @@ def stitch_to_dataset(
     order: Sequence[str] | None = None,
     file_column: str | None = None,
     customers_label: str | None = None,
+    run: Executor | None = None,
 ) -> PartitionedIngest | None:
     """Stitch the source `parts` into the dataset folder `dest`, as `write_dataset` of their
     whole stitched log would write it; `work` (an empty folder beside `dest`) holds the
@@ -104,40 +113,57 @@ def stitch_to_dataset(
     nothing written, when no event has a timestamp. `order` and `file_column` order the
     parts as `pipeline.stitch_parts` does (a store's parts name their file in `file_column`,
     which is left out of the events); `customers_label` names the customer table in the
-    report's warning (default: its file name)."""
-    scans = [pl.scan_parquet(p) for p in ordered_parts(parts, order, file_column)]
-    if file_column is not None:
-        scans = [s.drop(file_column) for s in scans]
+    report's warning (default: its file name). `run` stitches and writes the partitions
+    (one task each; default: one after another, here); on a cluster its workers need
+    `work` and the folder beside `dest` at the same paths."""
+    paths = tuple(p.resolve() for p in ordered_parts(parts, order, file_column))
+    scans = [_scan(p, file_column) for p in paths]
     rows, kept, activities, channels = _dictionaries(scans)
     if kept == 0:
         return None
+    run = run or Serial()
+    work = work.resolve()
     n = default_parts(kept) if n_parts is None else n_parts
-    known = _split_identities(identities, n, work) if identities is not None else None
+    known: list[_Known] | Path | None = None
+    if identities is not None:
+        known = _split_identities(identities, n, work)
     people = _split_customers(customers, n, work) if customers is not None else None
-    _hash_pass(scans, rows, known, n, work, batch_events, progress)
-    del known
-    schemas = [s.collect_schema() for s in scans]
-    tmp = new_folder(dest)
+    if isinstance(known, list) and run.remote:
+        known = _save_known(known, work)  # the workers load the sorted ids themselves
+    hashing = _HashPass(paths, file_column, tuple(rows), known, n, work, batch_events)
+
+    def hashed(k: int, total: int) -> None:
+        if progress:
+            progress("partitioning", k, total)
+
+    # One task per source part (on `run`'s workers: they read the parts and write `work`).
+    run.map(hashing, len(paths), done=hashed, label=lambda k: f"source part {paths[k].name}")
+    del known, hashing
+    schemas = tuple(s.collect_schema() for s in scans)
+    tmp = new_folder(dest).resolve()
+    task = _StitchPartition(
+        work=work.resolve(),
+        folder=tmp,
+        schemas=schemas,
+        row_column=row_column,
+        identities=identities is not None,
+        customers=people,
+        gap=gap,
+        goals=tuple(goals),
+        activities=tuple(activities),
+        channels=tuple(channels),
+    )
+
+    def done(k: int, total: int) -> None:
+        if progress:
+            progress(f"stitching {total} partitions", k, total)
+
     try:
         built = _Built()
-        for i in range(n):
-            if progress:
-                progress(f"stitching partition {i + 1} of {n}", i, n)
-            frames = [
-                _read_rows(work / str(i), k, schema, row_column) for k, schema in enumerate(schemas)
-            ]
-            shutil.rmtree(work / str(i), ignore_errors=True)
-            built.add(
-                i,
-                tmp,
-                frames,
-                _slice(work, "identities", i, IDENTITY_SCHEMA) if identities is not None else None,
-                _slice(work, "customers", i, people) if people is not None else None,
-                gap,
-                tuple(goals),
-                activities,
-                channels,
-            )
+        # Each partition stitched and written by one task (on `run`'s workers: they read
+        # and write the folders beside `dest`); only counts come back, in partition order.
+        for stitched in run.map(task, n, done=done, label=task.label):
+            built.take(stitched)
         manifest = built.manifest(tmp, activities, channels, settings or {})
         install_folder(tmp, dest, manifest)
     except BaseException:
@@ -224,30 +250,58 @@ def _dictionaries(scans: Sequence[pl.LazyFrame]) -> tuple[list[int], int, list[s
     return rows, kept, list(names.item(0, ACTIVITY)), list(names.item(0, CHANNEL))
 
 
-def _hash_pass(
-    scans: Sequence[pl.LazyFrame],
-    rows: Sequence[int],
-    known: list[_Known] | None,
-    n_parts: int,
-    work: Path,
-    batch_events: int,
-    progress: Callable[[str, int, int], None] | None,
-) -> None:
-    """Append each batch's rows to `work/<partition>/<source>-<batch>.parquet`."""
-    total, done = sum(rows), 0
-    for k, (scan, n_rows) in enumerate(zip(scans, rows, strict=True)):
-        for b, offset in enumerate(range(0, n_rows, batch_events)):
-            if progress:
-                progress("partitioning", done, total)
-            batch = scan.slice(offset, batch_events).collect()
-            done += batch.height
-            part = _parts_of_ids(batch.get_column(CASE), known, n_parts)
+def _scan(path: Path, file_column: str | None) -> pl.LazyFrame:
+    """A source part's events (without the store's file-name column)."""
+    scan = pl.scan_parquet(path)
+    return scan.drop(file_column) if file_column is not None else scan
+
+
+def _save_known(known: list[_Known], work: Path) -> Path:
+    """The sorted identity source ids per bucket, written for other processes to load."""
+    folder = work / "known"
+    folder.mkdir()
+    for b, (ids, part) in enumerate(known):
+        pl.DataFrame({SOURCE_ID: ids, _PART: part}).write_parquet(folder / f"{b:05d}.parquet")
+    return folder
+
+
+def _load_known(folder: Path) -> list[_Known]:
+    """`_save_known`'s buckets, in order."""
+    out = []
+    for path in sorted(folder.glob("*.parquet")):
+        table = pl.read_parquet(path)
+        out.append((table.get_column(SOURCE_ID), table.get_column(_PART).to_numpy()))
+    return out
+
+
+@dataclass(frozen=True)
+class _HashPass:
+    """Source part k's task: `batch_events` rows at a time, each row's partition (that of
+    its source id's customer), the batch's rows appended to that partition's files,
+    `work/<partition>/<k>-<batch>.parquet`. `known`: the identity table's sorted source ids
+    in memory, or a folder of them (`_save_known`) for a task in another process."""
+
+    paths: tuple[Path, ...]
+    file_column: str | None
+    rows: tuple[int, ...]
+    known: list[_Known] | Path | None
+    n_parts: int
+    work: Path
+    batch_events: int
+
+    def __call__(self, k: int) -> int:
+        known = _load_known(self.known) if isinstance(self.known, Path) else self.known
+        scan = _scan(self.paths[k], self.file_column)
+        for b, offset in enumerate(range(0, self.rows[k], self.batch_events)):
+            batch = scan.slice(offset, self.batch_events).collect()
+            part = _parts_of_ids(batch.get_column(CASE), known, self.n_parts)
             tagged = batch.with_columns(pl.Series(_PART, part))
             for (i,), rows_i in tagged.partition_by(_PART, as_dict=True, include_key=False).items():
-                folder = work / str(i)
+                folder = self.work / str(i)
                 folder.mkdir(exist_ok=True)
                 rows_i.write_parquet(folder / f"{k:04d}-{b:08d}.parquet")
             del batch, tagged
+        return self.rows[k]
 
 
 def _parts_of_ids(ids: pl.Series, known: list[_Known] | None, n_parts: int) -> np.ndarray:
@@ -289,6 +343,86 @@ def _summary(frame: pl.DataFrame, cases: int) -> LogSummary:
     )
 
 
+@dataclass(frozen=True)
+class _Stitched:
+    """What one partition's task gives back: its file names and counts, and what the
+    manifest takes from the first partition with events (columns, attributes, ...)."""
+
+    i: int
+    info: PartInfo | None  # None: no event with a timestamp (written empty at the end)
+    counts: dict[str, int]
+    summary: LogSummary
+    match: CustomerMatch | None
+    columns: tuple[str, ...] = ()
+    attributes: dict[str, str] = field(default_factory=dict)
+    key: str = CASE
+    has_intervals: bool = False
+    coded_schema: pl.Schema | None = None
+
+
+@dataclass(frozen=True)
+class _StitchPartition:
+    """Partition i's task: its rows read back from `work` in input order per source,
+    stitched with its slices of the identity and customer tables, coded with the global
+    dictionaries and written into `folder`. Picklable (a cluster's workers run it)."""
+
+    work: Path
+    folder: Path
+    schemas: tuple[pl.Schema, ...]
+    row_column: str
+    identities: bool
+    customers: pl.Schema | None  # the customer table's schema, when there is one
+    gap: timedelta | None
+    goals: tuple[str, ...]
+    activities: tuple[str, ...]
+    channels: tuple[str, ...]
+
+    def label(self, i: int) -> str:
+        """What to call partition i in an error message."""
+        return f"partition {i} of the stitch"
+
+    def __call__(self, i: int) -> _Stitched:
+        work = self.work
+        frames = [
+            _read_rows(work / str(i), k, schema, self.row_column)
+            for k, schema in enumerate(self.schemas)
+        ]
+        shutil.rmtree(work / str(i), ignore_errors=True)
+        counts = dict.fromkeys(_COUNTED, 0)
+        dropped = sum(f.get_column(TIMESTAMP).null_count() for f in frames)
+        counts["dropped_no_timestamp"] = dropped
+        if dropped:
+            frames = [f.filter(pl.col(TIMESTAMP).is_not_null()) for f in frames]
+        if sum(f.height for f in frames) == 0:
+            return _Stitched(i, None, counts, LogSummary(), None)
+        ids = _slice(work, "identities", i, IDENTITY_SCHEMA) if self.identities else None
+        log, report = stitch_sources(frames, ids, gap=self.gap, goals=self.goals)
+        del frames
+        match = None
+        if self.customers is not None:
+            log, match = attach_customers(log, _slice(work, "customers", i, self.customers))
+        for key in _COUNTED:
+            counts[key] += getattr(report, key)
+        frame = log.frame
+        coded = coded_events(frame, self.activities, self.channels, log.attributes)
+        # The frame is in case order: its runs of case ids are the cases (no encoded view).
+        runs = frame.get_column(CASE).rle()
+        lengths = runs.struct.field("len").to_numpy()
+        names = runs.struct.field("value")
+        return _Stitched(
+            i,
+            write_partition(self.folder, i, coded, names, lengths),
+            counts,
+            _summary(frame, names.len()),
+            match,
+            columns=tuple(frame.columns),
+            attributes={a: str(frame.schema[a]) for a in log.attributes},
+            key=CUSTOMER if customer_keyed(frame) else CASE,
+            has_intervals=log.has_intervals,
+            coded_schema=coded.schema,
+        )
+
+
 class _Built:
     """The partitions written so far: their files, counts, summary and customer match."""
 
@@ -304,48 +438,23 @@ class _Built:
         self.has_intervals = False
         self.coded_schema: pl.Schema | None = None
 
-    def add(
-        self,
-        i: int,
-        folder: Path,
-        frames: list[pl.DataFrame],
-        identities: pl.DataFrame | None,
-        customers: pl.DataFrame | None,
-        gap: timedelta | None,
-        goals: tuple[str, ...],
-        activities: list[str],
-        channels: list[str],
-    ) -> None:
-        """Stitch partition `i` from its source `frames` and write it into `folder`."""
-        dropped = sum(f.get_column(TIMESTAMP).null_count() for f in frames)
-        self.counts["dropped_no_timestamp"] += dropped
-        if dropped:
-            frames = [f.filter(pl.col(TIMESTAMP).is_not_null()) for f in frames]
-        if sum(f.height for f in frames) == 0:
-            self.empty.append(i)
+    def take(self, done: _Stitched) -> None:
+        """Add one partition's task result (in partition order)."""
+        for key, value in done.counts.items():
+            self.counts[key] += value
+        if done.info is None:
+            self.empty.append(done.i)
             return
-        log, report = stitch_sources(frames, identities, gap=gap, goals=goals)
-        del frames
-        if customers is not None:
-            log, match = attach_customers(log, customers)
-            self.match = match if self.match is None else self.match + match
-        for key in _COUNTED:
-            self.counts[key] += getattr(report, key)
-        frame = log.frame
+        if done.match is not None:
+            self.match = done.match if self.match is None else self.match + done.match
         if self.columns is None:
-            self.columns = tuple(frame.columns)
-            self.attributes = {a: str(frame.schema[a]) for a in log.attributes}
-            self.key = CUSTOMER if customer_keyed(frame) else CASE
-            self.has_intervals = log.has_intervals
-        coded = coded_events(frame, tuple(activities), tuple(channels), log.attributes)
-        self.coded_schema = coded.schema
-        # The frame is in case order: its runs of case ids are the cases (no encoded view).
-        runs = frame.get_column(CASE).rle()
-        lengths = runs.struct.field("len").to_numpy()
-        names = runs.struct.field("value")
-        self.summary = self.summary + _summary(frame, names.len())
-        del frame, log
-        self.parts[i] = write_partition(folder, i, coded, names, lengths)
+            self.columns = done.columns
+            self.attributes = done.attributes
+            self.key = done.key
+            self.has_intervals = done.has_intervals
+        self.coded_schema = done.coded_schema
+        self.summary = self.summary + done.summary
+        self.parts[done.i] = done.info
 
     def manifest(
         self, folder: Path, activities: list[str], channels: list[str], settings: dict[str, Any]

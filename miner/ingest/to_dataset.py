@@ -40,7 +40,8 @@ def ingest_to_dataset(
     `batch_events` rows per batch): memory holds a batch or a partition, never the whole log.
     The dataset equals `write_dataset` of the stitched log. The report also names the
     partitions (`partitions`). `run` reads the sources (one task per file, e.g. on a
-    cluster's workers); partitioning, stitching and writing run here."""
+    cluster's workers), splits them by customer hash (one task per source part) and
+    stitches and writes the partitions (one task each); the manifest is written here, last."""
     from ..engine.dataset import check_target
     from .partitioned import BATCH_EVENTS, stitch_to_dataset
 
@@ -66,6 +67,7 @@ def ingest_to_dataset(
             settings=settings,
             batch_events=batch_events or BATCH_EVENTS,
             progress=progress,
+            run=run,
         )
     if done is not None:
         if progress:

@@ -151,14 +151,14 @@ def test_stitching_in_small_batches_and_many_partitions_gives_the_same_outputs(
     # batches and stitched, partition by partition, in seven pieces.
     monkeypatch.setattr(journeys, "STITCH_BUCKET_EVENTS", 300)
     monkeypatch.setattr(partitioned, "default_parts", lambda events: 7)
-    hashed = partitioned._hash_pass
+    hashed = partitioned._HashPass.__call__
     batches: list[int] = []
 
-    def spy(scans, rows, known, n_parts, work, batch_events, progress):  # type: ignore[no-untyped-def]
-        batches.append(batch_events)
-        return hashed(scans, rows, known, n_parts, work, batch_events, progress)
+    def spy(self: partitioned._HashPass, k: int) -> int:
+        batches.append(self.batch_events)
+        return hashed(self, k)
 
-    monkeypatch.setattr(partitioned, "_hash_pass", spy)
+    monkeypatch.setattr(partitioned._HashPass, "__call__", spy)
     ranged = make_job(tmp_path / "ranged", days, upto=6)
     code, pieces, _ = run(str(ranged))
     assert code == EXIT_OK and batches and set(batches) == {300}

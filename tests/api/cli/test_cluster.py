@@ -259,14 +259,18 @@ def _ingest(out: Path, *extra: str):
     )
 
 
-def test_ingest_reads_the_sources_on_the_cluster_and_writes_the_same_dataset(
-    scheduler: str, tmp_path: Path
+def test_ingest_reads_splits_and_stitches_on_the_cluster_and_writes_the_same_dataset(
+    scheduler: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     here = _ingest(tmp_path / "here")
+    ran = _count_cluster_calls(monkeypatch)
     there = _ingest(tmp_path / "there", "--cluster", scheduler)
     assert here.exit_code == there.exit_code == 0, there.output
     assert there.stdout.replace("there", "here") == here.stdout
-    assert "writing the log runs on this machine" in there.stderr
+    # Read the sources, split each by customer hash (identity ids sent as a file), stitch
+    # and write each partition: all on the workers.
+    assert ran == ["map", "map", "map"]
+    assert "runs on this machine" not in there.stderr
     files = sorted(p.name for p in (tmp_path / "here").iterdir())
     assert files == sorted(p.name for p in (tmp_path / "there").iterdir())
     for name in files:
