@@ -211,7 +211,9 @@ class RssSampler:
 
 
 # -- setup --------------------------------------------------------------------------------
-def wait_job(http: httpx.Client, url: str, timeout: float = 3600) -> dict[str, Any]:
+def wait_job(
+    http: httpx.Client, url: str, timeout: float = 3600, interval: float = 0.1
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         body: dict[str, Any] = http.get(url).json()
@@ -221,7 +223,7 @@ def wait_job(http: httpx.Client, url: str, timeout: float = 3600) -> dict[str, A
             return body
         if time.monotonic() > deadline:
             raise RuntimeError(f"job still {body['status']}")
-        time.sleep(0.1)
+        time.sleep(interval)
 
 
 def seed(server: Server) -> dict[str, str]:

@@ -33,18 +33,8 @@ from typing import Any
 import bench_api
 import httpx
 from _harness import machine, write_results
-from bench_api import API, RssSampler, serving
+from bench_api import API, RssSampler, serving, wait_job
 from bench_memory import BOUNDARY, body
-
-
-def wait(http: httpx.Client, url: str) -> dict[str, Any]:
-    while True:
-        state: dict[str, Any] = http.get(url).json()
-        if state["status"] in ("done", "failed", "cancelled"):
-            if state["status"] != "done":
-                raise RuntimeError(f"job {state['status']}: {state}")
-            return state
-        time.sleep(0.01)
 
 
 def analyse(http: httpx.Client, request: dict[str, Any]) -> tuple[float, float]:
@@ -52,7 +42,7 @@ def analyse(http: httpx.Client, request: dict[str, Any]) -> tuple[float, float]:
     clock = time.perf_counter()
     queued = http.post(f"{API}/analyses", json=request)
     queued.raise_for_status()
-    done = wait(http, queued.json()["status_url"])
+    done = wait_job(http, queued.json()["status_url"], interval=0.01)
     trip = time.perf_counter() - clock
     http.get(done["links"]["result"]).raise_for_status()
     return float(done["timings"]["run_s"]), trip
@@ -71,7 +61,7 @@ def served(workers: int, events: int, repeat: int) -> tuple[list[dict[str, Any]]
         rss.mark()
         made = http.post(f"{API}/logs", content=body(events, "big"), headers=headers)
         made.raise_for_status()
-        log = wait(http, made.json()["status_url"])["log"]
+        log = wait_job(http, made.json()["status_url"])["log"]
         facts = http.get(f"{API}/logs/{log}").json()
         rss.mark()
         run_s, trip = analyse(http, {"log": log, "kind": "discover"})

@@ -134,8 +134,8 @@ def _journey_counts(variants: pl.DataFrame, job: Job) -> dict[str, Any]:
     its activities), and with goals the share of journeys that reach one (`conversion`)."""
     count, length = pl.col("count"), pl.col("activities").list.len()
     row = variants.select(count.sum().alias("journeys"), (count * length).sum().alias("events"))
-    out: dict[str, Any] = {"events": int(row.item(0, "events")), "journeys": 0}
-    out["journeys"] = journeys = int(row.item(0, "journeys"))
+    journeys = int(row.item(0, "journeys"))
+    out: dict[str, Any] = {"events": int(row.item(0, "events")), "journeys": journeys}
     goals = job.spec.journeys.goals
     if goals and journeys:
         reached = pl.col("activities").list.eval(pl.element().is_in(goals)).list.any()

@@ -171,24 +171,25 @@ def stitch_snapshot(snap: LogSnapshot, dest: Path) -> tuple[dict[str, Any], dict
 
     settings = snap.mapping or {}
     order = (settings.get("stitch") or {}).get("order")
-    gap = parse_gap(str(settings.get("gap") or DEFAULT_GAP))
-    goals = tuple(settings.get("goals") or ())
-    label = (settings.get("customers") or {}).get("file", "the customer table")
+    # How this log stitches, the same for both ways below.
+    how: dict[str, Any] = {
+        "row_column": SOURCE_ROW,
+        "file_column": SOURCE_FILE,
+        "order": tuple(order) if order else None,
+        "gap": parse_gap(str(settings.get("gap") or DEFAULT_GAP)),
+        "goals": tuple(settings.get("goals") or ()),
+        "customers_label": (settings.get("customers") or {}).get("file", "the customer table"),
+    }
     private_dir(dest.parent)
     with tempfile.TemporaryDirectory(prefix=".stitch-", dir=dest.parent) as work:
         done = stitch_to_dataset(
             snap.parts,
             dest,
             Path(work),
-            row_column=SOURCE_ROW,
             identities=snap.identities,
             customers=snap.customers,
-            customers_label=label,
-            gap=gap,
-            goals=goals,
-            order=tuple(order) if order else None,
-            file_column=SOURCE_FILE,
             batch_events=STITCH_BUCKET_EVENTS,
+            **how,
         )
         if done is not None:
             stats, report = summary_stats(done.summary, done.report["customers"]), done.report
@@ -201,12 +202,7 @@ def stitch_snapshot(snap: LogSnapshot, dest: Path) -> tuple[dict[str, Any], dict
                 single,
                 identities=pl.scan_parquet(snap.identities) if snap.identities else None,
                 customers=pl.scan_parquet(snap.customers) if snap.customers else None,
-                customers_label=label,
-                gap=gap,
-                goals=goals,
-                order=tuple(order) if order else None,
-                file_column=SOURCE_FILE,
-                row_column=SOURCE_ROW,
+                **how,
             )
             write_dataset(EventLog.read_parquet(single), dest)
             stats = summary_stats(stitched.summary, report["customers"])
